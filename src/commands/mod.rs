@@ -1,0 +1,5 @@
+//! One module per command; each returns `Err(message)` for exit status 1.
+
+pub mod check;
+pub mod metrics;
+pub mod new_scheme;

@@ -1,0 +1,933 @@
+//! One `schemes/<REF>.toml`: a Section 75 Schedule 3 "Individual Scheme Specification" —
+//! identity, delivery, governance, finance, joint funding, KPIs and local metrics.
+
+use super::programme::{parse_date, req_string, Settings};
+use super::reader::{get, key_span, Source, Span, Value};
+use crate::catalogue::{self, Polarity, Unit};
+use crate::contract;
+use crate::money::parse_money;
+use crate::period::{parse_financial_year, parse_period, FinancialYear, Frequency, Period, Window};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use toml::de::{DeTable, DeValue};
+
+crate::period::vocabulary! {
+    /// Whether the service is delivered in-house or under contract.
+    Delivery {
+        InHouse = "in-house",
+        Contract = "contract",
+    }
+}
+
+/// When the service commenced: "ongoing" or a date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Commencement {
+    Ongoing,
+    Date(NaiveDate),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contribution {
+    pub partner: String,
+    pub amount: Decimal,
+}
+
+/// The scheme's money for one financial year (Schedule 3 section 3, "Finance").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinancePlan {
+    pub financial_year: FinancialYear,
+    pub value: Decimal,
+    /// Full year effect if the scheme runs for part of the year; `None` = not applicable.
+    pub full_year_effect: Option<Decimal>,
+    /// The fund manager's own forecast outturn; without it the run rate is used.
+    pub forecast_outturn: Option<Decimal>,
+    /// In-year savings target and its full year effect (seed 002).
+    pub savings_target: Option<Decimal>,
+    pub savings_full_year_effect: Option<Decimal>,
+    pub contributions: Vec<Contribution>,
+}
+
+/// A joint funding agreement (seed 000): each partner's share of cost, in percent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JointFunding {
+    pub description: Option<String>,
+    pub shares: Vec<(String, Decimal)>,
+    pub people: Option<u32>,
+    pub people_as_at: Option<NaiveDate>,
+}
+
+/// A value the KPI had or should have at a period.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PeriodValue {
+    pub period: Period,
+    pub value: f64,
+}
+
+/// One KPI of a scheme.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kpi {
+    /// Catalogue id (with an optional `/breakdown`) or a local metric id.
+    pub metric: String,
+    /// The code and wording the scheme document uses, e.g. "ASCOF 1ci".
+    pub label: Option<String>,
+    pub headline: bool,
+    /// Resolved: the KPI's own, else the metric's.
+    pub polarity: Polarity,
+    /// True when the polarity was not written on the KPI but taken from its metric.
+    pub polarity_from_metric: bool,
+    pub window: Window,
+    pub frequency: Frequency,
+    pub baseline: Option<PeriodValue>,
+    pub target: Option<PeriodValue>,
+    pub trajectory: Vec<PeriodValue>,
+    /// A stretch ambition beyond the target (seed 003: target 80%, ambition 90%).
+    pub ambition: Option<PeriodValue>,
+    /// The amber band, in the metric's unit (methods.md §3.2).
+    pub tolerance: f64,
+    pub params: BTreeMap<String, String>,
+    pub note: Option<String>,
+}
+
+/// A local metric declared in a scheme file: SQL conditions over one extract.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalMetric {
+    pub id: String,
+    pub title: String,
+    pub source: String,
+    pub unit: Unit,
+    /// The date column that places a record in a period.
+    pub date: String,
+    pub numerator: String,
+    pub denominator: Option<String>,
+    pub polarity: Polarity,
+    pub rule: Option<String>,
+}
+
+/// A validated scheme.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scheme {
+    pub file: PathBuf,
+    pub reference: String,
+    pub name: String,
+    pub lead_commissioner: String,
+    pub fund_manager: String,
+    pub commencement: Commencement,
+    pub delivery: Delivery,
+    pub provider: String,
+    pub contract_term: String,
+    pub scheme_type: Option<String>,
+    pub governance: Vec<String>,
+    pub outline: String,
+    pub finance: Vec<FinancePlan>,
+    pub joint_funding: Option<JointFunding>,
+    pub kpis: Vec<Kpi>,
+    pub metrics: Vec<LocalMetric>,
+}
+
+pub const SCHEME_KEYS: &[&str] = &[
+    "reference",
+    "name",
+    "lead_commissioner",
+    "fund_manager",
+    "commencement",
+    "delivery",
+    "provider",
+    "contract_term",
+    "scheme_type",
+    "governance",
+    "outline",
+    "finance",
+    "joint_funding",
+    "kpi",
+    "metric",
+];
+const FINANCE_KEYS: &[&str] = &[
+    "financial_year",
+    "value",
+    "full_year_effect",
+    "forecast_outturn",
+    "savings_target",
+    "savings_full_year_effect",
+    "contribution",
+];
+const KPI_KEYS: &[&str] = &[
+    "metric",
+    "label",
+    "headline",
+    "polarity",
+    "window",
+    "frequency",
+    "baseline",
+    "target",
+    "trajectory",
+    "ambition",
+    "tolerance",
+    "params",
+    "note",
+];
+const METRIC_KEYS: &[&str] = &[
+    "id",
+    "title",
+    "source",
+    "unit",
+    "date",
+    "numerator",
+    "denominator",
+    "polarity",
+    "rule",
+];
+
+/// A KPI's metric reference, kept with its position until every file's local metrics are known.
+pub struct MetricRef {
+    pub metric: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+fn money(src: &mut Source<'_>, v: &Value<'_>, key: &str) -> Option<Decimal> {
+    let parsed = match v.get_ref() {
+        DeValue::String(s) => parse_money(s),
+        DeValue::Integer(i) => parse_money(i.as_str()),
+        DeValue::Float(f) => Err(format!(
+            "`{key}` is the float {f}: write money as a string, e.g. \"{f}\", so no penny is lost to rounding"
+        )),
+        _ => Err(format!("`{key}` must be an amount of money such as \"657810.00\"")),
+    };
+    match parsed {
+        Ok(d) if d.is_sign_negative() && !d.is_zero() => {
+            src.error(&v.span(), format!("`{key}` cannot be negative"), None);
+            None
+        }
+        Ok(d) => Some(d),
+        Err(e) => {
+            src.error(
+                &v.span(),
+                e,
+                Some(
+                    "money is a string like \"657810.00\" or \"£657,810\", or a whole number"
+                        .into(),
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn opt_money(src: &mut Source<'_>, t: &DeTable<'_>, key: &str) -> Option<Decimal> {
+    get(t, key).and_then(|v| money(src, v, key))
+}
+
+fn period_value(src: &mut Source<'_>, v: &Value<'_>, key: &str) -> Option<PeriodValue> {
+    let t = src.table(v, key)?;
+    let where_ = format!("in `{key}`");
+    src.check_keys(t, &["period", "value"], &where_);
+    let period = match get(t, "period") {
+        Some(p) => {
+            let s = src.string(p, "period")?;
+            match parse_period(&s) {
+                Ok(period) => Some(period),
+                Err(e) => {
+                    src.error(&p.span(), e, None);
+                    None
+                }
+            }
+        }
+        None => {
+            src.missing(&v.span(), "period", &where_, Some(format!("every {key} needs the period it applies to, e.g. {key} = {{ period = \"2024-25\", value = 590.0 }}")));
+            None
+        }
+    };
+    let value = match get(t, "value") {
+        Some(x) => src.number(x, "value"),
+        None => {
+            src.missing(&v.span(), "value", &where_, None);
+            None
+        }
+    };
+    Some(PeriodValue {
+        period: period?,
+        value: value?,
+    })
+}
+
+fn read_finance(
+    src: &mut Source<'_>,
+    settings: &Settings,
+    t: &DeTable<'_>,
+    span: &Span,
+) -> Option<FinancePlan> {
+    src.check_keys(t, FINANCE_KEYS, "in [finance]");
+    let financial_year = match get(t, "financial_year") {
+        Some(v) => src
+            .string(v, "financial_year")
+            .and_then(|s| match parse_financial_year(&s) {
+                Ok(fy) => Some(fy),
+                Err(e) => {
+                    src.error(&v.span(), e, None);
+                    None
+                }
+            }),
+        None => {
+            src.missing(
+                span,
+                "financial_year",
+                "in [finance]",
+                Some("e.g. financial_year = \"2024-25\"".into()),
+            );
+            None
+        }
+    };
+    let value = match get(t, "value") {
+        Some(v) => money(src, v, "value"),
+        None => {
+            src.missing(
+                span,
+                "value",
+                "in [finance]",
+                Some("the scheme's value for the year, e.g. value = \"657810.00\"".into()),
+            );
+            None
+        }
+    };
+    let full_year_effect = match get(t, "full_year_effect") {
+        Some(v) if matches!(v.get_ref(), DeValue::String(s) if s.eq_ignore_ascii_case("none") || s.eq_ignore_ascii_case("n/a")) => {
+            None
+        }
+        Some(v) => money(src, v, "full_year_effect"),
+        None => None,
+    };
+    let mut contributions = Vec::new();
+    let mut ok = true;
+    if let Some(cv) = get(t, "contribution") {
+        for (ct, cspan) in src.tables(cv, "contribution") {
+            src.check_keys(ct, &["partner", "amount"], "in [[finance.contribution]]");
+            let partner = req_string(src, ct, &cspan, "partner", "in [[finance.contribution]]");
+            if let (Some(p), Some(pv)) = (&partner, get(ct, "partner")) {
+                if settings.partner(p).is_none() {
+                    ok = false;
+                    unknown_partner(src, settings, &pv.span(), p);
+                }
+            }
+            let amount = match get(ct, "amount") {
+                Some(a) => money(src, a, "amount"),
+                None => {
+                    src.missing(&cspan, "amount", "in [[finance.contribution]]", None);
+                    None
+                }
+            };
+            match (partner, amount) {
+                (Some(partner), Some(amount)) => {
+                    contributions.push(Contribution { partner, amount })
+                }
+                _ => ok = false,
+            }
+        }
+    } else {
+        src.missing(
+            span,
+            "contribution",
+            "in [finance]",
+            Some(
+                "say who funds the scheme: [[finance.contribution]] with partner and amount".into(),
+            ),
+        );
+        ok = false;
+    }
+    let plan = FinancePlan {
+        financial_year: financial_year?,
+        value: value?,
+        full_year_effect,
+        forecast_outturn: opt_money(src, t, "forecast_outturn"),
+        savings_target: opt_money(src, t, "savings_target"),
+        savings_full_year_effect: opt_money(src, t, "savings_full_year_effect"),
+        contributions,
+    };
+    if ok {
+        let sum: Decimal = plan.contributions.iter().map(|c| c.amount).sum();
+        if sum != plan.value {
+            let at = get(t, "value").map(|v| v.span()).unwrap_or(span.clone());
+            src.error(
+                &at,
+                format!(
+                    "contributions for {} add up to {} but the scheme value is {}",
+                    plan.financial_year,
+                    crate::money::format_gbp(sum),
+                    crate::money::format_gbp(plan.value)
+                ),
+                Some(format!(
+                    "difference: {}",
+                    crate::money::format_gbp(plan.value - sum)
+                )),
+            );
+        }
+    }
+    Some(plan)
+}
+
+fn unknown_partner(src: &mut Source<'_>, settings: &Settings, span: &Span, id: &str) {
+    let ids: Vec<&str> = settings.partners.iter().map(|p| p.id.as_str()).collect();
+    let hint = match crate::diag::nearest(id, ids.iter().copied()) {
+        Some(n) => format!(
+            "did you mean `{n}`? Partners are declared in programme.toml: {}",
+            ids.join(", ")
+        ),
+        None => format!(
+            "partners are declared in programme.toml: {}",
+            ids.join(", ")
+        ),
+    };
+    src.error(span, format!("unknown partner `{id}`"), Some(hint));
+}
+
+fn read_joint_funding(
+    src: &mut Source<'_>,
+    settings: &Settings,
+    v: &Value<'_>,
+) -> Option<JointFunding> {
+    let t = src.table(v, "joint_funding")?;
+    src.check_keys(
+        t,
+        &["description", "share", "people", "people_as_at"],
+        "in [joint_funding]",
+    );
+    let description = get(t, "description").and_then(|d| src.string(d, "description"));
+    let mut shares = Vec::new();
+    match get(t, "share") {
+        Some(sv) => {
+            for (st, sspan) in src.tables(sv, "share") {
+                src.check_keys(st, &["partner", "percent"], "in [[joint_funding.share]]");
+                let partner = req_string(src, st, &sspan, "partner", "in [[joint_funding.share]]");
+                if let (Some(p), Some(pv)) = (&partner, get(st, "partner")) {
+                    if settings.partner(p).is_none() {
+                        unknown_partner(src, settings, &pv.span(), p);
+                    }
+                }
+                let percent = match get(st, "percent") {
+                    Some(pv) => {
+                        let text = match pv.get_ref() {
+                            DeValue::Integer(i) => Some(i.as_str().to_string()),
+                            DeValue::Float(f) => Some(f.as_str().to_string()),
+                            _ => {
+                                src.error(
+                                    &pv.span(),
+                                    "`percent` must be a number such as 46",
+                                    None,
+                                );
+                                None
+                            }
+                        };
+                        text.and_then(|s| s.parse::<Decimal>().ok())
+                    }
+                    None => {
+                        src.missing(&sspan, "percent", "in [[joint_funding.share]]", None);
+                        None
+                    }
+                };
+                if let (Some(p), Some(pc)) = (partner, percent) {
+                    shares.push((p, pc));
+                }
+            }
+            let total: Decimal = shares.iter().map(|(_, p)| *p).sum();
+            if !shares.is_empty() && total != Decimal::ONE_HUNDRED {
+                src.error(
+                    &sv.span(),
+                    format!("joint funding shares add up to {total}%, not 100%"),
+                    None,
+                );
+            }
+        }
+        None => src.missing(
+            &v.span(),
+            "share",
+            "in [joint_funding]",
+            Some(
+                "each partner's share: [[joint_funding.share]] partner = \"ICB\", percent = 46"
+                    .into(),
+            ),
+        ),
+    }
+    let people = get(t, "people").and_then(|p| match src.integer(p, "people") {
+        Some(n) if (0..=u32::MAX as i64).contains(&n) => Some(n as u32),
+        Some(_) => {
+            src.error(
+                &p.span(),
+                "`people` must be a count of people, 0 or more",
+                None,
+            );
+            None
+        }
+        None => None,
+    });
+    let people_as_at = get(t, "people_as_at").and_then(|d| parse_date(src, d, "people_as_at"));
+    Some(JointFunding {
+        description,
+        shares,
+        people,
+        people_as_at,
+    })
+}
+
+fn read_local_metric(src: &mut Source<'_>, t: &DeTable<'_>, span: &Span) -> Option<LocalMetric> {
+    let w = "in [[metric]]";
+    src.check_keys(t, METRIC_KEYS, w);
+    let id = req_string(src, t, span, "id", w);
+    if let (Some(id), Some(v)) = (&id, get(t, "id")) {
+        if catalogue::lookup(id).is_some() {
+            src.error(
+                &v.span(),
+                format!("`{id}` is a built-in metric id; give the local metric its own id"),
+                None,
+            );
+        } else if id.is_empty()
+            || id.contains('/')
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        {
+            src.error(
+                &v.span(),
+                format!("`{id}` is not a usable metric id"),
+                Some("use letters, digits, `-`, `_` and `.`, e.g. \"ca-1-4f\"".into()),
+            );
+        }
+    }
+    let title = req_string(src, t, span, "title", w);
+    let source = match get(t, "source") {
+        Some(v) => src.choice(v, "source", &contract::extract_names(), contract::extract),
+        None => {
+            src.missing(
+                span,
+                "source",
+                w,
+                Some(format!(
+                    "the extract it counts: {}",
+                    contract::extract_names().join(", ")
+                )),
+            );
+            None
+        }
+    };
+    let unit = match get(t, "unit") {
+        Some(v) => src.choice(v, "unit", Unit::ALL, Unit::parse),
+        None => {
+            src.missing(
+                span,
+                "unit",
+                w,
+                Some(format!("allowed values: {}", Unit::ALL.join(", "))),
+            );
+            None
+        }
+    };
+    let polarity = match get(t, "polarity") {
+        Some(v) => src.choice(v, "polarity", Polarity::ALL, Polarity::parse),
+        None => {
+            src.missing(
+                span,
+                "polarity",
+                w,
+                Some(format!(
+                    "a local metric must say which way is good: {}",
+                    Polarity::ALL.join(", ")
+                )),
+            );
+            None
+        }
+    };
+    let date = req_string(src, t, span, "date", w);
+    if let (Some(extract), Some(date), Some(dv)) = (source, &date, get(t, "date")) {
+        match extract.column(date) {
+            Some(c) if c.ty == contract::ColumnType::Date => {}
+            Some(_) => src.error(
+                &dv.span(),
+                format!("`{date}` is not a date column of `{}`", extract.name),
+                None,
+            ),
+            None => {
+                let names: Vec<&str> = extract.columns.iter().map(|c| c.name).collect();
+                let hint = crate::diag::nearest(date, names.iter().copied())
+                    .map(|n| format!("did you mean `{n}`?"));
+                src.error(
+                    &dv.span(),
+                    format!("`{}` has no column `{date}`", extract.name),
+                    hint,
+                );
+            }
+        }
+    }
+    let mut sql = |key: &str, required: bool| -> Option<String> {
+        let Some(v) = get(t, key) else {
+            if required {
+                src.missing(
+                    span,
+                    key,
+                    w,
+                    Some("an SQL condition, e.g. \"Decision_Date IS NOT NULL\"".into()),
+                );
+            }
+            return None;
+        };
+        let text = src.string(v, key)?;
+        if let Some(extract) = source {
+            if let Err(e) = crate::local::check_condition(&text, extract) {
+                src.error(&v.span(), format!("`{key}` {e}"), None);
+            }
+        }
+        Some(text)
+    };
+    let numerator = sql("numerator", true);
+    let denominator = sql("denominator", unit.is_some_and(|u| u != Unit::Count));
+    if unit == Some(Unit::Count) {
+        if let Some(sp) = key_span(t, "denominator") {
+            src.error(
+                &sp,
+                "a count metric has no denominator",
+                Some("remove `denominator`, or choose unit = \"percent\"".into()),
+            );
+        }
+    }
+    let rule = get(t, "rule").and_then(|r| src.string(r, "rule"));
+    Some(LocalMetric {
+        id: id?,
+        title: title?,
+        source: source?.name.to_string(),
+        unit: unit?,
+        date: date?,
+        numerator: numerator?,
+        denominator,
+        polarity: polarity?,
+        rule,
+    })
+}
+
+fn read_kpi(
+    src: &mut Source<'_>,
+    t: &DeTable<'_>,
+    span: &Span,
+    locals: &[LocalMetric],
+    refs: &mut Vec<MetricRef>,
+) -> Option<Kpi> {
+    let w = "in [[kpi]]";
+    src.check_keys(t, KPI_KEYS, w);
+    let metric = req_string(src, t, span, "metric", w);
+    // The metric's own polarity, when it is a built-in one or a local metric of this file.
+    let mut default_polarity = None;
+    let mut resolved = false;
+    if let (Some(m), Some(v)) = (&metric, get(t, "metric")) {
+        let (base, breakdown) = catalogue::split_breakdown(m);
+        if let Some(def) = catalogue::CATALOGUE.iter().find(|d| d.id == base) {
+            default_polarity = Some(def.polarity);
+            resolved = true;
+            if let Some(b) = breakdown {
+                if !def.breakdowns.contains(&b) {
+                    let hint = if def.breakdowns.is_empty() {
+                        format!("`{base}` has no breakdowns")
+                    } else {
+                        format!("breakdowns of `{base}`: {}", def.breakdowns.join(", "))
+                    };
+                    src.error(
+                        &v.span(),
+                        format!("`{b}` is not a breakdown of `{base}`"),
+                        Some(hint),
+                    );
+                }
+            }
+            if let Some(pv) = get(t, "params") {
+                if let Some(pt) = src.table(pv, "params") {
+                    let names: Vec<&str> = def.params.iter().map(|p| p.name).collect();
+                    src.check_keys(pt, &names, &format!("in the params of `{base}`"));
+                }
+            }
+        } else if let Some(local) = locals.iter().find(|l| l.id == *m) {
+            default_polarity = Some(local.polarity);
+            resolved = true;
+        } else {
+            let (line, column) = src.locate(&v.span());
+            refs.push(MetricRef {
+                metric: m.clone(),
+                line,
+                column,
+            });
+        }
+    }
+    let label = get(t, "label").and_then(|v| src.string(v, "label"));
+    let headline = get(t, "headline")
+        .and_then(|v| src.boolean(v, "headline"))
+        .unwrap_or(false);
+    let polarity = match get(t, "polarity") {
+        Some(v) => src.choice(v, "polarity", Polarity::ALL, Polarity::parse),
+        None => default_polarity.or(Some(Polarity::Neutral)),
+    };
+    let window = match get(t, "window") {
+        Some(v) => src.choice(v, "window", Window::ALL, Window::parse),
+        None => Some(Window::Rolling12Months),
+    };
+    let frequency = match get(t, "frequency") {
+        Some(v) => src.choice(v, "frequency", Frequency::ALL, Frequency::parse),
+        None => Some(Frequency::Monthly),
+    };
+    let baseline = get(t, "baseline").and_then(|v| period_value(src, v, "baseline"));
+    let target = get(t, "target").and_then(|v| period_value(src, v, "target"));
+    let ambition = get(t, "ambition").and_then(|v| period_value(src, v, "ambition"));
+    let mut trajectory = Vec::new();
+    if let Some(tv) = get(t, "trajectory") {
+        if let Some(items) = src.array(tv, "trajectory") {
+            for item in items {
+                if let Some(pv) = period_value(src, item, "trajectory") {
+                    if trajectory
+                        .iter()
+                        .any(|p: &PeriodValue| p.period == pv.period)
+                    {
+                        src.error(
+                            &item.span(),
+                            format!("the trajectory has {} twice", pv.period),
+                            None,
+                        );
+                    }
+                    trajectory.push(pv);
+                }
+            }
+            trajectory.sort_by_key(|p| p.period.end());
+        }
+    }
+    let tolerance = match get(t, "tolerance") {
+        Some(v) => match src.number(v, "tolerance") {
+            Some(x) if x >= 0.0 => Some(x),
+            Some(_) => {
+                src.error(
+                    &v.span(),
+                    "`tolerance` cannot be negative",
+                    Some("it is the width of the amber band, in the metric's unit".into()),
+                );
+                None
+            }
+            None => None,
+        },
+        None => Some(0.0),
+    };
+    // An unresolved metric (a local metric of another file, or unknown) is judged once known.
+    let polarity_from_metric = get(t, "polarity").is_none();
+    if (resolved || !polarity_from_metric)
+        && polarity == Some(Polarity::Neutral)
+        && (target.is_some() || !trajectory.is_empty())
+    {
+        if let Some(sp) = key_span(t, "target").or_else(|| key_span(t, "trajectory")) {
+            src.error(
+                &sp,
+                "a KPI with a target needs a polarity",
+                Some("set polarity = \"high-is-good\" or \"low-is-good\"".into()),
+            );
+        }
+    }
+    let mut params = BTreeMap::new();
+    if let Some(pt) = get(t, "params").and_then(|pv| pv.get_ref().as_table()) {
+        for (k, v) in pt.iter() {
+            let text = match v.get_ref() {
+                DeValue::String(s) => s.to_string(),
+                DeValue::Integer(i) => i.as_str().to_string(),
+                DeValue::Float(f) => f.as_str().to_string(),
+                DeValue::Boolean(b) => b.to_string(),
+                _ => {
+                    src.error(
+                        &v.span(),
+                        format!(
+                            "parameter `{}` must be a number, string or boolean",
+                            k.get_ref()
+                        ),
+                        None,
+                    );
+                    continue;
+                }
+            };
+            params.insert(k.get_ref().to_string(), text);
+        }
+    }
+    let note = get(t, "note").and_then(|v| src.string(v, "note"));
+    Some(Kpi {
+        metric: metric?,
+        label,
+        headline,
+        polarity: polarity?,
+        polarity_from_metric,
+        window: window?,
+        frequency: frequency?,
+        baseline,
+        target,
+        trajectory,
+        ambition,
+        tolerance: tolerance?,
+        params,
+        note,
+    })
+}
+
+/// Reads and validates one scheme file. KPI references to local metrics declared in other
+/// files are returned in `refs` for the caller to resolve once every file is read.
+pub(super) fn read_scheme(
+    src: &mut Source<'_>,
+    settings: &Settings,
+    root: &DeTable<'_>,
+    root_span: &Span,
+    refs: &mut Vec<MetricRef>,
+) -> Option<Scheme> {
+    src.check_keys(root, SCHEME_KEYS, "in a scheme file");
+    let before = src.diags.len();
+    let w = "in a scheme file";
+    let reference = req_string(src, root, root_span, "reference", w);
+    if let (Some(r), Some(v)) = (&reference, get(root, "reference")) {
+        if r.is_empty()
+            || !r
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            src.error(
+                &v.span(),
+                format!("`{r}` is not a usable scheme reference"),
+                Some(
+                    "letters, digits, `-` and `_`, e.g. \"S3PO2\" (it names the scheme's page)"
+                        .into(),
+                ),
+            );
+        }
+    }
+    let name = req_string(src, root, root_span, "name", w);
+    let lead_commissioner = req_string(src, root, root_span, "lead_commissioner", w);
+    if let (Some(l), Some(v)) = (&lead_commissioner, get(root, "lead_commissioner")) {
+        if settings.partner(l).is_none() {
+            unknown_partner(src, settings, &v.span(), l);
+        }
+    }
+    let fund_manager = req_string(src, root, root_span, "fund_manager", w);
+    let commencement = match get(root, "commencement") {
+        Some(v) if matches!(v.get_ref(), DeValue::String(s) if s.eq_ignore_ascii_case("ongoing")) => {
+            Some(Commencement::Ongoing)
+        }
+        Some(v) => parse_date(src, v, "commencement").map(Commencement::Date),
+        None => {
+            src.missing(
+                root_span,
+                "commencement",
+                w,
+                Some("\"ongoing\" or a date such as \"2015-04-01\"".into()),
+            );
+            None
+        }
+    };
+    let delivery = match get(root, "delivery") {
+        Some(v) => src.choice(v, "delivery", Delivery::ALL, Delivery::parse),
+        None => {
+            src.missing(
+                root_span,
+                "delivery",
+                w,
+                Some(format!("allowed values: {}", Delivery::ALL.join(", "))),
+            );
+            None
+        }
+    };
+    let provider = req_string(src, root, root_span, "provider", w);
+    let contract_term = req_string(src, root, root_span, "contract_term", w);
+    let scheme_type = get(root, "scheme_type").and_then(|v| src.string(v, "scheme_type"));
+    let governance = get(root, "governance")
+        .map(|v| {
+            src.strings(v, "governance")
+                .into_iter()
+                .map(|(s, _)| s)
+                .collect()
+        })
+        .unwrap_or_default();
+    let outline = req_string(src, root, root_span, "outline", w);
+
+    let mut finance = Vec::new();
+    match get(root, "finance") {
+        Some(v) => {
+            // `[finance]` for one year, or `[[finance]]` repeated for several.
+            let tables: Vec<(&DeTable<'_>, Span)> = match v.get_ref() {
+                DeValue::Table(t) => vec![(t, v.span())],
+                _ => src.tables(v, "finance"),
+            };
+            for (t, span) in tables {
+                if let Some(plan) = read_finance(src, settings, t, &span) {
+                    if finance
+                        .iter()
+                        .any(|p: &FinancePlan| p.financial_year == plan.financial_year)
+                    {
+                        src.error(
+                            &span,
+                            format!("finance for {} is declared twice", plan.financial_year),
+                            None,
+                        );
+                    }
+                    finance.push(plan);
+                }
+            }
+            finance.sort_by_key(|p| p.financial_year);
+        }
+        None => src.missing(
+            root_span,
+            "finance",
+            w,
+            Some("add [finance] with financial_year, value and [[finance.contribution]]".into()),
+        ),
+    }
+    let joint_funding =
+        get(root, "joint_funding").and_then(|v| read_joint_funding(src, settings, v));
+
+    let mut metrics = Vec::new();
+    if let Some(v) = get(root, "metric") {
+        for (t, span) in src.tables(v, "metric") {
+            if let Some(m) = read_local_metric(src, t, &span) {
+                if metrics.iter().any(|x: &LocalMetric| x.id == m.id) {
+                    src.error(
+                        &span,
+                        format!("local metric `{}` is declared twice", m.id),
+                        None,
+                    );
+                }
+                metrics.push(m);
+            }
+        }
+    }
+    let mut kpis = Vec::new();
+    let mut headline_spans = Vec::new();
+    if let Some(v) = get(root, "kpi") {
+        for (t, span) in src.tables(v, "kpi") {
+            if let Some(k) = read_kpi(src, t, &span, &metrics, refs) {
+                if k.headline {
+                    headline_spans.push(span.clone());
+                }
+                kpis.push(k);
+            }
+        }
+    }
+    if let Some(second) = headline_spans.get(1) {
+        src.error(
+            second,
+            "a scheme has one headline KPI; this is the second with headline = true",
+            None,
+        );
+    }
+    if src.diags.len() > before {
+        return None;
+    }
+    Some(Scheme {
+        file: src.path.clone(),
+        reference: reference?,
+        name: name?,
+        lead_commissioner: lead_commissioner?,
+        fund_manager: fund_manager?,
+        commencement: commencement?,
+        delivery: delivery?,
+        provider: provider?,
+        contract_term: contract_term?,
+        scheme_type,
+        governance,
+        outline: outline?,
+        finance,
+        joint_funding,
+        kpis,
+        metrics,
+    })
+}

@@ -1,0 +1,200 @@
+//! The input data contract as data: every extract's name and columns with their types
+//! (data-contract.md). `check` resolves local-metric SQL against these schemas without
+//! reading any file; the extract loader checks real headers against them.
+
+/// The type of a column, as data-contract.md states it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    Text,
+    Code,
+    Date,
+    Int,
+    Dec,
+}
+
+/// Whether a missing column refuses the file, affects some metrics, or nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Core-required: the file is refused without it (F02).
+    Core,
+    /// Core-required as one of alternatives (e.g. birth year/month or date of birth).
+    Alternative,
+    /// Needed by some metrics only.
+    Metric,
+    Optional,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    pub name: &'static str,
+    pub ty: ColumnType,
+    pub need: Need,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Extract {
+    pub name: &'static str,
+    pub section: &'static str,
+    pub columns: &'static [Column],
+}
+
+const fn c(name: &'static str, ty: ColumnType, need: Need) -> Column {
+    Column { name, ty, need }
+}
+
+use ColumnType::*;
+use Need::*;
+
+pub const EXTRACTS: &[Extract] = &[
+    Extract {
+        name: "events",
+        section: "data-contract.md §1",
+        columns: &[
+            c("LA_Code", Text, Core),
+            c("LA_Name", Text, Optional),
+            c("Reporting_Period_Start_Date", Date, Optional),
+            c("Reporting_Period_End_Date", Date, Optional),
+            c("NHS_Number", Text, Optional),
+            c("LA_Person_Unique_Identifier", Text, Core),
+            c("Der_Birth_Year", Int, Alternative),
+            c("Der_Birth_Month", Int, Alternative),
+            c("Date_of_Birth", Date, Alternative),
+            c("Date_of_Death", Date, Core),
+            c("Gender", Text, Optional),
+            c("Ethnicity", Code, Optional),
+            c("Client_Type", Code, Core),
+            c("Primary_Support_Reason", Code, Metric),
+            c("Accommodation_Status", Code, Metric),
+            c("Employment_Status", Code, Optional),
+            c("Has_Unpaid_Carer", Text, Optional),
+            c("Client_Funding_Status", Code, Optional),
+            c("Event_Type", Code, Core),
+            c("Event_Reference", Text, Optional),
+            c("Event_Start_Date", Date, Core),
+            c("Event_End_Date", Date, Core),
+            c("Event_Outcome", Code, Core),
+            c("Request_Route_of_Access", Code, Optional),
+            c("Assessment_Type", Code, Optional),
+            c("Eligible_Needs_Identified", Text, Optional),
+            c("Method_of_Assessment", Text, Optional),
+            c("Total_Hrs_Caring_per_week", Text, Optional),
+            c("No_of_adults_being_cared_for", Text, Optional),
+            c("Adult_1_Linked_Person_ID", Text, Optional),
+            c("Adult_2_Linked_Person_ID", Text, Optional),
+            c("Adult_3_Linked_Person_ID", Text, Optional),
+            c("Service_Type", Code, Core),
+            c("Service_Component", Code, Metric),
+            c("Delivery_Mechanism", Code, Metric),
+            c("Provider_CQC_Location_ID", Text, Optional),
+            c("Review_Reason", Code, Metric),
+            c("Review_Outcomes_Achieved", Text, Optional),
+            c("Method_of_Review", Text, Optional),
+            c("Unit_Cost", Dec, Optional),
+            c("Cost_Frequency_Unit_Type", Code, Optional),
+            c("Planned_units_per_week", Dec, Optional),
+        ],
+    },
+    Extract {
+        name: "population",
+        section: "data-contract.md §2",
+        columns: &[
+            c("Area_Code", Text, Core),
+            c("Area_Name", Text, Optional),
+            c("Year", Int, Core),
+            c("Sex", Code, Optional),
+            c("Age", Code, Core),
+            c("Count", Int, Core),
+        ],
+    },
+    Extract {
+        name: "discharges",
+        section: "data-contract.md §3",
+        columns: &[
+            c("Spell_ID", Text, Core),
+            c("Person_ID", Text, Metric),
+            c("LA_Code", Text, Core),
+            c("Der_Birth_Year", Int, Alternative),
+            c("Der_Birth_Month", Int, Alternative),
+            c("Age_at_Admission", Int, Alternative),
+            c("Admission_Date", Date, Core),
+            c("Discharge_Date", Date, Core),
+            c("Admission_Method", Code, Core),
+            c("Discharge_Method", Code, Core),
+            c("Discharge_Destination", Code, Core),
+            c("Discharge_Ready_Date", Date, Metric),
+            c("Treatment_Function_Code", Code, Optional),
+            c("Date_of_Death", Date, Optional),
+        ],
+    },
+    Extract {
+        name: "safeguarding",
+        section: "data-contract.md §4",
+        columns: &[
+            c("LA_Code", Text, Core),
+            c("Concern_ID", Text, Core),
+            c("Person_ID", Text, Optional),
+            c("Concern_Received_Date", Date, Core),
+            c("Decision_Date", Date, Core),
+            c("Decision", Code, Core),
+            c("Enquiry_Concluded_Date", Date, Core),
+            c("Outcome", Code, Optional),
+        ],
+    },
+    Extract {
+        name: "finance",
+        section: "data-contract.md §5",
+        columns: &[
+            c("Scheme_Ref", Text, Core),
+            c("Month", Text, Core),
+            c("Partner", Text, Core),
+            c("Amount", Dec, Core),
+            c("Funding_Stream", Text, Optional),
+            c("Note", Text, Optional),
+        ],
+    },
+    Extract {
+        name: "benchmarks",
+        section: "data-contract.md §6",
+        columns: &[
+            c("Area_Code", Text, Core),
+            c("Area_Name", Text, Core),
+            c("Geography_Level", Code, Optional),
+            c("Period", Text, Core),
+            c("Measure_Code", Text, Core),
+            c("Breakdown", Text, Optional),
+            c("Numerator", Int, Optional),
+            c("Denominator", Int, Optional),
+            c("Value", Text, Core),
+            c("Source", Text, Optional),
+        ],
+    },
+    Extract {
+        name: "chc",
+        section: "data-contract.md §7",
+        columns: &[
+            c("Area_Code", Text, Core),
+            c("Referral_ID", Text, Core),
+            c("Referral_Date", Date, Core),
+            c("Deferred", Code, Optional),
+            c("Decision_Date", Date, Core),
+            c("Withdrawn_Date", Date, Core),
+            c("Decision", Code, Optional),
+        ],
+    },
+];
+
+pub fn extract(name: &str) -> Option<&'static Extract> {
+    EXTRACTS.iter().find(|e| e.name == name)
+}
+
+pub fn extract_names() -> Vec<&'static str> {
+    EXTRACTS.iter().map(|e| e.name).collect()
+}
+
+impl Extract {
+    pub fn column(&self, name: &str) -> Option<&'static Column> {
+        self.columns
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+    }
+}

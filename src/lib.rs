@@ -1,0 +1,12 @@
+//! bcfmon: monitors Better Care Fund and Section 75 pooled-budget schemes — configuration,
+//! metrics, statistics, judgement and the board pack.
+
+pub mod catalogue;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod contract;
+pub mod diag;
+pub mod local;
+pub mod money;
+pub mod period;
