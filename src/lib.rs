@@ -10,3 +10,4 @@ pub mod diag;
 pub mod local;
 pub mod money;
 pub mod period;
+pub mod stats;
