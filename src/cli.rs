@@ -1,11 +1,15 @@
 //! The command line: every `///` comment here is the `--help` text.
 
+use crate::stats::spc::{Conflict, Direction, SpcOptions, TrendTies, TwoInThree};
+use chrono::NaiveDate;
+use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// bcfmon monitors Better Care Fund and Section 75 pooled-budget schemes: it checks the
-/// scheme definitions fund managers write, and explains the metric catalogue.
+/// scheme definitions fund managers write, explains the metric catalogue, and gives analysts
+/// Making Data Count SPC and confidence intervals on any CSV.
 ///
 /// Exit status: 0 success; 1 bad input or a failed check (the message names the file, line
 /// and problem); 2 a command-line usage error.
@@ -16,6 +20,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per run: the size of the `stats spc` variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate schemes/programme.toml and every schemes/<REF>.toml; print every problem as
@@ -29,6 +35,11 @@ pub enum Command {
     Metrics {
         /// A catalogue id (`ascof-2c`) or a published code (`2A(2)`, `ASCOF 2C`).
         id: Option<String>,
+    },
+    /// Statistics on any CSV: SPC charts and confidence intervals (methods.md).
+    Stats {
+        #[command(subcommand)]
+        what: StatsCommand,
     },
     /// Scaffold a new file.
     New {
@@ -50,11 +61,204 @@ pub enum NewCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum StatsCommand {
+    /// XmR chart in the Making Data Count style (NHSRplotthedots rules by default).
+    /// Prints date,value,rebase_group,mean,lpl,upl,point_type — or with --summary one row
+    /// n,mean,lpl,upl,variation,assurance.
+    Spc {
+        /// CSV with a date column (ISO yyyy-mm-dd) and a numeric column.
+        #[arg(long)]
+        input: PathBuf,
+        /// The date column.
+        #[arg(long, default_value = "date")]
+        x: String,
+        /// The value column.
+        #[arg(long, default_value = "value")]
+        y: String,
+        /// Which direction is an improvement.
+        #[arg(long, default_value = "increase", value_parser = PossibleValuesParser::new(Direction::ALL))]
+        improvement: String,
+        /// A target, for the assurance icon.
+        #[arg(long, allow_negative_numbers = true)]
+        target: Option<f64>,
+        /// Start a new group of limits at this date (repeatable).
+        #[arg(long, value_parser = parse_iso_date)]
+        rebase: Vec<NaiveDate>,
+        /// Fix each group's limits on its first N points (N ≥ 12, as NHSRplotthedots).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(12..))]
+        fix_after: Option<u64>,
+        /// Do not screen moving ranges for outliers (the Excel tools' behaviour).
+        #[arg(long)]
+        no_screen_outliers: bool,
+        /// Print the one-row summary instead of the points.
+        #[arg(long)]
+        summary: bool,
+        /// Two-in-three rule: `classic` counts points between 2 and 3 sigma; `beyond-2-sigma`
+        /// also counts points beyond 3 sigma (current MDC tools).
+        #[arg(long, default_value = "classic", value_parser = PossibleValuesParser::new(TwoInThree::ALL))]
+        two_in_three: String,
+        /// Points in a shift (run on one side of the mean).
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u64).range(2..))]
+        shift_length: u64,
+        /// Points in a trend.
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u64).range(3..))]
+        trend_length: u64,
+        /// Whether a repeated value breaks a trend or is skipped.
+        #[arg(long, default_value = "break", value_parser = PossibleValuesParser::new(TrendTies::ALL))]
+        trend_ties: String,
+        /// Conflicting signals: fixed priority, or improvement wins (Single Chart tool).
+        #[arg(long, default_value = "priority", value_parser = PossibleValuesParser::new(Conflict::ALL))]
+        conflict: String,
+        /// Leave the summary's icons empty when the latest group has fewer points than this.
+        #[arg(long)]
+        min_points: Option<usize>,
+    },
+    /// Proportions with Wilson score limits; the input's columns then value and limits.
+    Proportion {
+        #[command(flatten)]
+        args: CrudeArgs,
+        /// Scale of the value and limits (100 = percent).
+        #[arg(long, default_value_t = 100.0)]
+        multiplier: f64,
+    },
+    /// Crude rates with exact Poisson (count < 10) or Byar's limits.
+    Rate {
+        #[command(flatten)]
+        args: CrudeArgs,
+        /// Scale of the value and limits (per 100,000 by default).
+        #[arg(long, default_value_t = 100000.0)]
+        multiplier: f64,
+    },
+    /// Directly standardised rates (Dobson, ESP2013): 19 age-band rows per group, in order.
+    Dsr {
+        #[arg(long)]
+        input: PathBuf,
+        /// The column naming each group (e.g. area).
+        #[arg(long)]
+        group: String,
+        /// The event count column.
+        #[arg(long)]
+        count: String,
+        /// The population column.
+        #[arg(long)]
+        population: String,
+        /// The standard population.
+        #[arg(long, default_value = "esp2013", value_parser = ["esp2013"])]
+        standard: String,
+        #[arg(long, default_value_t = 100000.0)]
+        multiplier: f64,
+        /// Confidence level(s).
+        #[arg(long, default_value = "0.95", value_parser = ["0.95", "0.998", "0.95,0.998"])]
+        confidence: String,
+    },
+}
+
+/// Options shared by `stats proportion` and `stats rate`.
+#[derive(Debug, clap::Args)]
+pub struct CrudeArgs {
+    #[arg(long)]
+    pub input: PathBuf,
+    #[arg(long, default_value = "numerator")]
+    pub numerator: String,
+    #[arg(long, default_value = "denominator")]
+    pub denominator: String,
+    /// Confidence level(s).
+    #[arg(long, default_value = "0.95", value_parser = ["0.95", "0.998", "0.95,0.998"])]
+    pub confidence: String,
+}
+
+fn parse_iso_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .filter(|_| s.len() == 10)
+        .ok_or_else(|| format!("`{s}` is not a real yyyy-mm-dd date"))
+}
+
+fn run_stats(what: StatsCommand) -> Result<(), String> {
+    use crate::commands::stats;
+    let text = match what {
+        StatsCommand::Spc {
+            input,
+            x,
+            y,
+            improvement,
+            target,
+            rebase,
+            fix_after,
+            no_screen_outliers,
+            summary,
+            two_in_three,
+            shift_length,
+            trend_length,
+            trend_ties,
+            conflict,
+            min_points,
+        } => {
+            let options = SpcOptions {
+                direction: Direction::parse(&improvement).expect("clap checked"),
+                screen_outliers: !no_screen_outliers,
+                fix_after: fix_after.map(|n| n as usize),
+                two_in_three: TwoInThree::parse(&two_in_three).expect("clap checked"),
+                shift_length: shift_length as usize,
+                trend_length: trend_length as usize,
+                trend_ties: TrendTies::parse(&trend_ties).expect("clap checked"),
+                conflict: Conflict::parse(&conflict).expect("clap checked"),
+            };
+            stats::spc(&stats::SpcArgs {
+                input: &input,
+                x: &x,
+                y: &y,
+                options,
+                target,
+                rebase: &rebase,
+                summary,
+                min_points,
+            })?
+        }
+        StatsCommand::Proportion { args, multiplier } => stats::proportion_or_rate(
+            stats::Kind::Proportion,
+            &args.input,
+            &args.numerator,
+            &args.denominator,
+            multiplier,
+            &stats::levels(&args.confidence),
+        )?,
+        StatsCommand::Rate { args, multiplier } => stats::proportion_or_rate(
+            stats::Kind::Rate,
+            &args.input,
+            &args.numerator,
+            &args.denominator,
+            multiplier,
+            &stats::levels(&args.confidence),
+        )?,
+        StatsCommand::Dsr {
+            input,
+            group,
+            count,
+            population,
+            standard: _,
+            multiplier,
+            confidence,
+        } => stats::dsr(
+            &input,
+            &group,
+            &count,
+            &population,
+            multiplier,
+            &stats::levels(&confidence),
+        )?,
+    };
+    print!("{text}");
+    Ok(())
+}
+
 /// Parses the command line and runs the command.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check { root } => crate::commands::check::run(&root),
+        Command::Stats { what } => run_stats(what),
         Command::Metrics { id } => crate::commands::metrics::run(id.as_deref()),
         Command::New {
             what: NewCommand::Scheme { reference, root },

@@ -3,3 +3,4 @@
 pub mod check;
 pub mod metrics;
 pub mod new_scheme;
+pub mod stats;

@@ -290,6 +290,79 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::excessive_precision)] // the reference values, copied verbatim
+    fn means_reproduce_phe_student_t() {
+        // tests/reference/PHEindicatormethods: testdata_Mean (raw values) and
+        // generated/phe_mean_grouped.csv (expected, both levels).
+        let raw = include_str!(
+            "../../tests/reference/PHEindicatormethods/csv/testdata_Mean__testdata_Mean.csv"
+        );
+        let expected = [
+            (
+                "Area1",
+                53.704345000000004,
+                36.168325241336461,
+                71.240364758663546,
+                18.216705294788753,
+                89.191984705211254,
+            ),
+            (
+                "Area2",
+                5678.9629577777778,
+                4625.7900224529731,
+                6732.1358931025825,
+                3859.0770997295986,
+                7498.848815825957,
+            ),
+        ];
+        for (area, value, l95, u95, l998, u998) in expected {
+            let values: Vec<f64> = raw
+                .lines()
+                .skip(1)
+                .filter_map(|l| l.split_once(','))
+                .filter(|(a, _)| *a == area)
+                .map(|(_, v)| v.parse().unwrap())
+                .collect();
+            let m95 = mean(&values, 0.95).unwrap();
+            let m998 = mean(&values, 0.998).unwrap();
+            assert!(close(m95.value, value, 1e-9));
+            for (got, want) in [
+                (m95.lower, l95),
+                (m95.upper, u95),
+                (m998.lower, l998),
+                (m998.upper, u998),
+            ] {
+                assert!(close(got.unwrap(), want, 1e-9), "{area}: {got:?} vs {want}");
+            }
+        }
+        assert!(mean(&[1.0], 0.95).is_none());
+    }
+
+    #[test]
+    fn worked_example_4_4_dsr_arithmetic() {
+        // methods.md §4.4: two bands, weights 60,000/40,000, counts 30/20, pops 10,000/2,000.
+        let r = dsr(
+            &[30.0, 20.0],
+            &[10000.0, 2000.0],
+            &[60000.0, 40000.0],
+            0.95,
+            100000.0,
+        )
+        .unwrap();
+        assert!(close(r.value, 580.0, 1e-12));
+        assert!(close(r.lower.unwrap(), 406.269993289761, 1e-12));
+        assert!(close(r.upper.unwrap(), 794.538509996425, 1e-12));
+        assert!(dsr(
+            &[9.0, 0.0],
+            &[10000.0, 2000.0],
+            &[60000.0, 40000.0],
+            0.95,
+            1e5
+        )
+        .is_none());
+    }
+
+    #[test]
     fn worked_example_4_3() {
         // methods.md §4.3-style check by hand: 0 of 20 has Wilson lower 0 and upper
         // z²/(n+z²) = 3.841459/23.841459 = 0.16112515805281932 (reference p1).
