@@ -7,6 +7,7 @@ pub mod commands;
 pub mod config;
 pub mod contract;
 pub mod diag;
+pub mod judge;
 pub mod local;
 pub mod money;
 pub mod period;

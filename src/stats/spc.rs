@@ -99,6 +99,20 @@ impl Default for SpcOptions {
     }
 }
 
+vocabulary! {
+    /// The rule whose label a point carries (methods.md §1.6), for the board's explanation.
+    Rule {
+        AboveUpperLimit = "above upper limit",
+        BelowLowerLimit = "below lower limit",
+        TrendIncreasing = "trend increasing",
+        TrendDecreasing = "trend decreasing",
+        TwoOfThreeAbove = "2 of 3 above",
+        TwoOfThreeBelow = "2 of 3 below",
+        RunAbove = "run above",
+        RunBelow = "run below",
+    }
+}
+
 /// One point of the chart.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SpcPoint {
@@ -108,6 +122,8 @@ pub struct SpcPoint {
     pub lpl: f64,
     pub upl: f64,
     pub point_type: PointType,
+    /// The rule that labelled the point; `None` for common cause.
+    pub rule: Option<Rule>,
 }
 
 /// The chart's problems that make it impossible to draw.
@@ -171,9 +187,8 @@ fn members(n: usize, len: usize, ends_at: impl Fn(usize) -> bool) -> Vec<bool> {
     member
 }
 
-/// Labels one group's points; returns the sign v of each label (methods.md §1.5–1.6) and
-/// whether the point's label came from several conflicting signals.
-fn label_group(y: &[f64], lim: &Limits, opts: &SpcOptions) -> Vec<i8> {
+/// Labels one group's points: the rule and sign v of each label (methods.md §1.5–1.6).
+fn label_group(y: &[f64], lim: &Limits, opts: &SpcOptions) -> Vec<Option<(Rule, i8)>> {
     let n = y.len();
     let outside: Vec<bool> = y.iter().map(|v| *v > lim.upl || *v < lim.lpl).collect();
     let side: Vec<i8> = y.iter().map(|v| sign(v - lim.mean)).collect();
@@ -256,25 +271,30 @@ fn label_group(y: &[f64], lim: &Limits, opts: &SpcOptions) -> Vec<i8> {
                     -1
                 }
             };
+            let by_side = |up: Rule, down: Rule| if side[i] == 1 { (up, 1) } else { (down, -1) };
             // Signals in priority order, each with its sign.
             let mut signals = Vec::with_capacity(4);
             if outside[i] {
-                signals.push(if side[i] == 1 { 1 } else { -1 });
+                signals.push(by_side(Rule::AboveUpperLimit, Rule::BelowLowerLimit));
             }
             if trend[i] {
-                signals.push(trend_sign());
+                signals.push(if trend_sign() == 1 {
+                    (Rule::TrendIncreasing, 1)
+                } else {
+                    (Rule::TrendDecreasing, -1)
+                });
             }
             if two_of_three[i] {
-                signals.push(if side[i] == 1 { 1 } else { -1 });
+                signals.push(by_side(Rule::TwoOfThreeAbove, Rule::TwoOfThreeBelow));
             }
             if shift[i] {
-                signals.push(if side[i] == 1 { 1 } else { -1 });
+                signals.push(by_side(Rule::RunAbove, Rule::RunBelow));
             }
             match opts.conflict {
-                Conflict::ImprovementWins if signals.iter().any(|v| improving(*v)) => {
-                    *signals.iter().find(|v| improving(**v)).expect("checked")
+                Conflict::ImprovementWins if signals.iter().any(|(_, v)| improving(*v)) => {
+                    signals.iter().find(|(_, v)| improving(*v)).copied()
                 }
-                _ => signals.first().copied().unwrap_or(0),
+                _ => signals.first().copied(),
             }
         })
         .collect()
@@ -314,14 +334,15 @@ pub fn xmr(
         let m = opts.fix_after.map_or(y.len(), |n| n.min(y.len()));
         let lim = limits(&y[..m], opts.screen_outliers);
         let labels = label_group(y, &lim, opts);
-        for (value, v) in y.iter().zip(labels) {
+        for (value, label) in y.iter().zip(labels) {
             out.push(SpcPoint {
                 value: *value,
                 rebase_group: g,
                 mean: lim.mean,
                 lpl: lim.lpl,
                 upl: lim.upl,
-                point_type: point_type(v, opts.direction),
+                point_type: point_type(label.map_or(0, |(_, v)| v), opts.direction),
+                rule: label.map(|(r, _)| r),
             });
         }
     }

@@ -1,0 +1,404 @@
+//! Judgement (methods.md §3): a KPI's target status, its change against the baseline, its
+//! comparison with a benchmark, and the plain-English sentences the board reads.
+
+use crate::catalogue::{Polarity, Unit};
+use crate::config::programme::Wording;
+use crate::config::scheme::Kpi;
+use crate::period::vocabulary;
+use crate::stats::spc::{Assurance, PointType, Rule, SpcPoint, Variation};
+use chrono::NaiveDate;
+
+vocabulary! {
+    /// Target status (methods.md §3.2); never shown by colour alone.
+    TargetStatus {
+        Green = "green",
+        Amber = "amber",
+        Red = "red",
+        Grey = "grey",
+    }
+}
+
+impl TargetStatus {
+    /// The board's words for the status, from programme.toml.
+    pub fn words(self, w: &Wording) -> &str {
+        match self {
+            TargetStatus::Green => &w.on_track,
+            TargetStatus::Amber => &w.at_risk,
+            TargetStatus::Red => &w.not_on_track,
+            TargetStatus::Grey => &w.no_data,
+        }
+    }
+}
+
+vocabulary! {
+    /// A comparison with a benchmark or a baseline (methods.md §3.1, §3.3).
+    Comparison {
+        Better = "better",
+        Similar = "similar",
+        Worse = "worse",
+        Higher = "higher",
+        Lower = "lower",
+        NotCompared = "not_compared",
+    }
+}
+
+impl Comparison {
+    pub fn words(self) -> &'static str {
+        match self {
+            Comparison::Better => "Better than benchmark",
+            Comparison::Similar => "Similar to benchmark",
+            Comparison::Worse => "Worse than benchmark",
+            Comparison::Higher => "Higher than benchmark",
+            Comparison::Lower => "Lower than benchmark",
+            Comparison::NotCompared => "Not compared",
+        }
+    }
+}
+
+/// Compares a value with a target, with polarity and tolerance (methods.md §3.2).
+/// A neutral polarity has no target status.
+pub fn target_status(
+    value: Option<f64>,
+    target: f64,
+    polarity: Polarity,
+    tolerance: f64,
+) -> TargetStatus {
+    let Some(v) = value else {
+        return TargetStatus::Grey;
+    };
+    let t = tolerance.max(0.0);
+    match polarity {
+        Polarity::HighIsGood if v >= target => TargetStatus::Green,
+        Polarity::HighIsGood if t > 0.0 && v >= target - t => TargetStatus::Amber,
+        Polarity::HighIsGood => TargetStatus::Red,
+        Polarity::LowIsGood if v <= target => TargetStatus::Green,
+        Polarity::LowIsGood if t > 0.0 && v <= target + t => TargetStatus::Amber,
+        Polarity::LowIsGood => TargetStatus::Red,
+        Polarity::Neutral => TargetStatus::Grey,
+    }
+}
+
+/// The statistically aware variant: green when the whole 95% interval is on the good side,
+/// red when it is wholly on the bad side, amber otherwise (Fingertips).
+pub fn target_status_ci(
+    lower: Option<f64>,
+    upper: Option<f64>,
+    target: f64,
+    polarity: Polarity,
+) -> TargetStatus {
+    let (Some(lo), Some(hi)) = (lower, upper) else {
+        return TargetStatus::Grey;
+    };
+    match polarity {
+        Polarity::HighIsGood if lo >= target => TargetStatus::Green,
+        Polarity::HighIsGood if hi < target => TargetStatus::Red,
+        Polarity::LowIsGood if hi <= target => TargetStatus::Green,
+        Polarity::LowIsGood if lo > target => TargetStatus::Red,
+        Polarity::Neutral => TargetStatus::Grey,
+        _ => TargetStatus::Amber,
+    }
+}
+
+fn directional(higher: bool, polarity: Polarity) -> Comparison {
+    match (polarity, higher) {
+        (Polarity::HighIsGood, true) | (Polarity::LowIsGood, false) => Comparison::Better,
+        (Polarity::HighIsGood, false) | (Polarity::LowIsGood, true) => Comparison::Worse,
+        (Polarity::Neutral, true) => Comparison::Higher,
+        (Polarity::Neutral, false) => Comparison::Lower,
+    }
+}
+
+/// The area's 95% interval against a benchmark's point value (methods.md §3.1, one level).
+pub fn vs_benchmark(
+    lower95: Option<f64>,
+    upper95: Option<f64>,
+    benchmark: Option<f64>,
+    polarity: Polarity,
+) -> Comparison {
+    match (lower95, upper95, benchmark) {
+        (Some(lo), Some(hi), Some(b)) if lo <= b && b <= hi => Comparison::Similar,
+        (Some(lo), Some(_), Some(b)) if b < lo => directional(true, polarity),
+        (Some(_), Some(_), Some(_)) => directional(false, polarity),
+        _ => Comparison::NotCompared,
+    }
+}
+
+/// Two-level comparison (95% and 99.8%): `better_95`, `worse_998`, … or `similar` /
+/// `not_compared` (methods.md §3.1).
+pub fn vs_benchmark_two_level(
+    ci95: (Option<f64>, Option<f64>),
+    ci998: (Option<f64>, Option<f64>),
+    benchmark: Option<f64>,
+    polarity: Polarity,
+) -> String {
+    let (Some(lo998), Some(hi998)) = ci998 else {
+        return Comparison::NotCompared.to_string();
+    };
+    let first = vs_benchmark(ci95.0, ci95.1, benchmark, polarity);
+    match (first, benchmark) {
+        (Comparison::Similar | Comparison::NotCompared, _) => first.to_string(),
+        (c, Some(b)) => {
+            let strong = b < lo998 || b > hi998;
+            format!("{c}_{}", if strong { "998" } else { "95" })
+        }
+        (_, None) => Comparison::NotCompared.to_string(),
+    }
+}
+
+/// Change against the baseline by overlapping 95% intervals (methods.md §3.3); when the
+/// baseline has no interval, the baseline value is treated as a benchmark.
+pub fn vs_baseline(
+    current: (f64, Option<f64>, Option<f64>),
+    baseline: (f64, Option<f64>, Option<f64>),
+    polarity: Polarity,
+) -> Comparison {
+    match (current, baseline) {
+        ((c, Some(cl), Some(cu)), (b, Some(bl), Some(bu))) => {
+            let (hi_lower, lo_upper) = if c >= b { (cl, bu) } else { (bl, cu) };
+            if hi_lower <= lo_upper {
+                Comparison::Similar
+            } else {
+                directional(c > b, polarity)
+            }
+        }
+        ((_, cl, cu), (b, None, None)) => vs_benchmark(cl, cu, Some(b), polarity),
+        _ => Comparison::NotCompared,
+    }
+}
+
+/// The target that applies at a period end: the trajectory point whose period contains the
+/// date, else the annual target whose period contains it.
+pub fn target_at(kpi: &Kpi, period_end: NaiveDate) -> Option<f64> {
+    let contains = |p: &crate::period::Period| p.start() <= period_end && period_end <= p.end();
+    kpi.trajectory
+        .iter()
+        .find(|t| contains(&t.period))
+        .or(kpi.target.as_ref().filter(|t| contains(&t.period)))
+        .map(|t| t.value)
+}
+
+/// A value in the metric's unit, UK style, for sentences: 12.3%, 612.4 per 100,000, 1.2 days.
+pub fn format_value(value: f64, unit: Unit) -> String {
+    match unit {
+        Unit::Percent => format!("{value:.1}%"),
+        Unit::Per100k => format!("{} per 100,000", group_thousands(value, 1)),
+        Unit::Days => format!("{value:.1} days"),
+        Unit::Count => group_thousands(value, 0),
+    }
+}
+
+/// `1234567.8` → `1,234,567.8` with `dp` decimal places.
+pub fn group_thousands(value: f64, dp: usize) -> String {
+    let text = format!("{:.*}", dp, value.abs());
+    let (whole, frac) = match text.split_once('.') {
+        Some((w, f)) => (w.to_string(), format!(".{f}")),
+        None => (text.clone(), String::new()),
+    };
+    let mut out = String::new();
+    for (i, ch) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    let sign = if value < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        "−"
+    } else {
+        ""
+    };
+    format!("{sign}{out}{frac}")
+}
+
+/// One sentence on the latest point's SPC signal, for the board.
+pub fn explain_variation(points: &[SpcPoint]) -> String {
+    let Some(last) = points.last() else {
+        return "No data to chart.".into();
+    };
+    let kind = match last.point_type {
+        PointType::CommonCause => "",
+        PointType::Improvement => "special cause improvement",
+        PointType::Concern => "special cause concern",
+        PointType::NeutralHigh | PointType::NeutralLow => {
+            "special cause variation (neither better nor worse)"
+        }
+    };
+    let run =
+        |pred: &dyn Fn(&SpcPoint) -> bool| points.iter().rev().take_while(|p| pred(p)).count();
+    match last.rule {
+        None => "Common cause variation: the latest point is within the normal range, with no sign of change.".into(),
+        Some(Rule::AboveUpperLimit) => format!("The latest point is above the upper process limit: {kind}."),
+        Some(Rule::BelowLowerLimit) => format!("The latest point is below the lower process limit: {kind}."),
+        Some(Rule::TrendIncreasing) => format!("{} points in a row rising: {kind}.", run(&|p| p.rule == Some(Rule::TrendIncreasing)).max(7)),
+        Some(Rule::TrendDecreasing) => format!("{} points in a row falling: {kind}.", run(&|p| p.rule == Some(Rule::TrendDecreasing)).max(7)),
+        Some(Rule::TwoOfThreeAbove) => format!("2 of the last 3 points are close to the upper limit: {kind}."),
+        Some(Rule::TwoOfThreeBelow) => format!("2 of the last 3 points are close to the lower limit: {kind}."),
+        Some(Rule::RunAbove) => format!("{} points in a row above the mean: {kind}.", run(&|p| p.value > p.mean).max(7)),
+        Some(Rule::RunBelow) => format!("{} points in a row below the mean: {kind}.", run(&|p| p.value < p.mean).max(7)),
+    }
+}
+
+/// One sentence on assurance (methods.md §1.9, §3.4).
+pub fn explain_assurance(assurance: Assurance) -> &'static str {
+    match assurance {
+        Assurance::Pass => "At its current limits the process will consistently meet the target.",
+        Assurance::Fail => "At its current limits the process will consistently miss the target unless something changes.",
+        Assurance::Inconsistent => "The target lies within the process limits, so it will be met and missed at random.",
+        Assurance::None => "",
+    }
+}
+
+/// The variation icon's words.
+pub fn variation_words(v: Variation) -> &'static str {
+    match v {
+        Variation::CommonCause => "Common cause variation",
+        Variation::ImprovementHigh => "Improvement (high)",
+        Variation::ImprovementLow => "Improvement (low)",
+        Variation::ConcernHigh => "Concern (high)",
+        Variation::ConcernLow => "Concern (low)",
+        Variation::NeutralHigh => "Special cause (high)",
+        Variation::NeutralLow => "Special cause (low)",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::spc::{summarise, xmr, Direction, SpcOptions};
+
+    #[test]
+    fn target_status_table_of_methods_md() {
+        use Polarity::*;
+        use TargetStatus::*;
+        // high-is-good, target 80, tolerance 5: 80 green, 76 amber, 75 amber (edge), 74.9 red.
+        assert_eq!(target_status(Some(80.0), 80.0, HighIsGood, 5.0), Green);
+        assert_eq!(target_status(Some(76.0), 80.0, HighIsGood, 5.0), Amber);
+        assert_eq!(target_status(Some(75.0), 80.0, HighIsGood, 5.0), Amber);
+        assert_eq!(target_status(Some(74.9), 80.0, HighIsGood, 5.0), Red);
+        // Without tolerance there is no amber.
+        assert_eq!(target_status(Some(79.9), 80.0, HighIsGood, 0.0), Red);
+        // low-is-good, target 590, tolerance 10.
+        assert_eq!(target_status(Some(590.0), 590.0, LowIsGood, 10.0), Green);
+        assert_eq!(target_status(Some(600.0), 590.0, LowIsGood, 10.0), Amber);
+        assert_eq!(target_status(Some(600.1), 590.0, LowIsGood, 10.0), Red);
+        assert_eq!(target_status(None, 590.0, LowIsGood, 10.0), Grey);
+        // CI variant: 95% CI 18.07–45.43 against a target of 20 (high-is-good) is amber.
+        assert_eq!(
+            target_status_ci(Some(18.07), Some(45.43), 20.0, HighIsGood),
+            Amber
+        );
+        assert_eq!(
+            target_status_ci(Some(18.07), Some(45.43), 15.0, HighIsGood),
+            Green
+        );
+        assert_eq!(
+            target_status_ci(Some(18.07), Some(45.43), 50.0, HighIsGood),
+            Red
+        );
+    }
+
+    #[test]
+    fn worked_example_4_5_benchmark() {
+        // Area 30% (95% CI 18.07–45.43, 99.8% CI 13.37–54.34), high-is-good.
+        let ci95 = (Some(18.07), Some(45.43));
+        let ci998 = (Some(13.37), Some(54.34));
+        let hig = Polarity::HighIsGood;
+        assert_eq!(
+            vs_benchmark(ci95.0, ci95.1, Some(16.0), hig),
+            Comparison::Better
+        );
+        assert_eq!(
+            vs_benchmark_two_level(ci95, ci998, Some(16.0), hig),
+            "better_95"
+        );
+        assert_eq!(
+            vs_benchmark_two_level(ci95, ci998, Some(12.0), hig),
+            "better_998"
+        );
+        assert_eq!(
+            vs_benchmark_two_level(ci95, ci998, Some(20.0), hig),
+            "similar"
+        );
+        assert_eq!(
+            vs_benchmark(ci95.0, ci95.1, Some(50.0), Polarity::Neutral),
+            Comparison::Lower
+        );
+        assert_eq!(
+            vs_benchmark(None, None, Some(50.0), hig),
+            Comparison::NotCompared
+        );
+        assert_eq!(
+            vs_benchmark_two_level(ci95, (None, None), Some(12.0), hig),
+            "not_compared"
+        );
+    }
+
+    #[test]
+    fn baseline_by_overlapping_intervals() {
+        let low = Polarity::LowIsGood;
+        // Overlap (inclusive): 10 (8–12) vs 14 (12–16) → similar.
+        assert_eq!(
+            vs_baseline(
+                (10.0, Some(8.0), Some(12.0)),
+                (14.0, Some(12.0), Some(16.0)),
+                low
+            ),
+            Comparison::Similar
+        );
+        // No overlap: current lower → better when low is good.
+        assert_eq!(
+            vs_baseline(
+                (10.0, Some(8.0), Some(11.9)),
+                (14.0, Some(12.0), Some(16.0)),
+                low
+            ),
+            Comparison::Better
+        );
+        assert_eq!(
+            vs_baseline(
+                (18.0, Some(16.5), Some(20.0)),
+                (14.0, Some(12.0), Some(16.0)),
+                Polarity::Neutral
+            ),
+            Comparison::Higher
+        );
+        // A baseline fixed by agreement (no interval) acts as a benchmark.
+        assert_eq!(
+            vs_baseline((10.0, Some(8.0), Some(12.0)), (14.0, None, None), low),
+            Comparison::Better
+        );
+        assert_eq!(
+            vs_baseline((10.0, None, None), (14.0, None, None), low),
+            Comparison::NotCompared
+        );
+    }
+
+    #[test]
+    fn explanations_name_the_rule_and_its_meaning() {
+        // §4.1: June's 30 is above the upper limit; after it, common cause.
+        let y = [10.0, 12.0, 11.0, 13.0, 12.0, 30.0];
+        let pts = xmr(&y, &[], &SpcOptions::default()).unwrap();
+        assert_eq!(
+            explain_variation(&pts),
+            "The latest point is above the upper process limit: special cause improvement."
+        );
+        // 8 points below the mean at the end, decreasing direction: a run below → improvement.
+        let y = [
+            20.0, 26.0, 20.0, 26.0, 20.0, 26.0, 20.0, 26.0, 18.0, 21.0, 18.0, 21.0, 18.0, 21.0,
+            18.0, 21.0,
+        ];
+        let opts = SpcOptions {
+            direction: Direction::Decrease,
+            ..SpcOptions::default()
+        };
+        let pts = xmr(&y, &[], &opts).unwrap();
+        assert_eq!(
+            explain_variation(&pts),
+            "8 points in a row below the mean: special cause improvement."
+        );
+        let s = summarise(&pts, Direction::Decrease, Some(10.0)).unwrap();
+        assert_eq!(variation_words(s.variation), "Improvement (low)");
+        assert_eq!(format_value(612.44, Unit::Per100k), "612.4 per 100,000");
+        assert_eq!(format_value(1234.0, Unit::Count), "1,234");
+        assert_eq!(group_thousands(1234567.85, 1), "1,234,567.9");
+    }
+}
