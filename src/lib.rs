@@ -11,4 +11,5 @@ pub mod judge;
 pub mod local;
 pub mod money;
 pub mod period;
+pub mod rounding;
 pub mod stats;

@@ -307,3 +307,104 @@ mod tests {
         assert_eq!(FinancialYear::containing(q4.end()), FinancialYear(2024));
     }
 }
+
+/// The window [ws, we] a value "at" month end `we` covers (metrics.md §0.2). For a
+/// `quarter` window the month must be a quarter end; for `financial-year` a March.
+pub fn window_bounds(window: Window, month: Month) -> Option<(NaiveDate, NaiveDate)> {
+    let we = month.end();
+    let fy = FinancialYear::containing(we);
+    let ws = match window {
+        Window::Month => month.start(),
+        Window::Quarter => {
+            if month.month % 3 != 0 {
+                return None;
+            }
+            Month::of(we - chrono::Months::new(2)).start()
+        }
+        Window::FinancialYearToDate => fy.start(),
+        Window::Rolling12Months => Month::of(month.start() - chrono::Months::new(11)).start(),
+        Window::FinancialYear => {
+            if month.month != 3 {
+                return None;
+            }
+            fy.start()
+        }
+        Window::Snapshot => we,
+    };
+    Some((ws, we))
+}
+
+/// The label of the period a window ends: `2024-25` for a financial year, `2024-25 Q3`
+/// for a quarter, otherwise the month `2024-09` (metrics.md, design.md "Command line").
+pub fn window_label(window: Window, month: Month) -> String {
+    let fy = FinancialYear::containing(month.end());
+    match window {
+        Window::FinancialYear => fy.to_string(),
+        Window::Quarter => {
+            let q = ((month.month + 8) % 12) / 3 + 1;
+            format!("{fy} Q{q}")
+        }
+        _ => month.to_string(),
+    }
+}
+
+/// Every month from `first` to `last` inclusive.
+pub fn months_between(first: Month, last: Month) -> Vec<Month> {
+    let mut out = Vec::new();
+    let mut m = first;
+    while m <= last {
+        out.push(m);
+        m = m.next();
+    }
+    out
+}
+
+#[cfg(test)]
+mod window_tests {
+    use super::*;
+
+    fn m(y: i32, mo: u32) -> Month {
+        Month { year: y, month: mo }
+    }
+
+    #[test]
+    fn windows_of_metrics_md_0_2() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        // we = 2024-09-30 → rolling ws = 2023-10-01 (the example in §0.2).
+        assert_eq!(
+            window_bounds(Window::Rolling12Months, m(2024, 9)),
+            Some((d("2023-10-01"), d("2024-09-30")))
+        );
+        assert_eq!(
+            window_bounds(Window::Month, m(2024, 2)),
+            Some((d("2024-02-01"), d("2024-02-29")))
+        );
+        assert_eq!(
+            window_bounds(Window::Quarter, m(2024, 12)),
+            Some((d("2024-10-01"), d("2024-12-31")))
+        );
+        assert_eq!(window_bounds(Window::Quarter, m(2024, 11)), None);
+        assert_eq!(
+            window_bounds(Window::FinancialYearToDate, m(2025, 1)),
+            Some((d("2024-04-01"), d("2025-01-31")))
+        );
+        assert_eq!(
+            window_bounds(Window::FinancialYear, m(2025, 3)),
+            Some((d("2024-04-01"), d("2025-03-31")))
+        );
+        // FY = rolling 12 months ending 31 March.
+        assert_eq!(
+            window_bounds(Window::FinancialYear, m(2025, 3)),
+            window_bounds(Window::Rolling12Months, m(2025, 3))
+        );
+        assert_eq!(
+            window_bounds(Window::Snapshot, m(2025, 3)),
+            Some((d("2025-03-31"), d("2025-03-31")))
+        );
+        assert_eq!(window_label(Window::Quarter, m(2024, 12)), "2024-25 Q3");
+        assert_eq!(window_label(Window::Quarter, m(2025, 3)), "2024-25 Q4");
+        assert_eq!(window_label(Window::Quarter, m(2024, 6)), "2024-25 Q1");
+        assert_eq!(window_label(Window::FinancialYear, m(2025, 3)), "2024-25");
+        assert_eq!(months_between(m(2024, 11), m(2025, 2)).len(), 4);
+    }
+}
