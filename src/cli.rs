@@ -31,6 +31,29 @@ pub enum Command {
         #[arg(long, default_value = ".")]
         root: PathBuf,
     },
+    /// The tidy results table: every metric the schemes' KPIs need (or every metric the data
+    /// supports, with --all), for every window end the data covers. CSV on stdout, or a
+    /// .csv, .parquet or .json file; the data-quality ledger goes beside it.
+    Compute {
+        /// The folder that holds schemes/ and data/.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// The latest month to compute (yyyy-mm); default: the latest complete month in the data.
+        #[arg(long)]
+        period: Option<String>,
+        /// Every catalogue metric the data supports, for every area in the extracts.
+        #[arg(long)]
+        all: bool,
+        /// Exit 1 if any row of any extract was rejected.
+        #[arg(long)]
+        strict: bool,
+        /// Where to write the table (.csv, .parquet or .json).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Where to write the data-quality ledger (default: data_quality.csv beside --out).
+        #[arg(long)]
+        data_quality: Option<PathBuf>,
+    },
     /// List the built-in metric catalogue, or explain one metric's rule.
     Metrics {
         /// A catalogue id (`ascof-2c`) or a published code (`2A(2)`, `ASCOF 2C`).
@@ -259,6 +282,21 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Check { root } => crate::commands::check::run(&root),
         Command::Stats { what } => run_stats(what),
+        Command::Compute {
+            root,
+            period,
+            all,
+            strict,
+            out,
+            data_quality,
+        } => crate::commands::compute::run(&crate::commands::compute::Args {
+            root: &root,
+            period: period.as_deref(),
+            all,
+            strict,
+            out: out.as_deref(),
+            data_quality: data_quality.as_deref(),
+        }),
         Command::Metrics { id } => crate::commands::metrics::run(id.as_deref()),
         Command::New {
             what: NewCommand::Scheme { reference, root },

@@ -316,7 +316,7 @@ pub fn window_bounds(window: Window, month: Month) -> Option<(NaiveDate, NaiveDa
     let ws = match window {
         Window::Month => month.start(),
         Window::Quarter => {
-            if month.month % 3 != 0 {
+            if !month.month.is_multiple_of(3) {
                 return None;
             }
             Month::of(we - chrono::Months::new(2)).start()

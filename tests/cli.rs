@@ -650,3 +650,232 @@ fn stats_output_guards_text_cells_but_not_numbers() {
     assert_eq!(rows[1][4], "0");
     assert_close(cell(&rows[1][5]), Some(16.112515805281934), 1.0, "p1 upper");
 }
+
+// ---------------------------------------------------------------------------------------
+// The metric engine on hand-made extracts (tests/fixtures/engine), values worked out by hand.
+
+/// The row of `compute` output for (metric, window, period), as cells.
+fn result_row<'a>(
+    rows: &'a [Vec<String>],
+    metric: &str,
+    window: &str,
+    period: &str,
+) -> &'a [String] {
+    rows.iter()
+        .find(|r| r[1] == metric && r[2] == window && r[3] == period)
+        .unwrap_or_else(|| panic!("no row {metric} {window} {period}"))
+}
+
+#[test]
+fn compute_hand_made_extracts() {
+    let dir = copy_fixture("engine");
+    let out = run_in(dir.path(), &["compute", "--out", "results.csv"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rows = parse_csv(&fs::read_to_string(dir.path().join("results.csv")).unwrap());
+    assert_eq!(rows[0].join(","), "area_code,metric,window,period,period_start,period_end,numerator,denominator,value,lower95,upper95,unit,status");
+    let cells = |m, w, p| result_row(&rows, m, w, p)[6..9].to_vec();
+    // Concerns decided within 2 working days (bank holiday 6 May 2024), May 2024:
+    // SG-1 (received Thu 2 May, deadline Tue 7 May, decided 7 May) on time; SG-2 (8 May) late;
+    // SG-3 (received 30 May, due 3 June, undecided at 31 May) left out; SG-4 (due 30 May,
+    // undecided) late; SG-6 same day on time; SG-10 (received 1 May, decided 2 May) on time.
+    // SG-7 (2024-05-32) and both SG-9 copies are rejected; SG-14 is another area (W08).
+    assert_eq!(
+        cells("safeguarding-concerns-timely", "month", "2024-05"),
+        ["3", "5", "60.0"]
+    );
+    assert_eq!(
+        cells("safeguarding-concerns-timely", "month", "2024-04"),
+        ["1", "1", "100.0"]
+    );
+    // Enquiries concluded within 49 days, decided in May: SG-10 is open at 31 May and not
+    // yet due (20 June), so left out: no denominator, no value (not 0).
+    assert_eq!(
+        cells("safeguarding-enquiries-49d", "month", "2024-05"),
+        ["0", "0", ""]
+    );
+    assert_eq!(
+        result_row(&rows, "safeguarding-enquiries-49d", "month", "2024-05")[12],
+        "no-denominator"
+    );
+    // June: SG-3 (19 days) and SG-12 (23 days) on time; SG-11 open, not yet due: left out.
+    assert_eq!(
+        cells("safeguarding-enquiries-49d", "month", "2024-06"),
+        ["2", "2", "100.0"]
+    );
+    // Open and overdue at each month end: SG-13 (decided 2 April, due 21 May) from May.
+    assert_eq!(
+        cells("safeguarding-enquiries-open-overdue", "snapshot", "2024-04"),
+        ["0", "", "0"]
+    );
+    assert_eq!(
+        cells("safeguarding-enquiries-open-overdue", "snapshot", "2024-06"),
+        ["1", "", "1"]
+    );
+    // CHC pending: 30 April CHC-1; 31 May CHC-1 and CHC-3 (CHC-2 withdrawn 20 May);
+    // 30 June CHC-3 and CHC-4 (CHC-1 decided 15 June). Over 28 days at 31 May: CHC-1 only.
+    assert_eq!(cells("chc-backlog", "snapshot", "2024-04"), ["1", "", "1"]);
+    assert_eq!(cells("chc-backlog", "snapshot", "2024-05"), ["2", "", "2"]);
+    assert_eq!(cells("chc-backlog", "snapshot", "2024-06"), ["2", "", "2"]);
+    assert_eq!(
+        cells("chc-backlog/over-28-days", "snapshot", "2024-05"),
+        ["1", "", "1"]
+    );
+    // Discharges in June: D1, D2, D4, D6, D7 alive and adult (D3 died, D5 is 17); to usual
+    // residence D1, D4, D7 → 3/5 = 60.0%.
+    assert_eq!(
+        cells("bcf-discharge-usual-residence", "month", "2024-06"),
+        ["3", "5", "60.0"]
+    );
+    // Delay: D1 2 days, D2 0, D6 3 (D4 same-day stay, D7 ready date after discharge, D3
+    // none) → 5 days / 3 spells = 1.7; discharged on the ready date 1/3 = 33.3%.
+    assert_eq!(
+        cells("bcf-discharge-delay-avg", "month", "2024-06"),
+        ["5", "3", "1.7"]
+    );
+    assert_eq!(
+        cells("bcf-discharged-on-drd", "month", "2024-06"),
+        ["1", "3", "33.3"]
+    );
+    // Emergency admissions 65+ in June: D1 (21, 74), D3 (22, 94), D7 (28, 79); D4 is 64.
+    // 3 per 30,000 aged 65+ = 10.0 per 100,000.
+    assert_eq!(
+        cells("bcf-emergency-admissions-65", "month", "2024-06"),
+        ["3", "30000", "10.0"]
+    );
+    // The local SQL metric, by Decision_Date: May SG-10 (39 days); June SG-3, SG-12.
+    assert_eq!(cells("local-49d", "month", "2024-05"), ["1", "1", "100.0"]);
+    assert_eq!(cells("local-49d", "month", "2024-06"), ["2", "2", "100.0"]);
+    // Rolling 12 months needs coverage from June 2023: not available.
+    assert_eq!(
+        result_row(
+            &rows,
+            "safeguarding-concerns-timely",
+            "rolling-12-months",
+            "2024-06"
+        )[12],
+        "insufficient-coverage"
+    );
+    // No events extract: ascof-2c is not-computable, and the note says why.
+    assert_eq!(
+        result_row(&rows, "ascof-2c", "rolling-12-months", "2024-06")[12],
+        "not-computable"
+    );
+    assert!(
+        out.stderr
+            .contains("ascof-2c is not-computable: no events extract"),
+        "{}",
+        out.stderr
+    );
+    // Wilson 95% for 3/5: 23.0724… – 88.2379… (methods.md §2.2).
+    let r = result_row(&rows, "bcf-discharge-usual-residence", "month", "2024-06");
+    assert_close(cell(&r[9]), Some(23.072428127601295), 1.0, "lower95");
+    assert_close(cell(&r[10]), Some(88.23792257673522), 1.0, "upper95");
+
+    // The ledger beside the output: every rejected or warned row by file and line.
+    let dq = fs::read_to_string(dir.path().join("data_quality.csv")).unwrap();
+    let dq_rows = parse_csv(&dq);
+    assert_eq!(
+        dq_rows[0].join(","),
+        "file,line,severity,rule,column,value,message"
+    );
+    let rules: Vec<String> = dq_rows[1..]
+        .iter()
+        .map(|r| format!("{}:{}:{}", r[0].rsplit('/').next().unwrap(), r[1], r[3]))
+        .collect();
+    for expected in [
+        "safeguarding.csv:8:S02",
+        "safeguarding.csv:9:S01",
+        "safeguarding.csv:10:S01",
+        "chc.csv:5:C05",
+        "chc.csv:6:C02",
+        "discharges.csv:8:D04",
+        "safeguarding.csv:16:W08",
+    ] {
+        assert!(
+            rules.contains(&expected.to_string()),
+            "{expected} in {rules:?}"
+        );
+    }
+    // Byte-stable: a second run writes the same file.
+    let again = run_in(dir.path(), &["compute", "--out", "again.csv"]);
+    assert_eq!(again.code, 0);
+    assert_eq!(
+        fs::read(dir.path().join("results.csv")).unwrap(),
+        fs::read(dir.path().join("again.csv")).unwrap()
+    );
+}
+
+#[test]
+fn check_counts_rows_read_accepted_and_rejected() {
+    let dir = copy_fixture("engine");
+    let out = run_in(dir.path(), &["check"]);
+    assert_eq!(out.code, 1, "rejected rows fail the check");
+    // 14 rows read = 11 accepted + 3 rejected (SG-7, and both copies of SG-9).
+    assert!(
+        out.stdout
+            .contains("data/safeguarding.csv: 14 rows read, 11 accepted, 3 rejected"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("data/chc.csv: 5 rows read, 4 accepted, 1 rejected, 1 with warnings"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("data/safeguarding.csv:8: error S02 (Concern_Received_Date)"),
+        "{}",
+        out.stderr
+    );
+    for line in out.stdout.lines().filter(|l| l.contains("rows read")) {
+        let n: Vec<usize> = line
+            .split_whitespace()
+            .filter_map(|w| w.trim_end_matches(',').parse().ok())
+            .collect();
+        assert_eq!(n[0], n[1] + n[2], "read = accepted + rejected: {line}");
+    }
+}
+
+#[test]
+fn compute_strict_and_formats() {
+    let dir = copy_fixture("engine");
+    let out = run_in(dir.path(), &["compute", "--strict", "--out", "r.json"]);
+    assert_eq!(out.code, 1, "--strict fails on rejected rows");
+    assert!(
+        out.stderr.contains("3 rows rejected (--strict)"),
+        "{}",
+        out.stderr
+    );
+    // The output is still written whole.
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    let first = &json.as_array().unwrap()[0];
+    assert_eq!(first["area_code"], "E06000099");
+    assert!(
+        first["value"].is_null(),
+        "no value is null, not an empty string"
+    );
+    let out = run_in(dir.path(), &["compute", "--out", "r.parquet"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        &fs::read(dir.path().join("r.parquet")).unwrap()[..4],
+        b"PAR1"
+    );
+    let out = run_in(dir.path(), &["compute", "--out", "r.xlsx"]);
+    assert_eq!(out.code, 1);
+    // --all: every area in the extracts (E06000098 appears in safeguarding).
+    let out = run_in(dir.path(), &["compute", "--all"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("\nE06000098,safeguarding-concerns-timely,month,2024-05,"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("ascof-2c"),
+        "--all lists only what the data supports"
+    );
+}

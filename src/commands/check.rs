@@ -11,7 +11,7 @@ pub fn run(root: &Path) -> Result<(), String> {
     match config::load(root) {
         Ok(programme) => {
             print!("{}", summary(&programme));
-            Ok(())
+            check_extracts(root, &programme)
         }
         Err(diags) => {
             let mut out = String::new();
@@ -29,6 +29,55 @@ pub fn run(root: &Path) -> Result<(), String> {
     }
 }
 
+/// Reads every extract and reports its rows and problems; any refused file or rejected row
+/// fails the check.
+fn check_extracts(root: &Path, programme: &Programme) -> Result<(), String> {
+    let mut ledger = crate::extract::Ledger::default();
+    let data = crate::metrics::load(root, programme, &mut ledger);
+    for f in &ledger.files {
+        match &f.refused {
+            Some(why) => println!("  {}: refused: {why}", f.file),
+            None => println!(
+                "  {}: {} rows read, {} accepted, {} rejected, {} with warnings",
+                f.file, f.read, f.accepted, f.rejected, f.warned
+            ),
+        }
+    }
+    for (name, why) in &data.missing {
+        if !ledger.files.iter().any(|f| &f.extract == name) {
+            println!("  {name}: {why}");
+        }
+    }
+    let mut problems = String::new();
+    for i in &ledger.issues {
+        if i.severity == crate::extract::Severity::Info {
+            continue;
+        }
+        let at = match i.loc {
+            crate::extract::Loc::Line(n) => format!("{}:{n}", i.file),
+            crate::extract::Loc::Row(n) => format!("{} row {n}", i.file),
+            crate::extract::Loc::File => i.file.clone(),
+        };
+        let _ = writeln!(
+            problems,
+            "{at}: {} {} ({}): {}",
+            i.severity, i.rule, i.column, i.message
+        );
+    }
+    let failed = ledger
+        .files
+        .iter()
+        .any(|f| f.refused.is_some() || f.rejected > 0);
+    if failed {
+        Err(format!(
+            "{problems}bcfmon check: the extracts have rejected rows or refused files"
+        ))
+    } else {
+        eprint!("{problems}");
+        Ok(())
+    }
+}
+
 /// The success summary: schemes, KPIs, and the pooled value by partner for each year.
 pub fn summary(p: &Programme) -> String {
     let s = &p.settings;
@@ -43,7 +92,7 @@ pub fn summary(p: &Programme) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "bcfmon check: ok — {} ({}, {})",
+        "bcfmon check: schemes ok — {} ({}, {})",
         s.title, s.area.name, s.area.code
     );
     let _ = writeln!(

@@ -1,6 +1,7 @@
 //! One module per command; each returns `Err(message)` for exit status 1.
 
 pub mod check;
+pub mod compute;
 pub mod metrics;
 pub mod new_scheme;
 pub mod stats;

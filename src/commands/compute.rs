@@ -1,0 +1,317 @@
+//! `bcfmon compute`: the tidy results table of every metric the schemes need (or, with
+//! `--all`, every metric the data supports), with the data-quality ledger beside it.
+
+use crate::catalogue::CATALOGUE;
+use crate::config;
+use crate::extract::{Issue, Ledger, Loc, Severity};
+use crate::metrics::{self, Request, ResultRow, COLUMNS};
+use crate::period::{parse_period, Month, Period, Window};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+pub struct Args<'a> {
+    pub root: &'a Path,
+    pub period: Option<&'a str>,
+    pub all: bool,
+    pub strict: bool,
+    pub out: Option<&'a Path>,
+    pub data_quality: Option<&'a Path>,
+}
+
+/// Writes a file atomically: a temporary file beside it, then a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.partial"));
+    std::fs::write(&tmp, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("cannot write {}: {e}", path.display())
+    })
+}
+
+/// The requests the schemes' KPIs need.
+pub fn kpi_requests(programme: &config::Programme) -> Vec<Request> {
+    let set: BTreeSet<Request> = programme
+        .schemes
+        .iter()
+        .flat_map(|s| &s.kpis)
+        .map(|k| Request {
+            metric: k.metric.clone(),
+            window: k.window,
+            params: k.params.clone(),
+        })
+        .collect();
+    set.into_iter().collect()
+}
+
+/// Every catalogue metric (and breakdown) over the windows it suits, for `--all`.
+fn all_requests(programme: &config::Programme) -> Vec<Request> {
+    let mut out = Vec::new();
+    for def in CATALOGUE {
+        let windows: &[Window] = if def.snapshot {
+            &[Window::Snapshot]
+        } else {
+            &[
+                Window::Month,
+                Window::Quarter,
+                Window::FinancialYearToDate,
+                Window::Rolling12Months,
+                Window::FinancialYear,
+            ]
+        };
+        let mut ids = vec![def.id.to_string()];
+        ids.extend(def.breakdowns.iter().map(|b| format!("{}/{b}", def.id)));
+        for id in ids {
+            for w in windows {
+                out.push(Request {
+                    metric: id.clone(),
+                    window: *w,
+                    params: Default::default(),
+                });
+            }
+        }
+    }
+    for m in programme.local_metrics() {
+        for w in [Window::Month, Window::Rolling12Months] {
+            out.push(Request {
+                metric: m.id.clone(),
+                window: w,
+                params: Default::default(),
+            });
+        }
+    }
+    out
+}
+
+fn render(rows: &[ResultRow], ext: &str) -> Result<Vec<u8>, String> {
+    match ext {
+        "json" => {
+            let header: Vec<&str> = COLUMNS.split(',').collect();
+            let list: Vec<serde_json::Map<String, serde_json::Value>> = rows
+                .iter()
+                .map(|r| {
+                    header
+                        .iter()
+                        .zip(r.cells())
+                        .map(|(h, c)| {
+                            let v = if c.is_empty() {
+                                serde_json::Value::Null
+                            } else {
+                                serde_json::Value::String(c)
+                            };
+                            (h.to_string(), v)
+                        })
+                        .collect()
+                })
+                .collect();
+            let mut text = serde_json::to_string_pretty(&list).map_err(|e| e.to_string())?;
+            text.push('\n');
+            Ok(text.into_bytes())
+        }
+        "parquet" => {
+            use polars::prelude::*;
+            let header: Vec<&str> = COLUMNS.split(',').collect();
+            let cells: Vec<Vec<String>> = rows.iter().map(|r| r.cells()).collect();
+            let columns: Vec<Column> = header
+                .iter()
+                .enumerate()
+                .map(|(i, h)| {
+                    let values: Vec<Option<&str>> = cells
+                        .iter()
+                        .map(|c| Some(c[i].as_str()).filter(|s| !s.is_empty()))
+                        .collect();
+                    Column::new((*h).into(), values)
+                })
+                .collect();
+            let mut df = DataFrame::new_infer_height(columns).map_err(|e| e.to_string())?;
+            let mut buf = Vec::new();
+            ParquetWriter::new(&mut buf)
+                .finish(&mut df)
+                .map_err(|e| e.to_string())?;
+            Ok(buf)
+        }
+        _ => {
+            let mut text = format!("{COLUMNS}\n");
+            for r in rows {
+                text.push_str(&crate::commands::stats::csv_line(&r.cells()));
+            }
+            Ok(text.into_bytes())
+        }
+    }
+}
+
+/// Rows of areas outside the programme are ignored for the board (W08), counted, not rejected.
+fn ignore_other_areas(data: &mut metrics::Data, area: &str, ledger: &mut Ledger) {
+    use polars::prelude::*;
+    for (name, df) in data.frames.iter_mut() {
+        let col_name = if name == "chc" || name == "population" {
+            "Area_Code"
+        } else {
+            "LA_Code"
+        };
+        let Ok(areas) = df.column(col_name).and_then(|c| c.str().cloned()) else {
+            continue;
+        };
+        let lines = df.column("__line").ok().and_then(|c| c.str().ok().cloned());
+        let file = ledger
+            .files
+            .iter()
+            .find(|f| &f.extract == name)
+            .map(|f| f.file.clone())
+            .unwrap_or_default();
+        let mut ignored = 0;
+        for (i, a) in areas.iter().enumerate() {
+            if a != Some(area) {
+                ignored += 1;
+                let loc = lines
+                    .as_ref()
+                    .and_then(|l| l.get(i))
+                    .map_or(Loc::File, |l| {
+                        l.strip_prefix("row ").map_or_else(
+                            || Loc::Line(l.parse().unwrap_or(0)),
+                            |r| Loc::Row(r.parse().unwrap_or(0)),
+                        )
+                    });
+                ledger.issues.push(Issue {
+                    file: file.clone(),
+                    loc,
+                    severity: Severity::Warning,
+                    rule: "W08".into(),
+                    column: col_name.into(),
+                    value: a.unwrap_or("").into(),
+                    message: format!(
+                        "area is not the programme's ({area}); the row is ignored for the board"
+                    ),
+                });
+            }
+        }
+        if let Some(f) = ledger.files.iter_mut().find(|f| &f.extract == name) {
+            f.ignored = ignored;
+        }
+        if ignored > 0 {
+            if let Ok(kept) = df
+                .clone()
+                .lazy()
+                .filter(col(col_name).eq(lit(area)))
+                .collect()
+            {
+                *df = kept;
+            }
+        }
+    }
+}
+
+pub fn run(args: &Args<'_>) -> Result<(), String> {
+    let programme = config::load(args.root).map_err(|diags| {
+        let mut s: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
+        s.push(format!(
+            "bcfmon compute: the schemes have {} problem(s); run `bcfmon check`",
+            diags.len()
+        ));
+        s.join("\n")
+    })?;
+    let until = match args.period {
+        None => None,
+        Some(p) => match parse_period(p) {
+            Ok(Period::Month(m)) => Some(m),
+            Ok(other) => Some(Month::of(other.end())),
+            Err(e) => return Err(format!("bcfmon compute: --period {e}")),
+        },
+    };
+    let mut ledger = Ledger::default();
+    let mut data = metrics::load(args.root, &programme, &mut ledger);
+    let areas: Option<Vec<String>> = if args.all {
+        None
+    } else {
+        let area = programme.settings.area.code.clone();
+        ignore_other_areas(&mut data, &area, &mut ledger);
+        Some(vec![area])
+    };
+    let requests = if args.all {
+        all_requests(&programme)
+    } else {
+        kpi_requests(&programme)
+    };
+    let months = metrics::months_in(&data, until);
+    let (mut rows, notes) =
+        metrics::compute(&data, &programme, &requests, &months, areas.as_deref());
+    if args.all {
+        // `--all` lists what the data supports: drop metrics that are not computable at all.
+        let computable: BTreeSet<String> = rows
+            .iter()
+            .filter(|r| r.status != "not-computable")
+            .map(|r| r.metric.clone())
+            .collect();
+        rows.retain(|r| computable.contains(&r.metric));
+    }
+    rows.sort_by(|a, b| {
+        (&a.area_code, &a.metric, a.window.as_str(), a.period_end).cmp(&(
+            &b.area_code,
+            &b.metric,
+            b.window.as_str(),
+            b.period_end,
+        ))
+    });
+    for n in &notes {
+        eprintln!("bcfmon compute: note: {n}");
+    }
+    let ext = args
+        .out
+        .and_then(|p| p.extension())
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_else(|| "csv".into());
+    if !matches!(ext.as_str(), "csv" | "json" | "parquet") {
+        return Err(format!(
+            "bcfmon compute: --out must end in .csv, .parquet or .json, not .{ext}"
+        ));
+    }
+    let bytes = render(&rows, &ext)?;
+    let dq_path: Option<PathBuf> = args
+        .data_quality
+        .map(Path::to_path_buf)
+        .or_else(|| args.out.map(|o| o.with_file_name("data_quality.csv")));
+    match args.out {
+        Some(out) => write_atomic(out, &bytes).map_err(|e| format!("bcfmon compute: {e}"))?,
+        None => print!("{}", String::from_utf8_lossy(&bytes)),
+    }
+    if let Some(dq) = &dq_path {
+        write_atomic(dq, ledger.to_csv().as_bytes()).map_err(|e| format!("bcfmon compute: {e}"))?;
+    }
+    // Exit status: 1 when a file is refused or rejects more than max_reject_rate of its rows,
+    // or with --strict when any row was rejected.
+    let rate = programme.settings.max_reject_rate;
+    let mut failures = Vec::new();
+    for f in &ledger.files {
+        if let Some(why) = &f.refused {
+            failures.push(format!("{}: refused: {why}", f.file));
+        } else if f.read > 0 && f.rejected as f64 > rate * f.read as f64 {
+            failures.push(format!(
+                "{}: {} of {} rows rejected (more than {:.0}%)",
+                f.file,
+                f.rejected,
+                f.read,
+                rate * 100.0
+            ));
+        } else if args.strict && f.rejected > 0 {
+            failures.push(format!(
+                "{}: {} rows rejected (--strict)",
+                f.file, f.rejected
+            ));
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "bcfmon compute: {}",
+            failures.join("\nbcfmon compute: ")
+        ))
+    }
+}

@@ -1,0 +1,458 @@
+//! The `extract` stage: finds each extract (data-contract.md §0.1), reads CSV or Parquet row
+//! by row with exact line numbers, checks headers and values, and records every rejected or
+//! warned row in the `Ledger` that `check`, `compute` and the data-quality page share.
+
+pub mod chc;
+pub mod discharges;
+pub mod population;
+pub mod safeguarding;
+pub mod values;
+
+use crate::config::programme::{DateFormat, Format, Settings};
+use crate::contract::{self, Extract, Need};
+use polars::prelude::*;
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+crate::period::vocabulary! {
+    /// How serious a data problem is (data-contract.md §0.4).
+    Severity {
+        File = "file",
+        Error = "error",
+        Warning = "warning",
+        Info = "info",
+    }
+}
+
+/// Where a record is: a physical CSV line (header = line 1) or a Parquet row (from 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Loc {
+    Line(u64),
+    Row(u64),
+    /// The whole file.
+    File,
+}
+
+impl fmt::Display for Loc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Loc::Line(n) => write!(f, "{n}"),
+            Loc::Row(n) => write!(f, "row {n}"),
+            Loc::File => Ok(()),
+        }
+    }
+}
+
+/// One line of `data_quality.csv`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    pub file: String,
+    pub loc: Loc,
+    pub severity: Severity,
+    pub rule: String,
+    pub column: String,
+    pub value: String,
+    pub message: String,
+}
+
+/// Row counts for one file: read = accepted + rejected, always.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FileSummary {
+    pub extract: String,
+    pub file: String,
+    pub read: usize,
+    pub accepted: usize,
+    pub rejected: usize,
+    pub warned: usize,
+    /// Rows outside the configured areas, kept out of board metrics (W08), counted in accepted.
+    pub ignored: usize,
+    /// Why the whole file was refused, if it was.
+    pub refused: Option<String>,
+}
+
+/// Every data problem of a run, and the row counts per file.
+#[derive(Debug, Clone, Default)]
+pub struct Ledger {
+    pub issues: Vec<Issue>,
+    pub files: Vec<FileSummary>,
+}
+
+/// Person identifiers never reach any output (data-contract.md §0.4).
+const REDACTED: &[&str] = &[
+    "NHS_Number",
+    "LA_Person_Unique_Identifier",
+    "Person_ID",
+    "Adult_1_Linked_Person_ID",
+    "Adult_2_Linked_Person_ID",
+    "Adult_3_Linked_Person_ID",
+];
+
+impl Ledger {
+    /// `data_quality.csv`: `file,line,severity,rule,column,value,message`.
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from("file,line,severity,rule,column,value,message\n");
+        for i in &self.issues {
+            let value = if REDACTED.iter().any(|c| c.eq_ignore_ascii_case(&i.column)) {
+                "<redacted>".to_string()
+            } else {
+                i.value.clone()
+            };
+            out.push_str(&crate::commands::stats::csv_line(&[
+                i.file.clone(),
+                i.loc.to_string(),
+                i.severity.to_string(),
+                i.rule.clone(),
+                i.column.clone(),
+                value,
+                i.message.clone(),
+            ]));
+        }
+        out
+    }
+
+    pub fn rejected(&self) -> usize {
+        self.files.iter().map(|f| f.rejected).sum()
+    }
+}
+
+/// Collects the problems of one file while its rows are validated.
+pub struct FileReport {
+    pub file: String,
+    pub issues: Vec<Issue>,
+}
+
+impl FileReport {
+    pub fn new(file: &str) -> Self {
+        FileReport {
+            file: file.to_string(),
+            issues: Vec::new(),
+        }
+    }
+
+    pub fn add(
+        &mut self,
+        loc: Loc,
+        severity: Severity,
+        rule: &str,
+        column: &str,
+        value: &str,
+        message: impl Into<String>,
+    ) {
+        self.issues.push(Issue {
+            file: self.file.clone(),
+            loc,
+            severity,
+            rule: rule.to_string(),
+            column: column.to_string(),
+            value: value.to_string(),
+            message: message.into(),
+        });
+    }
+}
+
+/// An extract found on disk.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub extract: &'static Extract,
+    pub path: PathBuf,
+    /// The path as shown in messages (relative to the root where possible).
+    pub shown: String,
+    pub format: Format,
+    pub date_format: DateFormat,
+}
+
+/// Finds an extract: the configured path, else `data/<name>.parquet`, then `.csv`.
+/// `None` when it is absent (its metrics are then `not-computable`, never an error).
+pub fn find(root: &Path, settings: &Settings, name: &str) -> Option<Source> {
+    let extract = contract::extract(name)?;
+    let show = |rel: &Path| -> String {
+        if root == Path::new(".") {
+            rel.display().to_string()
+        } else {
+            root.join(rel).display().to_string()
+        }
+    };
+    if let Some(ds) = settings.data.get(name) {
+        let full = root.join(&ds.path);
+        if !full.is_file() {
+            return None;
+        }
+        let format = ds.format.unwrap_or(
+            if ds
+                .path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+            {
+                Format::Parquet
+            } else {
+                Format::Csv
+            },
+        );
+        return Some(Source {
+            extract,
+            shown: show(&ds.path),
+            path: full,
+            format,
+            date_format: ds.date_format,
+        });
+    }
+    for (ext, format) in [("parquet", Format::Parquet), ("csv", Format::Csv)] {
+        let rel = PathBuf::from("data").join(format!("{name}.{ext}"));
+        if root.join(&rel).is_file() {
+            return Some(Source {
+                extract,
+                shown: show(&rel),
+                path: root.join(&rel),
+                format,
+                date_format: DateFormat::Iso,
+            });
+        }
+    }
+    None
+}
+
+/// Which file column holds each contract column.
+#[derive(Debug, Clone, Default)]
+pub struct Columns {
+    index: HashMap<&'static str, usize>,
+}
+
+impl Columns {
+    pub fn get(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+    pub fn has(&self, name: &str) -> bool {
+        self.index.contains_key(name)
+    }
+}
+
+/// Matches the file's header to the contract: F03 for a column given twice, F02 for a
+/// missing core column (both refuse the file), info for columns the contract does not name.
+pub fn map_header(
+    src: &Source,
+    header: &[String],
+    report: &mut FileReport,
+) -> Result<Columns, String> {
+    let mut cols = Columns::default();
+    let mut refused = None;
+    for (i, raw) in header.iter().enumerate() {
+        let h = raw.trim().trim_start_matches('\u{feff}').trim();
+        match src.extract.column(h) {
+            Some(c) => {
+                if cols.index.insert(c.name, i).is_some() {
+                    report.add(
+                        Loc::File,
+                        Severity::File,
+                        "F03",
+                        c.name,
+                        h,
+                        format!("two headers match `{}`", c.name),
+                    );
+                    refused = Some(format!("two headers match `{}` (F03)", c.name));
+                }
+            }
+            None => report.add(
+                Loc::Line(1),
+                Severity::Info,
+                "I01",
+                h,
+                "",
+                "column not in the data contract; ignored",
+            ),
+        }
+    }
+    for c in src.extract.columns.iter().filter(|c| c.need == Need::Core) {
+        if !cols.has(c.name) {
+            report.add(
+                Loc::File,
+                Severity::File,
+                "F02",
+                c.name,
+                "",
+                format!("required column `{}` is missing", c.name),
+            );
+            refused.get_or_insert(format!("required column `{}` is missing (F02)", c.name));
+        }
+    }
+    match refused {
+        Some(r) => Err(r),
+        None => Ok(cols),
+    }
+}
+
+/// Reads the header, maps it to the contract (refusing the file on F02/F03), then calls
+/// `row` for every record with its location and fields. Returns the number of rows read,
+/// or why the file was refused.
+pub fn read_rows(
+    src: &Source,
+    report: &mut FileReport,
+    mut row: impl FnMut(&Columns, Loc, &[&str], &mut FileReport),
+) -> Result<usize, String> {
+    let mut count = 0;
+    match src.format {
+        Format::Csv => {
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(true)
+                .flexible(true)
+                .from_path(&src.path)
+                .map_err(|e| format!("cannot read the file: {e}"))?;
+            let header: Vec<String> = reader
+                .headers()
+                .map_err(|e| format!("line 1: {e}"))?
+                .iter()
+                .map(|h| h.trim_start_matches('\u{feff}').to_string())
+                .collect();
+            let cols = map_header(src, &header, report)?;
+            let width = header.len();
+            let mut record = csv::StringRecord::new();
+            loop {
+                match reader.read_record(&mut record) {
+                    Ok(false) => break,
+                    Ok(true) => {
+                        let line = record.position().map_or(0, |p| p.line());
+                        let mut fields: Vec<&str> = Vec::with_capacity(width);
+                        fields.extend(record.iter());
+                        // A short record reads as empty trailing fields; the validators see them.
+                        while fields.len() < width {
+                            fields.push("");
+                        }
+                        count += 1;
+                        row(&cols, Loc::Line(line), &fields, report);
+                    }
+                    Err(e) => {
+                        let line = e.position().map_or(0, |p| p.line());
+                        return Err(match e.kind() {
+                            csv::ErrorKind::Utf8 { .. } => {
+                                format!("line {line}: the text is not valid UTF-8")
+                            }
+                            _ => format!("line {line}: {e}"),
+                        });
+                    }
+                }
+            }
+        }
+        Format::Parquet => {
+            let file =
+                std::fs::File::open(&src.path).map_err(|e| format!("cannot read the file: {e}"))?;
+            let df = ParquetReader::new(file)
+                .finish()
+                .map_err(|e| format!("not a readable Parquet file: {e}"))?;
+            let header: Vec<String> = df
+                .get_column_names()
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            let cols = map_header(src, &header, report)?;
+            let strings: Vec<Series> = df
+                .columns()
+                .iter()
+                .map(|c| c.as_materialized_series().cast(&DataType::String))
+                .collect::<PolarsResult<_>>()
+                .map_err(|e| format!("cannot read the columns: {e}"))?;
+            let cas: Vec<&StringChunked> = strings
+                .iter()
+                .map(|s| s.str().expect("cast to string"))
+                .collect();
+            let mut fields: Vec<&str> = Vec::with_capacity(cas.len());
+            for i in 0..df.height() {
+                fields.clear();
+                fields.extend(cas.iter().map(|ca| ca.get(i).unwrap_or("")));
+                count += 1;
+                row(&cols, Loc::Row(i as u64 + 1), &fields, report);
+            }
+        }
+    }
+    Ok(count)
+}
+
+/// Records a refused file: its metrics become `not-computable`.
+pub fn refuse(
+    ledger: &mut Ledger,
+    mut report: FileReport,
+    mut summary: FileSummary,
+    why: String,
+) -> Option<Loaded> {
+    if !report.issues.iter().any(|i| i.severity == Severity::File) {
+        report.add(Loc::File, Severity::File, "F01", "", "", why.clone());
+    }
+    summary.refused = Some(why);
+    summary.read = 0;
+    settle(ledger, summary, report);
+    None
+}
+
+/// The locations of the rows rejected so far.
+pub fn rejected_locs(report: &FileReport) -> std::collections::HashSet<Loc> {
+    report
+        .issues
+        .iter()
+        .filter(|i| i.severity == Severity::Error)
+        .map(|i| i.loc)
+        .collect()
+}
+
+/// Settles the ledger and wraps the frame of kept rows.
+pub fn finish(
+    ledger: &mut Ledger,
+    report: FileReport,
+    summary: FileSummary,
+    frame: DataFrame,
+) -> Option<Loaded> {
+    let out = summary.clone();
+    settle(ledger, summary, report);
+    let mut loaded = Loaded {
+        frame,
+        summary: out,
+    };
+    if let Some(f) = ledger.files.last() {
+        loaded.summary = f.clone();
+    }
+    Some(loaded)
+}
+
+/// Marks every copy of a key that appears more than once (the "reject all copies" rules).
+pub fn duplicated<K: std::hash::Hash + Eq + Clone>(keys: &[Option<K>]) -> Vec<bool> {
+    let mut counts: HashMap<K, usize> = HashMap::new();
+    for k in keys.iter().flatten() {
+        *counts.entry(k.clone()).or_default() += 1;
+    }
+    keys.iter()
+        .map(|k| k.as_ref().is_some_and(|k| counts[k] > 1))
+        .collect()
+}
+
+/// A date column for polars from days since 1970-01-01.
+pub fn date_column(name: &str, days: Vec<Option<i32>>) -> Column {
+    Series::new(name.into(), days)
+        .cast(&DataType::Date)
+        .expect("i32 to date")
+        .into()
+}
+
+/// The outcome of loading one extract.
+pub struct Loaded {
+    pub frame: DataFrame,
+    pub summary: FileSummary,
+}
+
+/// Finishes a file's counts and moves its issues into the ledger.
+pub fn settle(ledger: &mut Ledger, mut summary: FileSummary, report: FileReport) {
+    let rejected_lines: std::collections::BTreeSet<Loc> = report
+        .issues
+        .iter()
+        .filter(|i| i.severity == Severity::Error)
+        .map(|i| i.loc)
+        .collect();
+    let warned_lines: std::collections::BTreeSet<Loc> = report
+        .issues
+        .iter()
+        .filter(|i| i.severity == Severity::Warning && !rejected_lines.contains(&i.loc))
+        .map(|i| i.loc)
+        .collect();
+    summary.rejected = rejected_lines.len();
+    summary.warned = warned_lines.len();
+    summary.accepted = summary.read.saturating_sub(summary.rejected);
+    ledger.issues.extend(report.issues);
+    ledger.files.push(summary);
+}

@@ -1,0 +1,150 @@
+//! Reading single values as the data contract says: nulls, dates, codes and whole numbers.
+
+use crate::config::programme::DateFormat;
+use chrono::{Datelike, NaiveDate};
+
+/// A field's value, or `None` for null: empty, or `NULL` in any case, after trimming
+/// (`NA`, `N/A` and `-` are values, data-contract.md §0.2).
+pub fn null(s: &str) -> Option<&str> {
+    let t = s.trim();
+    if t.is_empty() || t.eq_ignore_ascii_case("null") {
+        None
+    } else {
+        Some(t)
+    }
+}
+
+/// Parses a date in the file's declared format (data-contract.md §0.3): ISO with an
+/// optional midnight time part, or dd/mm/yyyy when declared; a real date in 1900–2099.
+pub fn parse_date(s: &str, format: DateFormat) -> Result<NaiveDate, String> {
+    let t = s.trim();
+    let parsed = match format {
+        DateFormat::Iso => {
+            let (date, time) = match t.find([' ', 'T']) {
+                Some(i) => (&t[..i], Some(&t[i + 1..])),
+                None => (t, None),
+            };
+            if let Some(time) = time {
+                let midnight = time == "00:00:00"
+                    || time
+                        .strip_prefix("00:00:00.")
+                        .is_some_and(|f| !f.is_empty() && f.bytes().all(|b| b == b'0'));
+                if !midnight {
+                    return Err(format!("\"{t}\" has a time that is not midnight"));
+                }
+            }
+            if date.len() != 10 {
+                return Err(format!("\"{t}\" is not a yyyy-mm-dd date"));
+            }
+            NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                .map_err(|_| format!("\"{t}\" is not a real yyyy-mm-dd date"))?
+        }
+        DateFormat::DayMonthYear => {
+            if t.len() != 10 {
+                return Err(format!(
+                    "\"{t}\" is not a dd/mm/yyyy date (the format this file declares)"
+                ));
+            }
+            NaiveDate::parse_from_str(t, "%d/%m/%Y").map_err(|_| {
+                format!("\"{t}\" is not a real dd/mm/yyyy date (the format this file declares)")
+            })?
+        }
+    };
+    if !(1900..=2099).contains(&parsed.year()) {
+        return Err(format!("\"{t}\" is outside 1900-01-01 .. 2099-12-31"));
+    }
+    Ok(parsed)
+}
+
+/// Days since 1970-01-01, as polars stores dates.
+pub fn days(d: NaiveDate) -> i32 {
+    (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
+}
+
+/// A coded value: trimmed, internal whitespace runs reduced to one space.
+pub fn code(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Looks a coded value up in a closed list, case-insensitively; the canonical spelling.
+pub fn canonical<'a>(value: &str, list: &[&'a str]) -> Option<&'a str> {
+    let v = code(value);
+    list.iter().copied().find(|c| c.eq_ignore_ascii_case(&v))
+}
+
+/// A non-negative whole number written in plain digits.
+pub fn whole(s: &str) -> Option<u64> {
+    let t = s.trim();
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    t.parse().ok()
+}
+
+/// Age in whole years at `d` for someone born on `birth` (the 1st of the birth month):
+/// floor(days / 365.25) (metrics.md §0.3), computed exactly as floor(4·days / 1461).
+pub fn age_at(birth: NaiveDate, d: NaiveDate) -> i64 {
+    let days = (d - birth).num_days();
+    (4 * days).div_euclid(1461)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nulls_dates_and_codes_as_the_contract_says() {
+        assert_eq!(null("  NULL "), None);
+        assert_eq!(null(""), None);
+        assert_eq!(null("NA"), Some("NA"));
+        let d = NaiveDate::from_ymd_opt(2024, 4, 1).unwrap();
+        for ok in [
+            "2024-04-01",
+            " 2024-04-01 00:00:00",
+            "2024-04-01T00:00:00",
+            "2024-04-01 00:00:00.000",
+        ] {
+            assert_eq!(parse_date(ok, DateFormat::Iso), Ok(d), "{ok}");
+        }
+        for bad in [
+            "2024-02-30",
+            "2024-04-01 12:30:00",
+            "01/04/2024",
+            "2024-4-1",
+            "1899-12-31",
+            "2100-01-01",
+        ] {
+            assert!(parse_date(bad, DateFormat::Iso).is_err(), "{bad}");
+        }
+        assert_eq!(parse_date("01/04/2024", DateFormat::DayMonthYear), Ok(d));
+        assert!(
+            parse_date("2024-04-01", DateFormat::DayMonthYear).is_err(),
+            "ISO in a dd/mm/yyyy file"
+        );
+        assert_eq!(
+            code("  Long term   support:  Community "),
+            "Long term support: Community"
+        );
+        assert_eq!(
+            canonical("section 42 ENQUIRY", &["Section 42 enquiry"]),
+            Some("Section 42 enquiry")
+        );
+        assert_eq!(whole("0012"), Some(12));
+        assert_eq!(whole("1.5"), None);
+    }
+
+    #[test]
+    fn age_is_floor_of_days_over_365_25() {
+        let birth = NaiveDate::from_ymd_opt(1959, 4, 1).unwrap();
+        // 65th birthday 2024-04-01: 23,742 days; 4·23742/1461 = 65.002 → 65.
+        assert_eq!(
+            age_at(birth, NaiveDate::from_ymd_opt(2024, 4, 1).unwrap()),
+            65
+        );
+        // The day before: 23,741 days → 64.99… → 64.
+        assert_eq!(
+            age_at(birth, NaiveDate::from_ymd_opt(2024, 3, 31).unwrap()),
+            64
+        );
+    }
+}

@@ -1,0 +1,649 @@
+//! The `metrics` stage: the built-in catalogue families and local metrics, computed with
+//! polars for every area, window and month end the data's coverage allows, as tidy rows.
+
+pub mod chc;
+pub mod hospital;
+pub mod safeguarding;
+
+use crate::catalogue::{self, Unit};
+use crate::config::{LocalMetric, Programme};
+use crate::extract::{self, Ledger};
+use crate::period::{months_between, window_bounds, window_label, Month, Window};
+use crate::rounding::ratio_1dp;
+use crate::stats::ci;
+use chrono::NaiveDate;
+use polars::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// The validated extracts of a run, with each one's coverage.
+#[derive(Default)]
+pub struct Data {
+    pub frames: BTreeMap<String, DataFrame>,
+    pub coverage: BTreeMap<String, (NaiveDate, NaiveDate)>,
+    /// Why an extract is unusable: absent, or refused.
+    pub missing: BTreeMap<String, String>,
+}
+
+/// The date columns whose range gives an extract's coverage when the TOML sets none [ours]:
+/// from the earliest of the first column to the latest of any.
+fn coverage_columns(name: &str) -> &'static [&'static str] {
+    match name {
+        "safeguarding" => &[
+            "Concern_Received_Date",
+            "Decision_Date",
+            "Enquiry_Concluded_Date",
+        ],
+        "chc" => &["Referral_Date", "Decision_Date", "Withdrawn_Date"],
+        "discharges" => &["Admission_Date", "Discharge_Date"],
+        _ => &[],
+    }
+}
+
+fn date_range(df: &DataFrame, cols: &[&str]) -> Option<(NaiveDate, NaiveDate)> {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
+    let to_date = |d: i32| epoch + chrono::Duration::days(d as i64);
+    let first = df
+        .column(cols.first()?)
+        .ok()?
+        .as_materialized_series()
+        .date()
+        .ok()?
+        .physical()
+        .min()?;
+    let mut last = first;
+    for c in cols {
+        if let Some(m) = df.column(c).ok().and_then(|s| {
+            s.as_materialized_series()
+                .date()
+                .ok()
+                .and_then(|d| d.physical().max())
+        }) {
+            last = last.max(m);
+        }
+    }
+    Some((to_date(first), to_date(last)))
+}
+
+/// Loads every extract the engine can use, recording problems in the ledger.
+pub fn load(root: &Path, programme: &Programme, ledger: &mut Ledger) -> Data {
+    let mut data = Data::default();
+    let settings = &programme.settings;
+    for name in ["safeguarding", "chc", "discharges", "population", "events"] {
+        let Some(src) = extract::find(root, settings, name) else {
+            data.missing.insert(
+                name.into(),
+                format!("no {name} extract (data/{name}.parquet or .csv, or [data.{name}] path)"),
+            );
+            continue;
+        };
+        let loaded = match name {
+            "safeguarding" => extract::safeguarding::load(&src, ledger),
+            "chc" => extract::chc::load(&src, ledger),
+            "discharges" => extract::discharges::load(&src, ledger),
+            "population" => extract::population::load(&src, ledger),
+            _ => {
+                data.missing.insert(
+                    name.into(),
+                    format!("the {name} extract is not read by this version of bcfmon"),
+                );
+                continue;
+            }
+        };
+        match loaded {
+            Some(l) => {
+                let configured = settings.data.get(name);
+                let inferred = date_range(&l.frame, coverage_columns(name));
+                let start = configured
+                    .and_then(|d| d.coverage_start)
+                    .or(inferred.map(|r| r.0));
+                let end = configured
+                    .and_then(|d| d.coverage_end)
+                    .or(inferred.map(|r| r.1));
+                if let (Some(s), Some(e)) = (start, end) {
+                    data.coverage.insert(name.into(), (s, e));
+                }
+                data.frames.insert(name.into(), l.frame);
+            }
+            None => {
+                data.missing.insert(
+                    name.into(),
+                    format!("{} was refused (see data_quality.csv)", src.shown),
+                );
+            }
+        }
+    }
+    data
+}
+
+/// What to compute: a metric (with breakdown) over a window, with the KPI's parameters.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Request {
+    pub metric: String,
+    pub window: Window,
+    pub params: BTreeMap<String, String>,
+}
+
+/// One row of the tidy results table (design.md "Command line").
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultRow {
+    pub area_code: String,
+    pub metric: String,
+    pub window: Window,
+    pub period: String,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub numerator: Option<u64>,
+    pub denominator: Option<u64>,
+    pub value: Option<String>,
+    pub lower95: Option<f64>,
+    pub upper95: Option<f64>,
+    pub unit: Unit,
+    pub status: &'static str,
+}
+
+pub const COLUMNS: &str =
+    "area_code,metric,window,period,period_start,period_end,numerator,denominator,value,lower95,upper95,unit,status";
+
+impl ResultRow {
+    pub fn cells(&self) -> Vec<String> {
+        let opt = |v: Option<u64>| v.map(|x| x.to_string()).unwrap_or_default();
+        vec![
+            self.area_code.clone(),
+            self.metric.clone(),
+            self.window.to_string(),
+            self.period.clone(),
+            self.period_start.to_string(),
+            self.period_end.to_string(),
+            opt(self.numerator),
+            opt(self.denominator),
+            self.value.clone().unwrap_or_default(),
+            crate::commands::stats::num(self.lower95),
+            crate::commands::stats::num(self.upper95),
+            self.unit.to_string(),
+            self.status.to_string(),
+        ]
+    }
+}
+
+/// A metric as the engine knows it: which extract, unit, and how to count in a window.
+struct Plan {
+    source: &'static str,
+    unit: Unit,
+    snapshot: bool,
+    /// The frame to count over (with derived columns added).
+    frame: DataFrame,
+    area: &'static str,
+    /// Numerator and denominator per window; `None` for the denominator of a count, or
+    /// when it is a population.
+    exprs: Box<dyn Fn(NaiveDate, NaiveDate) -> (Expr, Option<Expr>)>,
+    /// For day averages: the value summed for the numerator (else the numerator is a count).
+    summed: Option<Expr>,
+    population_65: bool,
+}
+
+fn param<T: std::str::FromStr>(req: &Request, name: &str, default: T) -> Result<T, String> {
+    match req.params.get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .map_err(|_| format!("parameter {name} = {v:?} of {} is not valid", req.metric)),
+    }
+}
+
+fn plan(req: &Request, data: &Data, programme: &Programme) -> Result<Plan, String> {
+    let (base, breakdown) = catalogue::split_breakdown(&req.metric);
+    let frame = |name: &str| {
+        data.frames
+            .get(name)
+            .cloned()
+            .ok_or_else(|| data.missing.get(name).cloned().unwrap_or_default())
+    };
+    if let Some(local) = programme.local_metrics().find(|m| m.id == req.metric) {
+        return plan_local(local, data);
+    }
+    let def = catalogue::lookup(base).ok_or_else(|| format!("unknown metric {base}"))?;
+    let simple =
+        |source: &'static str,
+         area: &'static str,
+         f: DataFrame,
+         exprs: Box<dyn Fn(NaiveDate, NaiveDate) -> (Expr, Option<Expr>)>| Plan {
+            source,
+            unit: def.unit,
+            snapshot: def.snapshot,
+            frame: f,
+            area,
+            exprs,
+            summed: None,
+            population_65: false,
+        };
+    Ok(match base {
+        "safeguarding-concerns-timely" => {
+            let n: u32 = param(req, "timescale_working_days", 2)?;
+            let f = safeguarding::with_concern_deadline(
+                &frame("safeguarding")?,
+                n,
+                &programme.settings.bank_holidays,
+            )
+            .map_err(|e| e.to_string())?;
+            simple(
+                "safeguarding",
+                "LA_Code",
+                f,
+                Box::new(|ws, we| {
+                    let (n, d) = safeguarding::concerns_timely(ws, we);
+                    (n, Some(d))
+                }),
+            )
+        }
+        "safeguarding-enquiries-49d" => {
+            let days: i64 = param(req, "days", 49)?;
+            let other: bool = param(req, "include_other_enquiries", true)?;
+            simple(
+                "safeguarding",
+                "LA_Code",
+                frame("safeguarding")?,
+                Box::new(move |ws, we| {
+                    let (n, d) = safeguarding::enquiries_within(ws, we, days, other);
+                    (n, Some(d))
+                }),
+            )
+        }
+        "safeguarding-enquiries-open-overdue" => {
+            let days: i64 = param(req, "days", 49)?;
+            simple(
+                "safeguarding",
+                "LA_Code",
+                frame("safeguarding")?,
+                Box::new(move |_, we| (safeguarding::enquiries_open_overdue(we, days, true), None)),
+            )
+        }
+        "chc-backlog" => {
+            let b = breakdown.map(str::to_string);
+            simple(
+                "chc",
+                "Area_Code",
+                frame("chc")?,
+                Box::new(move |_, we| (chc::backlog(we, b.as_deref()), None)),
+            )
+        }
+        "bcf-discharge-usual-residence" => simple(
+            "discharges",
+            "LA_Code",
+            frame("discharges")?,
+            Box::new(|ws, we| {
+                let (n, d) = hospital::discharge_usual_residence(ws, we);
+                (n, Some(d))
+            }),
+        ),
+        "bcf-discharged-on-drd" => simple(
+            "discharges",
+            "LA_Code",
+            frame("discharges")?,
+            Box::new(|ws, we| {
+                let e = hospital::delay_eligible(ws, we);
+                (e.clone().and(hospital::delay_days().eq(lit(0))), Some(e))
+            }),
+        ),
+        "bcf-discharge-delay-avg" => {
+            let mut p = simple(
+                "discharges",
+                "LA_Code",
+                frame("discharges")?,
+                Box::new(|ws, we| {
+                    let e = hospital::delay_eligible(ws, we);
+                    (e.clone(), Some(e))
+                }),
+            );
+            p.summed = Some(hospital::delay_days());
+            p
+        }
+        "bcf-emergency-admissions-65" => {
+            frame("population")?;
+            let mut p = simple(
+                "discharges",
+                "LA_Code",
+                frame("discharges")?,
+                Box::new(|ws, we| (hospital::emergency_admissions_65(ws, we), None)),
+            );
+            p.population_65 = true;
+            p
+        }
+        _ => {
+            return Err(
+                match def.sources.iter().find(|s| data.missing.contains_key(**s)) {
+                    Some(s) => data.missing[*s].clone(),
+                    None => format!("{base} is not computed by this version of bcfmon"),
+                },
+            )
+        }
+    })
+}
+
+fn plan_local(m: &LocalMetric, data: &Data) -> Result<Plan, String> {
+    let source: &'static str = crate::contract::extract(&m.source)
+        .map(|e| e.name)
+        .ok_or("unknown source")?;
+    let f = data
+        .frames
+        .get(source)
+        .cloned()
+        .ok_or_else(|| data.missing.get(source).cloned().unwrap_or_default())?;
+    let numerator = crate::local::parse_condition(&m.numerator)?;
+    let denominator = m
+        .denominator
+        .as_deref()
+        .map(crate::local::parse_condition)
+        .transpose()?;
+    let date = m.date.clone();
+    let area = if source == "chc" || source == "population" || source == "benchmarks" {
+        "Area_Code"
+    } else {
+        "LA_Code"
+    };
+    Ok(Plan {
+        source,
+        unit: m.unit,
+        snapshot: false,
+        frame: f,
+        area,
+        exprs: Box::new(move |ws, we| {
+            let inside = col(date.as_str())
+                .gt_eq(lit(ws))
+                .and(col(date.as_str()).lt_eq(lit(we)))
+                .fill_null(lit(false));
+            (
+                inside.clone().and(numerator.clone().fill_null(lit(false))),
+                denominator
+                    .clone()
+                    .map(|d| inside.and(d.fill_null(lit(false)))),
+            )
+        }),
+        summed: None,
+        population_65: false,
+    })
+}
+
+/// Month ends a request can be computed at, given coverage (metrics.md §0.4: for these
+/// metrics coverage_start ≤ ws and coverage_end ≥ we).
+fn covered(coverage: (NaiveDate, NaiveDate), ws: NaiveDate, we: NaiveDate) -> bool {
+    coverage.0 <= ws && coverage.1 >= we
+}
+
+/// The months from the first to the last month end within the coverage of any extract.
+pub fn months_in(data: &Data, until: Option<Month>) -> Vec<Month> {
+    let (Some(first), Some(last)) = (
+        data.coverage.values().map(|c| c.0).min(),
+        data.coverage.values().map(|c| c.1).max(),
+    ) else {
+        return Vec::new();
+    };
+    let mut end = Month::of(last);
+    if end.end() > last {
+        end = Month::of(end.start().pred_opt().expect("a day before"));
+    }
+    if let Some(u) = until {
+        end = end.min(u);
+    }
+    months_between(Month::of(first), end)
+}
+
+fn population_65(data: &Data, area: &str, year: i32) -> Option<u64> {
+    let df = data.frames.get("population")?;
+    let a = df.column("Area_Code").ok()?.str().ok()?.clone();
+    let y = df.column("Year").ok()?.i32().ok()?.clone();
+    let b = df.column("band").ok()?.str().ok()?.clone();
+    let p = df.column("population").ok()?.u64().ok()?.clone();
+    // The year the window starts, else the latest earlier year (carried forward).
+    (0..df.height())
+        .filter(|&i| {
+            a.get(i) == Some(area) && b.get(i) == Some("65+") && y.get(i).is_some_and(|v| v <= year)
+        })
+        .max_by_key(|&i| y.get(i))
+        .and_then(|i| p.get(i))
+}
+
+/// Computes every request at every month end for the given areas (all areas present in the
+/// data when `areas` is `None`). Returns the rows and notes on what could not be computed.
+pub fn compute(
+    data: &Data,
+    programme: &Programme,
+    requests: &[Request],
+    months: &[Month],
+    areas: Option<&[String]>,
+) -> (Vec<ResultRow>, Vec<String>) {
+    let mut rows = Vec::new();
+    let mut notes = BTreeSet::new();
+    for req in requests {
+        let unit_of = || {
+            programme
+                .local_metrics()
+                .find(|m| m.id == req.metric)
+                .map(|m| m.unit)
+                .or(catalogue::lookup(catalogue::split_breakdown(&req.metric).0).map(|d| d.unit))
+                .unwrap_or(Unit::Count)
+        };
+        let plan = match plan(req, data, programme) {
+            Ok(p) => p,
+            Err(why) => {
+                notes.insert(format!("{} is not-computable: {why}", req.metric));
+                let area_list: Vec<String> = areas
+                    .map(|a| a.to_vec())
+                    .unwrap_or_else(|| vec![programme.settings.area.code.clone()]);
+                for m in months {
+                    if let Some((ws, we)) = window_bounds(req.window, *m) {
+                        for a in &area_list {
+                            rows.push(empty_row(a, req, *m, ws, we, unit_of(), "not-computable"));
+                        }
+                    }
+                }
+                continue;
+            }
+        };
+        let coverage = data.coverage.get(plan.source).copied();
+        let area_list: Vec<String> = match areas {
+            Some(a) => a.to_vec(),
+            None => plan
+                .frame
+                .column(plan.area)
+                .ok()
+                .and_then(|c| {
+                    c.str().ok().map(|s| {
+                        s.iter()
+                            .flatten()
+                            .map(str::to_string)
+                            .collect::<BTreeSet<_>>()
+                    })
+                })
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+        };
+        for m in months {
+            let Some((ws, we)) = window_bounds(req.window, *m) else {
+                continue;
+            };
+            let (ws_eff, we_eff) = if plan.snapshot { (we, we) } else { (ws, we) };
+            if !coverage.is_some_and(|c| covered(c, ws_eff, we_eff)) {
+                for a in &area_list {
+                    rows.push(empty_row(
+                        a,
+                        req,
+                        *m,
+                        ws,
+                        we,
+                        plan.unit,
+                        "insufficient-coverage",
+                    ));
+                }
+                continue;
+            }
+            let (num, den) = (plan.exprs)(ws_eff, we_eff);
+            let mut aggs = vec![num.clone().cast(DataType::UInt64).sum().alias("n")];
+            if let Some(d) = &den {
+                aggs.push(d.clone().cast(DataType::UInt64).sum().alias("d"));
+            }
+            if let Some(s) = &plan.summed {
+                aggs.push(
+                    when(num.clone())
+                        .then(s.clone())
+                        .otherwise(lit(0))
+                        .cast(DataType::Int64)
+                        .sum()
+                        .alias("s"),
+                );
+                aggs.push(
+                    when(num.clone())
+                        .then(s.clone() * s.clone())
+                        .otherwise(lit(0))
+                        .cast(DataType::Int64)
+                        .sum()
+                        .alias("s2"),
+                );
+            }
+            let counted = plan
+                .frame
+                .clone()
+                .lazy()
+                .group_by([col(plan.area)])
+                .agg(aggs)
+                .collect();
+            let counted = match counted {
+                Ok(c) => c,
+                Err(e) => {
+                    notes.insert(format!(
+                        "{} is not-computable: {}",
+                        req.metric,
+                        e.to_string().lines().next().unwrap_or("")
+                    ));
+                    for a in &area_list {
+                        rows.push(empty_row(a, req, *m, ws, we, plan.unit, "not-computable"));
+                    }
+                    continue;
+                }
+            };
+            let get_u = |name: &str, i: usize| {
+                counted
+                    .column(name)
+                    .ok()
+                    .and_then(|c| c.u64().ok().and_then(|c| c.get(i)))
+            };
+            let get_i = |name: &str, i: usize| {
+                counted
+                    .column(name)
+                    .ok()
+                    .and_then(|c| c.i64().ok().and_then(|c| c.get(i)))
+            };
+            let area_col = counted
+                .column(plan.area)
+                .ok()
+                .and_then(|c| c.str().ok().cloned());
+            for a in &area_list {
+                let idx = area_col
+                    .as_ref()
+                    .and_then(|c| c.iter().position(|x| x == Some(a.as_str())));
+                let n = idx.and_then(|i| get_u("n", i)).unwrap_or(0);
+                let d = idx.and_then(|i| get_u("d", i)).unwrap_or(0);
+                let mut row = empty_row(a, req, *m, ws, we, plan.unit, "ok");
+                if plan.population_65 {
+                    match population_65(data, a, chrono::Datelike::year(&ws)) {
+                        Some(p) => fill(&mut row, n, Some(p)),
+                        None => {
+                            notes.insert(format!(
+                                "{}: no population aged 65+ for {a} in or before {}",
+                                req.metric,
+                                chrono::Datelike::year(&ws)
+                            ));
+                            row.status = "not-computable";
+                        }
+                    }
+                } else if plan.summed.is_some() {
+                    let s = idx.and_then(|i| get_i("s", i)).unwrap_or(0).max(0) as u64;
+                    let s2 = idx.and_then(|i| get_i("s2", i)).unwrap_or(0).max(0) as f64;
+                    fill_mean(&mut row, s, n, s2);
+                } else if den.is_some() {
+                    fill(&mut row, n, Some(d));
+                } else {
+                    fill(&mut row, n, None);
+                }
+                rows.push(row);
+            }
+        }
+    }
+    rows.sort_by(|a, b| {
+        (&a.area_code, &a.metric, a.window, a.period_end).cmp(&(
+            &b.area_code,
+            &b.metric,
+            b.window,
+            b.period_end,
+        ))
+    });
+    (rows, notes.into_iter().collect())
+}
+
+fn empty_row(
+    area: &str,
+    req: &Request,
+    m: Month,
+    ws: NaiveDate,
+    we: NaiveDate,
+    unit: Unit,
+    status: &'static str,
+) -> ResultRow {
+    ResultRow {
+        area_code: area.to_string(),
+        metric: req.metric.clone(),
+        window: req.window,
+        period: window_label(req.window, m),
+        period_start: ws,
+        period_end: we,
+        numerator: None,
+        denominator: None,
+        value: None,
+        lower95: None,
+        upper95: None,
+        unit,
+        status,
+    }
+}
+
+/// Sets numerator, denominator, value (exact, metrics.md §0.5) and the 95% interval.
+fn fill(row: &mut ResultRow, n: u64, d: Option<u64>) {
+    row.numerator = Some(n);
+    row.denominator = d;
+    match (row.unit, d) {
+        (Unit::Count, _) | (_, None) => row.value = Some(n.to_string()),
+        (_, Some(0)) => row.status = "no-denominator",
+        (unit, Some(d)) => {
+            let k = if unit == Unit::Per100k { 100_000 } else { 100 };
+            row.value = ratio_1dp(n, d, k);
+            let iv = if unit == Unit::Per100k {
+                ci::rate(n as f64, d as f64, 0.95, 1e5)
+            } else {
+                ci::wilson(n as f64, d as f64, 0.95, 100.0)
+            };
+            row.lower95 = iv.lower;
+            row.upper95 = iv.upper;
+        }
+    }
+}
+
+/// An average in days: total days / count, with Student's t limits from the sum of squares.
+fn fill_mean(row: &mut ResultRow, total: u64, count: u64, sum_sq: f64) {
+    row.numerator = Some(total);
+    row.denominator = Some(count);
+    if count == 0 {
+        row.status = "no-denominator";
+        return;
+    }
+    row.value = ratio_1dp(total, count, 1);
+    if count >= 2 {
+        let k = count as f64;
+        let mean = total as f64 / k;
+        let var = ((sum_sq - k * mean * mean) / (k - 1.0)).max(0.0);
+        let t = ci::t_quantile(0.975, k - 1.0);
+        let half = t * var.sqrt() / k.sqrt();
+        row.lower95 = Some(mean - half);
+        row.upper95 = Some(mean + half);
+    }
+}
