@@ -879,3 +879,79 @@ fn compute_strict_and_formats() {
         "--all lists only what the data supports"
     );
 }
+
+/// CLD events by hand (tests/fixtures/events): ASCOF 2B/2C, 3D clients, reviews and
+/// assessments, with every edge the rules name.
+#[test]
+fn compute_events_families_by_hand() {
+    let dir = copy_fixture("events");
+    let out = run_in(
+        dir.path(),
+        &["compute", "--period", "2025-03", "--out", "r.csv"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rows = parse_csv(&fs::read_to_string(dir.path().join("r.csv")).unwrap());
+    let cells = |m, w, p| result_row(&rows, m, w, p)[6..9].to_vec();
+    // ascof-2c, FY 2024-25 (population 65+ = 30,000): new admissions of P1 (first ever),
+    // P3 (366 days after the last placement ended) and P4 (exactly 365 days: new). Not new:
+    // P2 (326 days), P5 (364 days). Left out: P8 self-funded, P9 a "short" component,
+    // P11 unknown birth. 3 × 100,000 / 30,000 = 10.0.
+    assert_eq!(
+        cells("ascof-2c", "financial-year", "2024-25"),
+        ["3", "30000", "10.0"]
+    );
+    // ascof-2b: P6, aged 64 at admission: 1 per 100,000 aged 18-64.
+    assert_eq!(
+        cells("ascof-2b", "financial-year", "2024-25"),
+        ["1", "100000", "1.0"]
+    );
+    // The year before lacks 365 days of history: insufficient coverage.
+    assert_eq!(
+        result_row(&rows, "ascof-2c", "financial-year", "2023-24")[12],
+        "insufficient-coverage"
+    );
+    // ascof-3d at 31 March 2025, community clients: C1 (direct payment), C2 (managed
+    // budget), C3 (commissioned), C4 (direct payment as a component, Release 1 spelling of
+    // the service type). C5 ranks as nursing; C6 is 15; C7's support ended.
+    assert_eq!(
+        cells("ascof-3d-1a", "snapshot", "2025-03"),
+        ["3", "4", "75.0"]
+    );
+    assert_eq!(
+        cells("ascof-3d-2a", "snapshot", "2025-03"),
+        ["2", "4", "50.0"]
+    );
+    // By age at 31 March 2025: 18-64 is C2 (54); 65+ is C1 (75), C3 (65), C4 (70).
+    assert_eq!(
+        cells("ascof-3d-1a/18-64", "snapshot", "2025-03"),
+        ["1", "1", "100.0"]
+    );
+    assert_eq!(
+        cells("ascof-3d-1a/65+", "snapshot", "2025-03"),
+        ["2", "3", "66.7"]
+    );
+    // Reviews, 12 months to 31 March 2025: in long-term support since before April 2024 and
+    // still at the end: C1, C2, C4, C5 (community then nursing 7 days later: one spell).
+    // Reviewed: C1 (planned), C4 (empty reason, on the last day); C2's review was of
+    // short-term support. 2/4 = 50.0.
+    assert_eq!(
+        cells("reviews-12-months", "rolling-12-months", "2025-03"),
+        ["2", "4", "50.0"]
+    );
+    // Assessments completed in March 2025 by people aged 65+: A1 (twice: one person).
+    // A2 is 60, A3's is open, A4 is a carer, A5's birth is unknown.
+    assert_eq!(
+        cells("assessments-65plus", "month", "2025-03"),
+        ["1", "", "1"]
+    );
+    let dq = fs::read_to_string(dir.path().join("data_quality.csv")).unwrap();
+    assert!(
+        dq.contains("events.csv,32,error,E03,Event_Type,Visit,"),
+        "{dq}"
+    );
+    assert!(
+        dq.contains("events.csv,33,error,E06,Event_End_Date,2025-03-01,"),
+        "{dq}"
+    );
+    assert!(dq.contains("events.csv,34,warning,W03,"), "{dq}");
+}

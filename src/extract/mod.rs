@@ -3,7 +3,9 @@
 //! warned row in the `Ledger` that `check`, `compute` and the data-quality page share.
 
 pub mod chc;
+pub mod codes;
 pub mod discharges;
+pub mod events;
 pub mod population;
 pub mod safeguarding;
 pub mod values;
@@ -311,13 +313,17 @@ pub fn read_rows(
                     Ok(false) => break,
                     Ok(true) => {
                         let line = record.position().map_or(0, |p| p.line());
-                        let mut fields: Vec<&str> = Vec::with_capacity(width);
-                        fields.extend(record.iter());
-                        // A short record reads as empty trailing fields; the validators see them.
-                        while fields.len() < width {
-                            fields.push("");
-                        }
                         count += 1;
+                        if record.len() != width {
+                            // E08: a record with a different number of fields is rejected.
+                            let message = format!(
+                                "the record has {} fields; the header has {width}",
+                                record.len()
+                            );
+                            report.add(Loc::Line(line), Severity::Error, "E08", "", "", message);
+                            continue;
+                        }
+                        let fields: Vec<&str> = record.iter().collect();
                         row(&cols, Loc::Line(line), &fields, report);
                     }
                     Err(e) => {

@@ -1,6 +1,7 @@
 //! The `metrics` stage: the built-in catalogue families and local metrics, computed with
 //! polars for every area, window and month end the data's coverage allows, as tidy rows.
 
+pub mod ascof;
 pub mod chc;
 pub mod hospital;
 pub mod safeguarding;
@@ -23,6 +24,27 @@ pub struct Data {
     pub coverage: BTreeMap<String, (NaiveDate, NaiveDate)>,
     /// Why an extract is unusable: absent, or refused.
     pub missing: BTreeMap<String, String>,
+    pub events: Option<crate::extract::events::Events>,
+    /// Window-independent derivations of the events, made once per run when first needed.
+    admission_flags: std::sync::OnceLock<Result<DataFrame, String>>,
+    spells: std::sync::OnceLock<Result<DataFrame, String>>,
+}
+
+impl Data {
+    /// The coverage that applies to an area's rows of an extract: for events, the area's
+    /// own reporting period unless the TOML sets one (metrics.md §0.4).
+    pub fn coverage_for(&self, source: &str, area: &str) -> Option<(NaiveDate, NaiveDate)> {
+        if source == "events" {
+            if let Some(c) = self.coverage.get("events") {
+                return Some(*c);
+            }
+            return self
+                .events
+                .as_ref()
+                .and_then(|e| e.coverage.get(area).copied());
+        }
+        self.coverage.get(source).copied()
+    }
 }
 
 /// The date columns whose range gives an extract's coverage when the TOML sets none [ours]:
@@ -83,10 +105,26 @@ pub fn load(root: &Path, programme: &Programme, ledger: &mut Ledger) -> Data {
             "discharges" => extract::discharges::load(&src, ledger),
             "population" => extract::population::load(&src, ledger),
             _ => {
-                data.missing.insert(
-                    name.into(),
-                    format!("the {name} extract is not read by this version of bcfmon"),
-                );
+                match extract::events::load(&src, ledger) {
+                    Some(ev) => {
+                        let configured = settings.data.get(name);
+                        if let (Some(s), Some(e)) = (
+                            configured.and_then(|d| d.coverage_start),
+                            configured.and_then(|d| d.coverage_end),
+                        ) {
+                            data.coverage.insert(name.into(), (s, e));
+                        } else if ev.coverage.is_empty() {
+                            data.missing.insert(name.into(), "coverage unknown: no Reporting_Period dates and no coverage_start/coverage_end in programme.toml".into());
+                        }
+                        data.events = Some(ev);
+                    }
+                    None => {
+                        data.missing.insert(
+                            name.into(),
+                            format!("{} was refused (see data_quality.csv)", src.shown),
+                        );
+                    }
+                }
                 continue;
             }
         };
@@ -179,8 +217,18 @@ struct Plan {
     exprs: Box<dyn Fn(NaiveDate, NaiveDate) -> (Expr, Option<Expr>)>,
     /// For day averages: the value summed for the numerator (else the numerator is a count).
     summed: Option<Expr>,
-    population_65: bool,
+    /// The population band that is the denominator of a rate (`65+`, `18-64`).
+    population: Option<&'static str>,
+    /// Families that count people rather than rows give their own per-area counts
+    /// (`n`, and `d` when `has_denominator`) instead of `exprs`.
+    grouped: Option<Grouped>,
+    has_denominator: bool,
+    /// Days of history the window needs before ws (metrics.md §0.4).
+    lookback: i64,
 }
+
+/// Per-window counts per area, as a polars query.
+type Grouped = Box<dyn Fn(NaiveDate, NaiveDate) -> LazyFrame>;
 
 fn param<T: std::str::FromStr>(req: &Request, name: &str, default: T) -> Result<T, String> {
     match req.params.get(name) {
@@ -215,7 +263,10 @@ fn plan(req: &Request, data: &Data, programme: &Programme) -> Result<Plan, Strin
             area,
             exprs,
             summed: None,
-            population_65: false,
+            population: None,
+            grouped: None,
+            has_denominator: true,
+            lookback: 0,
         };
     Ok(match base {
         "safeguarding-concerns-timely" => {
@@ -306,8 +357,57 @@ fn plan(req: &Request, data: &Data, programme: &Programme) -> Result<Plan, Strin
                 frame("discharges")?,
                 Box::new(|ws, we| (hospital::emergency_admissions_65(ws, we), None)),
             );
-            p.population_65 = true;
+            p.population = Some("65+");
             p
+        }
+        "ascof-2b" | "ascof-2c" | "bcf-ltc-admissions-65" => {
+            let band: &'static str = if base == "ascof-2b" { "18-64" } else { "65+" };
+            frame("population")?;
+            let flagged = data
+                .admission_flags
+                .get_or_init(|| {
+                    events(data)
+                        .and_then(|e| ascof::with_admission_flags(e).map_err(|e| e.to_string()))
+                })
+                .clone()?;
+            let mut p = grouped_plan(
+                def,
+                Box::new(move |ws, we| ascof::admissions(&flagged, ws, we, band)),
+            );
+            p.population = Some(band);
+            p.has_denominator = false;
+            p.lookback = 365;
+            p
+        }
+        "ascof-3d-1a" | "ascof-3d-2a" => {
+            let part: &'static str = if base == "ascof-3d-2a" { "2a" } else { "1a" };
+            let band = breakdown.map(str::to_string);
+            let ev = clone_events(events(data)?);
+            grouped_plan(
+                def,
+                Box::new(move |_, we| ascof::clients_self_directed(&ev, we, part, band.as_deref())),
+            )
+        }
+        "assessments-65plus" => {
+            let ev = clone_events(events(data)?);
+            let mut p = grouped_plan(
+                def,
+                Box::new(move |ws, we| ascof::assessments_65(&ev, ws, we)),
+            );
+            p.has_denominator = false;
+            p
+        }
+        "reviews-12-months" => {
+            let ev = events(data)?;
+            let spells = data
+                .spells
+                .get_or_init(|| ascof::lts_spells(ev).map_err(|e| e.to_string()))
+                .clone()?;
+            let ev = clone_events(ev);
+            grouped_plan(
+                def,
+                Box::new(move |ws, we| ascof::reviews_12_months(&ev, &spells, ws, we)),
+            )
         }
         _ => {
             return Err(
@@ -318,6 +418,41 @@ fn plan(req: &Request, data: &Data, programme: &Programme) -> Result<Plan, Strin
             )
         }
     })
+}
+
+fn events(data: &Data) -> Result<&crate::extract::events::Events, String> {
+    data.events.as_ref().ok_or_else(|| {
+        data.missing
+            .get("events")
+            .cloned()
+            .unwrap_or_else(|| "no events extract".into())
+    })
+}
+
+/// A cheap copy of the events for a window closure (polars frames share their buffers).
+fn clone_events(ev: &crate::extract::events::Events) -> crate::extract::events::Events {
+    crate::extract::events::Events {
+        frame: ev.frame.clone(),
+        dictionaries: ev.dictionaries.clone(),
+        coverage: ev.coverage.clone(),
+    }
+}
+
+/// A plan whose family computes its own per-area counts over the events.
+fn grouped_plan(def: &catalogue::MetricDef, grouped: Grouped) -> Plan {
+    Plan {
+        source: "events",
+        unit: def.unit,
+        snapshot: def.snapshot,
+        frame: DataFrame::empty(),
+        area: "LA_Code",
+        exprs: Box::new(|_, _| (lit(false), None)),
+        summed: None,
+        population: None,
+        grouped: Some(grouped),
+        has_denominator: true,
+        lookback: 0,
+    }
 }
 
 fn plan_local(m: &LocalMetric, data: &Data) -> Result<Plan, String> {
@@ -360,7 +495,10 @@ fn plan_local(m: &LocalMetric, data: &Data) -> Result<Plan, String> {
             )
         }),
         summed: None,
-        population_65: false,
+        population: None,
+        grouped: None,
+        has_denominator: true,
+        lookback: 0,
     })
 }
 
@@ -372,9 +510,13 @@ fn covered(coverage: (NaiveDate, NaiveDate), ws: NaiveDate, we: NaiveDate) -> bo
 
 /// The months from the first to the last month end within the coverage of any extract.
 pub fn months_in(data: &Data, until: Option<Month>) -> Vec<Month> {
+    let mut ranges: Vec<(NaiveDate, NaiveDate)> = data.coverage.values().copied().collect();
+    if let Some(ev) = &data.events {
+        ranges.extend(ev.coverage.values().copied());
+    }
     let (Some(first), Some(last)) = (
-        data.coverage.values().map(|c| c.0).min(),
-        data.coverage.values().map(|c| c.1).max(),
+        ranges.iter().map(|c| c.0).min(),
+        ranges.iter().map(|c| c.1).max(),
     ) else {
         return Vec::new();
     };
@@ -388,7 +530,7 @@ pub fn months_in(data: &Data, until: Option<Month>) -> Vec<Month> {
     months_between(Month::of(first), end)
 }
 
-fn population_65(data: &Data, area: &str, year: i32) -> Option<u64> {
+fn population(data: &Data, area: &str, year: i32, band: &str) -> Option<u64> {
     let df = data.frames.get("population")?;
     let a = df.column("Area_Code").ok()?.str().ok()?.clone();
     let y = df.column("Year").ok()?.i32().ok()?.clone();
@@ -397,7 +539,7 @@ fn population_65(data: &Data, area: &str, year: i32) -> Option<u64> {
     // The year the window starts, else the latest earlier year (carried forward).
     (0..df.height())
         .filter(|&i| {
-            a.get(i) == Some(area) && b.get(i) == Some("65+") && y.get(i).is_some_and(|v| v <= year)
+            a.get(i) == Some(area) && b.get(i) == Some(band) && y.get(i).is_some_and(|v| v <= year)
         })
         .max_by_key(|&i| y.get(i))
         .and_then(|i| p.get(i))
@@ -440,11 +582,13 @@ pub fn compute(
                 continue;
             }
         };
-        let coverage = data.coverage.get(plan.source).copied();
+        let area_frame = match (&plan.grouped, &data.events) {
+            (Some(_), Some(ev)) => &ev.frame,
+            _ => &plan.frame,
+        };
         let area_list: Vec<String> = match areas {
             Some(a) => a.to_vec(),
-            None => plan
-                .frame
+            None => area_frame
                 .column(plan.area)
                 .ok()
                 .and_then(|c| {
@@ -464,7 +608,12 @@ pub fn compute(
                 continue;
             };
             let (ws_eff, we_eff) = if plan.snapshot { (we, we) } else { (ws, we) };
-            if !coverage.is_some_and(|c| covered(c, ws_eff, we_eff)) {
+            let look_from = ws_eff - chrono::Duration::days(plan.lookback);
+            let is_covered = |a: &str| {
+                data.coverage_for(plan.source, a)
+                    .is_some_and(|c| covered(c, look_from, we_eff))
+            };
+            if !area_list.iter().any(|a| is_covered(a)) {
                 for a in &area_list {
                     rows.push(empty_row(
                         a,
@@ -479,35 +628,44 @@ pub fn compute(
                 continue;
             }
             let (num, den) = (plan.exprs)(ws_eff, we_eff);
-            let mut aggs = vec![num.clone().cast(DataType::UInt64).sum().alias("n")];
-            if let Some(d) = &den {
-                aggs.push(d.clone().cast(DataType::UInt64).sum().alias("d"));
-            }
-            if let Some(s) = &plan.summed {
-                aggs.push(
-                    when(num.clone())
-                        .then(s.clone())
-                        .otherwise(lit(0))
-                        .cast(DataType::Int64)
-                        .sum()
-                        .alias("s"),
-                );
-                aggs.push(
-                    when(num.clone())
-                        .then(s.clone() * s.clone())
-                        .otherwise(lit(0))
-                        .cast(DataType::Int64)
-                        .sum()
-                        .alias("s2"),
-                );
-            }
-            let counted = plan
-                .frame
-                .clone()
-                .lazy()
-                .group_by([col(plan.area)])
-                .agg(aggs)
-                .collect();
+            let has_den = if plan.grouped.is_some() {
+                plan.has_denominator
+            } else {
+                den.is_some()
+            };
+            let counted = match &plan.grouped {
+                Some(g) => g(ws_eff, we_eff).collect(),
+                None => {
+                    let mut aggs = vec![num.clone().cast(DataType::UInt64).sum().alias("n")];
+                    if let Some(d) = &den {
+                        aggs.push(d.clone().cast(DataType::UInt64).sum().alias("d"));
+                    }
+                    if let Some(s) = &plan.summed {
+                        aggs.push(
+                            when(num.clone())
+                                .then(s.clone())
+                                .otherwise(lit(0))
+                                .cast(DataType::Int64)
+                                .sum()
+                                .alias("s"),
+                        );
+                        aggs.push(
+                            when(num.clone())
+                                .then(s.clone() * s.clone())
+                                .otherwise(lit(0))
+                                .cast(DataType::Int64)
+                                .sum()
+                                .alias("s2"),
+                        );
+                    }
+                    plan.frame
+                        .clone()
+                        .lazy()
+                        .group_by([col(plan.area)])
+                        .agg(aggs)
+                        .collect()
+                }
+            };
             let counted = match counted {
                 Ok(c) => c,
                 Err(e) => {
@@ -544,13 +702,25 @@ pub fn compute(
                     .and_then(|c| c.iter().position(|x| x == Some(a.as_str())));
                 let n = idx.and_then(|i| get_u("n", i)).unwrap_or(0);
                 let d = idx.and_then(|i| get_u("d", i)).unwrap_or(0);
+                if !is_covered(a) {
+                    rows.push(empty_row(
+                        a,
+                        req,
+                        *m,
+                        ws,
+                        we,
+                        plan.unit,
+                        "insufficient-coverage",
+                    ));
+                    continue;
+                }
                 let mut row = empty_row(a, req, *m, ws, we, plan.unit, "ok");
-                if plan.population_65 {
-                    match population_65(data, a, chrono::Datelike::year(&ws)) {
+                if let Some(band) = plan.population {
+                    match population(data, a, chrono::Datelike::year(&ws), band) {
                         Some(p) => fill(&mut row, n, Some(p)),
                         None => {
                             notes.insert(format!(
-                                "{}: no population aged 65+ for {a} in or before {}",
+                                "{}: no population aged {band} for {a} in or before {}",
                                 req.metric,
                                 chrono::Datelike::year(&ws)
                             ));
@@ -561,7 +731,7 @@ pub fn compute(
                     let s = idx.and_then(|i| get_i("s", i)).unwrap_or(0).max(0) as u64;
                     let s2 = idx.and_then(|i| get_i("s2", i)).unwrap_or(0).max(0) as f64;
                     fill_mean(&mut row, s, n, s2);
-                } else if den.is_some() {
+                } else if has_den {
                     fill(&mut row, n, Some(d));
                 } else {
                     fill(&mut row, n, None);

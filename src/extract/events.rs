@@ -1,0 +1,587 @@
+//! The `events` extract (data-contract.md §1): CLD-shaped event rows, validated (E01–E10,
+//! W01–W07), with person details resolved and the derived end date (§1.3, §1.4).
+//!
+//! Coded columns are stored compactly: closed lists as `UInt32` positions in their list
+//! (0 = empty, 255 = `Invalid and not mapped`), open lists as `UInt32` keys into a
+//! dictionary. Metric expressions compare against positions found with `Events::code`.
+
+use super::codes::{self, closed, INVALID};
+use super::values::{days, null, parse_date, whole};
+use super::{
+    date_column, read_rows, refuse, FileReport, FileSummary, Ledger, Loc, Severity, Source,
+};
+use chrono::{Datelike, NaiveDate};
+use polars::prelude::*;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// The closed-list columns kept, with their lists.
+pub const CLOSED: &[(&str, &[&str])] = &[
+    ("Client_Type", codes::CLIENT_TYPE),
+    ("Event_Type", codes::EVENT_TYPE),
+    ("Event_Outcome", codes::EVENT_OUTCOME),
+    ("Service_Type", codes::SERVICE_TYPE),
+    ("Delivery_Mechanism", codes::DELIVERY_MECHANISM),
+    ("Accommodation_Status", codes::ACCOMMODATION_STATUS),
+];
+
+/// Closed-list columns that are validated (W01) but not kept.
+const CHECKED_ONLY: &[(&str, &[&str])] = &[
+    ("Ethnicity", codes::ETHNICITY),
+    ("Employment_Status", codes::EMPLOYMENT_STATUS),
+    ("Client_Funding_Status", codes::CLIENT_FUNDING_STATUS),
+];
+
+/// The open-list columns kept, as dictionary keys.
+pub const OPEN: &[&str] = &[
+    "Service_Component",
+    "Review_Reason",
+    "Primary_Support_Reason",
+    "Assessment_Type",
+];
+
+/// Position code for an empty closed-list value, and for `Invalid and not mapped`.
+pub const EMPTY: u8 = 0;
+pub const INVALID_CODE: u8 = 255;
+
+/// The validated events: the frame, the open-list dictionaries, and coverage per area.
+pub struct Events {
+    pub frame: DataFrame,
+    pub dictionaries: BTreeMap<&'static str, Vec<String>>,
+    pub coverage: BTreeMap<String, (NaiveDate, NaiveDate)>,
+}
+
+impl Events {
+    /// The stored code of a closed-list value (its position + 1).
+    pub fn code(column: &str, value: &str) -> u8 {
+        let list = CLOSED
+            .iter()
+            .find(|(c, _)| *c == column)
+            .map(|(_, l)| *l)
+            .expect("a closed-list column");
+        list.iter()
+            .position(|v| *v == value)
+            .map(|p| p as u8 + 1)
+            .expect("a listed value")
+    }
+
+    /// Dictionary keys of an open-list column whose value satisfies `pred` (empty value = key 0).
+    pub fn keys_where(&self, column: &str, pred: impl Fn(Option<&str>) -> bool) -> Vec<u32> {
+        let dict = &self.dictionaries[column];
+        let mut out: Vec<u32> = dict
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| pred(Some(v)))
+            .map(|(i, _)| i as u32 + 1)
+            .collect();
+        if pred(None) {
+            out.push(0);
+        }
+        out
+    }
+}
+
+struct Interner {
+    map: HashMap<String, u32>,
+    values: Vec<String>,
+}
+
+impl Interner {
+    fn new() -> Self {
+        Interner {
+            map: HashMap::new(),
+            values: Vec::new(),
+        }
+    }
+    /// 0 for empty; otherwise 1 + the value's position.
+    fn key(&mut self, v: Option<&str>) -> u32 {
+        let Some(v) = v else { return 0 };
+        if let Some(k) = self.map.get(v) {
+            return *k;
+        }
+        self.values.push(v.to_string());
+        let k = self.values.len() as u32;
+        self.map.insert(v.to_string(), k);
+        k
+    }
+}
+
+#[derive(Default)]
+struct Cols {
+    loc: Vec<Loc>,
+    area: Vec<String>,
+    person: Vec<u32>,
+    birth: Vec<Option<i32>>,
+    death: Vec<Option<i32>>,
+    start: Vec<Option<i32>>,
+    end: Vec<Option<i32>>,
+    closed: Vec<Vec<u8>>,
+    open: Vec<Vec<u32>>,
+    hash: Vec<u64>,
+}
+
+fn fingerprint(fields: &[&str]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    fields.hash(&mut h);
+    h.finish()
+}
+
+/// Reads and validates the events extract. `None` when the file is refused (F01–F04).
+pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
+    let mut report = FileReport::new(&src.shown);
+    let mut summary = FileSummary {
+        extract: "events".into(),
+        file: src.shown.clone(),
+        ..Default::default()
+    };
+    let mut c = Cols {
+        closed: vec![Vec::new(); CLOSED.len()],
+        open: vec![Vec::new(); OPEN.len()],
+        ..Default::default()
+    };
+    let mut persons = Interner::new();
+    let mut dicts: Vec<Interner> = OPEN.iter().map(|_| Interner::new()).collect();
+    let mut periods: BTreeMap<String, (Option<i32>, Option<i32>)> = BTreeMap::new();
+    let mut birth_form_missing = false;
+    let read = read_rows(src, &mut report, |cols, loc, f, report| {
+        let der = cols.has("Der_Birth_Year") && cols.has("Der_Birth_Month");
+        if !der && !cols.has("Date_of_Birth") {
+            birth_form_missing = true;
+            return;
+        }
+        let get = |name: &str| {
+            cols.get(name)
+                .map_or("", |i| f.get(i).copied().unwrap_or(""))
+        };
+        let mut rejected = false;
+        let mut add = |sev: Severity, rule: &str, col: &str, msg: String| {
+            report.add(loc, sev, rule, col, get(col), msg);
+        };
+        let area = get("LA_Code").trim().to_string();
+        if area.is_empty() {
+            add(Severity::Error, "E01", "LA_Code", "LA_Code is empty".into());
+            rejected = true;
+        }
+        let nhs = null(get("NHS_Number"));
+        let la_id = null(get("LA_Person_Unique_Identifier"));
+        if nhs.is_none() && la_id.is_none() {
+            add(
+                Severity::Error,
+                "E02",
+                "LA_Person_Unique_Identifier",
+                "neither NHS_Number nor LA_Person_Unique_Identifier is given".into(),
+            );
+            rejected = true;
+        }
+        let mut closed_vals = [EMPTY; 6];
+        for (i, (name, list)) in CLOSED.iter().enumerate() {
+            if let Some(v) = null(get(name)) {
+                closed_vals[i] = match closed(v, list) {
+                    Some(canon) => list
+                        .iter()
+                        .position(|x| *x == canon)
+                        .map_or(INVALID_CODE, |p| p as u8 + 1),
+                    None => {
+                        add(
+                            Severity::Warning,
+                            "W01",
+                            name,
+                            format!("\"{v}\" is not in the list; read as \"{INVALID}\""),
+                        );
+                        INVALID_CODE
+                    }
+                };
+            }
+        }
+        for (name, list) in CHECKED_ONLY {
+            if let Some(v) = null(get(name)) {
+                if closed(v, list).is_none() {
+                    add(
+                        Severity::Warning,
+                        "W01",
+                        name,
+                        format!("\"{v}\" is not in the list; read as \"{INVALID}\""),
+                    );
+                }
+            }
+        }
+        let association_only = closed_vals[0]
+            == Events::code("Client_Type", "Unpaid carer known by association")
+            && null(get("Event_Type")).is_none()
+            && null(get("Event_Start_Date")).is_none();
+        let event_type = closed_vals[1];
+        if !association_only && (event_type == EMPTY || event_type == INVALID_CODE) {
+            add(
+                Severity::Error,
+                "E03",
+                "Event_Type",
+                "Event_Type is empty or not Request, Assessment, Service or Review".into(),
+            );
+            rejected = true;
+        }
+        let date = |col: &str| null(get(col)).map(|v| parse_date(v, src.date_format));
+        let range_rule = |e: &str| {
+            if e.contains("outside 1900") {
+                "E07"
+            } else {
+                ""
+            }
+        };
+        let start = match date("Event_Start_Date") {
+            Some(Ok(d)) => Some(d),
+            Some(Err(e)) => {
+                let rule = if range_rule(&e).is_empty() {
+                    "E04"
+                } else {
+                    "E07"
+                };
+                add(Severity::Error, rule, "Event_Start_Date", e);
+                rejected = true;
+                None
+            }
+            None => {
+                if !association_only {
+                    add(
+                        Severity::Error,
+                        "E04",
+                        "Event_Start_Date",
+                        "Event_Start_Date is empty".into(),
+                    );
+                    rejected = true;
+                }
+                None
+            }
+        };
+        let end = match date("Event_End_Date") {
+            Some(Ok(d)) => {
+                if start.is_some_and(|s| d < s) {
+                    add(
+                        Severity::Error,
+                        "E06",
+                        "Event_End_Date",
+                        "the event ends before it starts".into(),
+                    );
+                    rejected = true;
+                }
+                Some(d)
+            }
+            Some(Err(e)) => {
+                let rule = if range_rule(&e).is_empty() {
+                    "E05"
+                } else {
+                    "E07"
+                };
+                add(Severity::Error, rule, "Event_End_Date", e);
+                rejected = true;
+                None
+            }
+            None => None,
+        };
+        let death = match date("Date_of_Death") {
+            Some(Ok(d)) => {
+                if start.is_some_and(|s| d < s) {
+                    add(
+                        Severity::Error,
+                        "E10",
+                        "Date_of_Death",
+                        "the date of death is before the event start".into(),
+                    );
+                    rejected = true;
+                }
+                Some(d)
+            }
+            Some(Err(e)) => {
+                let rule = if range_rule(&e).is_empty() {
+                    "E09"
+                } else {
+                    "E07"
+                };
+                add(Severity::Error, rule, "Date_of_Death", e);
+                rejected = true;
+                None
+            }
+            None => None,
+        };
+        // Birth: the 1st of the birth month (§1.3); W02 makes it unknown on this row.
+        let birth = if der {
+            let y = whole(get("Der_Birth_Year")).filter(|y| (1900..=2099).contains(y));
+            let m = whole(get("Der_Birth_Month")).filter(|m| (1..=12).contains(m));
+            match (y, m) {
+                (Some(y), Some(m)) => NaiveDate::from_ymd_opt(y as i32, m as u32, 1),
+                _ if null(get("Der_Birth_Year")).is_none()
+                    && null(get("Der_Birth_Month")).is_none() =>
+                {
+                    None
+                }
+                _ => {
+                    add(
+                        Severity::Warning,
+                        "W02",
+                        "Der_Birth_Year",
+                        "not a valid birth year and month; birth unknown on this row".into(),
+                    );
+                    None
+                }
+            }
+        } else {
+            match null(get("Date_of_Birth")).map(|v| parse_date(v, src.date_format)) {
+                Some(Ok(d)) => NaiveDate::from_ymd_opt(d.year(), d.month(), 1),
+                Some(Err(e)) => {
+                    add(
+                        Severity::Warning,
+                        "W02",
+                        "Date_of_Birth",
+                        format!("{e}; birth unknown on this row"),
+                    );
+                    None
+                }
+                None => None,
+            }
+        };
+        let birth = match (birth, start) {
+            (Some(b), Some(s)) if b > s => {
+                add(
+                    Severity::Warning,
+                    "W02",
+                    "Der_Birth_Year",
+                    "the birth month is after the event start; birth unknown on this row".into(),
+                );
+                None
+            }
+            (Some(b), Some(s)) if super::values::age_at(b, s) > 120 => {
+                add(
+                    Severity::Warning,
+                    "W02",
+                    "Der_Birth_Year",
+                    "the birth month implies an age over 120; birth unknown on this row".into(),
+                );
+                None
+            }
+            (b, _) => b,
+        };
+        for col in ["Unit_Cost", "Planned_units_per_week"] {
+            if let Some(v) = null(get(col)) {
+                if v.parse::<f64>().map_or(true, |x| !x.is_finite()) || v.contains(['e', 'E']) {
+                    add(
+                        Severity::Warning,
+                        "W04",
+                        col,
+                        format!("\"{v}\" is not a number; ignored"),
+                    );
+                }
+            }
+        }
+        let service = Events::code("Event_Type", "Service");
+        if event_type == service && closed_vals[3] == EMPTY {
+            add(
+                Severity::Warning,
+                "W05",
+                "Service_Type",
+                "a service with no Service_Type matches no service rule".into(),
+            );
+        }
+        if event_type != service
+            && event_type != EMPTY
+            && event_type != INVALID_CODE
+            && end.is_some()
+            && closed_vals[2] == EMPTY
+        {
+            add(
+                Severity::Warning,
+                "W06",
+                "Event_Outcome",
+                "a completed event with no outcome".into(),
+            );
+        }
+        if rejected {
+            return;
+        }
+        // Coverage per area from the reporting period (metrics.md §0.4).
+        let rps = date("Reporting_Period_Start_Date")
+            .and_then(Result::ok)
+            .map(days);
+        let rpe = date("Reporting_Period_End_Date")
+            .and_then(Result::ok)
+            .map(days);
+        let p = periods.entry(area.clone()).or_insert((None, None));
+        p.0 = match (p.0, rps) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        p.1 = match (p.1, rpe) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        // Person key: NHS number, else LA_Code + "_" + the council's identifier (§1.2).
+        let person_id = match nhs {
+            Some(n) => format!("{area}\u{1f}{n}"),
+            None => format!("{area}\u{1f}{area}_{}", la_id.unwrap_or_default()),
+        };
+        c.loc.push(loc);
+        c.hash.push(fingerprint(f));
+        c.person.push(persons.key(Some(&person_id)));
+        c.area.push(area);
+        c.birth.push(birth.map(days));
+        c.death.push(death.map(days));
+        c.start.push(start.map(days));
+        c.end.push(end.map(days));
+        for (i, v) in closed_vals.iter().enumerate() {
+            c.closed[i].push(*v);
+        }
+        for (i, name) in OPEN.iter().enumerate() {
+            let v = null(get(name)).map(super::values::code);
+            c.open[i].push(dicts[i].key(v.as_deref()));
+        }
+    });
+    if birth_form_missing {
+        report.add(
+            Loc::File,
+            Severity::File,
+            "F04",
+            "Der_Birth_Year",
+            "",
+            "the file has neither Der_Birth_Year + Der_Birth_Month nor Date_of_Birth",
+        );
+        refuse(
+            ledger,
+            report,
+            summary,
+            "no birth month columns (F04)".into(),
+        );
+        return None;
+    }
+    summary.read = match read {
+        Ok(n) => n,
+        Err(why) => {
+            refuse(ledger, report, summary, why);
+            return None;
+        }
+    };
+    // W03: a row identical in every column to an earlier row; the later copy is ignored.
+    let mut seen = HashSet::new();
+    let keep: Vec<bool> = c
+        .hash
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let first = seen.insert(*h);
+            if !first {
+                report.add(
+                    c.loc[i],
+                    Severity::Warning,
+                    "W03",
+                    "",
+                    "",
+                    "the row repeats an earlier row exactly; this copy is ignored",
+                );
+            }
+            first
+        })
+        .collect();
+    // Person details (§1.3): the earliest valid birth month and the latest death; W07 when
+    // a person's rows disagree.
+    let n_persons = persons.values.len() + 1;
+    let mut birth_p: Vec<Option<i32>> = vec![None; n_persons];
+    let mut death_p: Vec<Option<i32>> = vec![None; n_persons];
+    let mut conflict = vec![false; n_persons];
+    for i in 0..c.person.len() {
+        let p = c.person[i] as usize;
+        if let Some(b) = c.birth[i] {
+            conflict[p] |= birth_p[p].is_some_and(|x| x != b);
+            birth_p[p] = Some(birth_p[p].map_or(b, |x| x.min(b)));
+        }
+        if let Some(d) = c.death[i] {
+            conflict[p] |= death_p[p].is_some_and(|x| x != d);
+            death_p[p] = Some(death_p[p].map_or(d, |x| x.max(d)));
+        }
+    }
+    let mut warned = vec![false; n_persons];
+    for i in 0..c.person.len() {
+        let p = c.person[i] as usize;
+        if conflict[p] && !warned[p] {
+            warned[p] = true;
+            report.add(c.loc[i], Severity::Warning, "W07", "Date_of_Death", "", "this person's rows disagree on birth month or date of death; the earliest birth and latest death are used");
+        }
+    }
+    // Derived end (§1.4): the death when it falls on or between start and end, or after the
+    // start of an open event; otherwise the recorded end.
+    let derived: Vec<Option<i32>> = (0..c.person.len())
+        .map(|i| {
+            let death = death_p[c.person[i] as usize];
+            match (c.start[i], c.end[i], death) {
+                (Some(s), Some(e), Some(d)) if s <= d && d <= e => Some(d),
+                (Some(s), None, Some(d)) if d > s => Some(d),
+                (_, e, _) => e,
+            }
+        })
+        .collect();
+    let idx: Vec<usize> = (0..c.person.len()).filter(|i| keep[*i]).collect();
+    let pick_i32 = |v: &Vec<Option<i32>>| idx.iter().map(|i| v[*i]).collect::<Vec<_>>();
+    let mut columns = vec![
+        Column::new(
+            "LA_Code".into(),
+            idx.iter().map(|i| c.area[*i].as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "__person".into(),
+            idx.iter().map(|i| c.person[*i]).collect::<Vec<_>>(),
+        ),
+        date_column(
+            "__birth",
+            idx.iter().map(|i| birth_p[c.person[*i] as usize]).collect(),
+        ),
+        date_column(
+            "__death",
+            idx.iter().map(|i| death_p[c.person[*i] as usize]).collect(),
+        ),
+        date_column("Date_of_Death", pick_i32(&c.death)),
+        date_column("Event_Start_Date", pick_i32(&c.start)),
+        date_column("Event_End_Date", pick_i32(&c.end)),
+        date_column("__end", pick_i32(&derived)),
+        Column::new(
+            "__line".into(),
+            idx.iter()
+                .map(|i| c.loc[*i].to_string())
+                .collect::<Vec<_>>(),
+        ),
+    ];
+    for (k, (name, _)) in CLOSED.iter().enumerate() {
+        columns.push(Column::new(
+            (*name).into(),
+            idx.iter()
+                .map(|i| c.closed[k][*i] as u32)
+                .collect::<Vec<u32>>(),
+        ));
+    }
+    for (k, name) in OPEN.iter().enumerate() {
+        columns.push(Column::new(
+            (*name).into(),
+            idx.iter().map(|i| c.open[k][*i]).collect::<Vec<u32>>(),
+        ));
+    }
+    let frame = DataFrame::new_infer_height(columns).expect("columns of one length");
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+    let coverage = periods
+        .into_iter()
+        .filter_map(|(a, (s, e))| {
+            Some((
+                a,
+                (
+                    epoch + chrono::Duration::days(s? as i64),
+                    epoch + chrono::Duration::days(e? as i64),
+                ),
+            ))
+        })
+        .collect();
+    let dictionaries = OPEN
+        .iter()
+        .zip(dicts)
+        .map(|(n, d)| (*n, d.values))
+        .collect();
+    super::settle(ledger, summary, report);
+    Some(Events {
+        frame,
+        dictionaries,
+        coverage,
+    })
+}
