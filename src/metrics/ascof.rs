@@ -376,3 +376,344 @@ pub fn reviews_12_months(
             len().cast(DataType::UInt64).alias("d"),
         ])
 }
+
+fn keys_in(events: &Events, column: &str, values: &[&str]) -> Expr {
+    let keys = events.keys_where(column, |v| {
+        v.is_some_and(|v| values.iter().any(|x| x.eq_ignore_ascii_case(v)))
+    });
+    col(column).is_in(lit(Series::new("k".into(), keys)).implode(false), false)
+}
+
+/// ascof-3d carers (metrics.md §6, 1b and 2b): carers supported in the window, each at their
+/// lowest category; the denominator is categories 1–3 (support direct to the carer through a
+/// direct payment, a managed budget or commissioned support). `part` is `1b` or `2b`.
+pub fn carers_self_directed(
+    events: &Events,
+    ws: NaiveDate,
+    we: NaiveDate,
+    part: &str,
+    band: Option<&str>,
+) -> LazyFrame {
+    let carer = is("Client_Type", "Unpaid carer")
+        .or(is("Client_Type", "Unpaid carer known by association"));
+    let in_window = col("Event_Start_Date")
+        .lt_eq(lit(we))
+        .and(col("__end").is_null().or(col("__end").gt_eq(lit(ws))));
+    let alive = col("__death").is_null().or(col("__death").gt_eq(lit(ws)));
+    let no_type = col("Service_Type").eq(lit(0u32));
+    let info = is(
+        "Event_Outcome",
+        "NFA: Information and advice or signposting",
+    );
+    let direct = is(
+        "Service_Type",
+        "Unpaid carer support: Direct to unpaid carer",
+    );
+    let involving = is(
+        "Service_Type",
+        "Unpaid carer support: Support involving the person cared-for",
+    );
+    let assess_or_review = is("Event_Type", "Assessment").or(is("Event_Type", "Review"));
+    let qualifies = no_type
+        .clone()
+        .and(info.clone())
+        .or(direct.clone())
+        .or(involving.clone())
+        .or(assess_or_review.clone().and(no_type.clone()));
+    // An empty component counts as "not a direct payment" [ours].
+    let dp_component = keys_in(events, "Service_Component", &["Direct payment"]);
+    let category = when(
+        direct
+            .clone()
+            .and(is("Delivery_Mechanism", "Direct payment").or(dp_component.clone())),
+    )
+    .then(lit(1))
+    .when(
+        direct
+            .clone()
+            .and(is("Delivery_Mechanism", "CASSR managed personal budget")),
+    )
+    .then(lit(2))
+    .when(
+        direct
+            .clone()
+            .and(is("Delivery_Mechanism", "CASSR commissioned support")),
+    )
+    .then(lit(3))
+    .when(direct)
+    .then(lit(4))
+    .when(involving)
+    .then(lit(6))
+    .when(assess_or_review.and(info.clone()))
+    .then(lit(5))
+    .when(is("Event_Type", "Request").or(info))
+    .then(lit(5))
+    .otherwise(lit(6));
+    let numerator = if part == "2b" {
+        col("cat").eq(lit(1))
+    } else {
+        col("cat").lt_eq(lit(2))
+    };
+    let people = events
+        .frame
+        .clone()
+        .lazy()
+        .filter(carer.and(in_window).and(alive).and(qualifies))
+        .with_columns([category.alias("cat"), age_on(we).alias("age")])
+        .group_by([col("LA_Code"), col("__person")])
+        .agg([col("cat").min(), col("age").first()])
+        .filter(col("age").is_null().or(col("age").gt_eq(lit(18))))
+        .filter(col("cat").lt_eq(lit(3)));
+    band_filter(people, band).group_by([col("LA_Code")]).agg([
+        numerator.cast(DataType::UInt64).sum().alias("n"),
+        len().cast(DataType::UInt64).alias("d"),
+    ])
+}
+
+/// Keeps, per person, the rows that rank first on `key` (highest value), so a chain of
+/// these picks the top-ranked rows on several keys in turn.
+fn top_by(frame: LazyFrame, key: &str) -> LazyFrame {
+    // `over` fails only for an empty partition list, and this one names a column.
+    let best = col(key)
+        .max()
+        .over([col("__person")])
+        .expect("a partition column is given");
+    frame.filter(col(key).eq(best))
+}
+
+/// The accommodation statuses of the settled group (data-contract.md §1.5.6, marked S).
+pub const SETTLED: &[&str] = &[
+    "Owner occupier or shared ownership scheme",
+    "Tenant: Local authority or other social housing provider",
+    "Tenant: Private landlord",
+    "Settled mainstream housing with family or friends",
+    "Supported accommodation, supported lodgings or supported group home",
+    "Shared Lives scheme",
+    "Approved premises for offenders released from prison or under probation supervision",
+    "Sheltered housing, extra care housing or other sheltered housing",
+    "Mobile accommodation for Gypsy, Roma and Traveller communities",
+];
+
+/// ascof-2e (metrics.md §5): people in long-term support in the window, by age band at their
+/// latest LTS end (capped at we); the numerator lives in settled accommodation as at we (or is
+/// inferred to be at home from their services). `band` `None` = both bands together.
+/// With `learning_disability`, band 18-64 only, for people whose primary support reason as at
+/// we is learning disability support (ascof-2e-ld).
+pub fn own_home(
+    events: &Events,
+    ws: NaiveDate,
+    we: NaiveDate,
+    band: Option<&str>,
+    learning_disability: bool,
+) -> LazyFrame {
+    // min(derived end, we) with open = we, in days (a date literal would widen the column
+    // to a datetime).
+    let we_days = crate::extract::values::days(we);
+    let capped = |c: &str| {
+        when(col(c).is_null().or(col(c).gt(lit(we))))
+            .then(lit(we_days))
+            .otherwise(col(c).cast(DataType::Int32))
+    };
+    let all = events.frame.clone().lazy();
+    // Rule 1-2: the cohort and each person's age at their latest capped LTS end.
+    let cohort = all
+        .clone()
+        .filter(
+            lts_row()
+                .and(col("Event_Start_Date").lt_eq(lit(we)))
+                .and(col("__end").is_null().or(col("__end").gt_eq(lit(ws))))
+                .and(col("__death").is_null().or(col("__death").gt_eq(lit(ws)))),
+        )
+        .with_column(capped("__end").alias("capped"))
+        .group_by([col("LA_Code"), col("__person")])
+        .agg([col("capped").max(), col("__birth").first()])
+        .with_column(
+            ((col("capped").cast(DataType::Int32) - col("__birth").cast(DataType::Int32)) * lit(4))
+                .floor_div(lit(1461))
+                .alias("age"),
+        )
+        .filter(col("age").is_not_null().and(col("age").gt_eq(lit(18))))
+        .select([col("LA_Code"), col("__person"), col("age")]);
+    // Rule 3: the known accommodation status as at we (the top-ranked rows must agree).
+    let unknown = [
+        EMPTY_CODE,
+        Events::code("Accommodation_Status", "Unknown"),
+        INVALID_CODE_U8,
+    ];
+    let known = col("Accommodation_Status")
+        .is_in(
+            lit(Series::new(
+                "u".into(),
+                unknown.iter().map(|c| *c as u32).collect::<Vec<u32>>(),
+            ))
+            .implode(false),
+            false,
+        )
+        .not();
+    let ranked = all
+        .clone()
+        .filter(col("Event_Start_Date").lt_eq(lit(we)).and(known))
+        .with_columns([
+            capped("__end").cast(DataType::Int32).alias("k1"),
+            col("Event_Start_Date").cast(DataType::Int32).alias("k2"),
+        ]);
+    let status = top_by(top_by(ranked, "k1"), "k2")
+        .group_by([col("__person")])
+        .agg([
+            col("Accommodation_Status").n_unique().alias("n_status"),
+            col("Accommodation_Status").first().alias("status"),
+        ]);
+    let settled_codes: Vec<u32> = SETTLED
+        .iter()
+        .map(|s| Events::code("Accommodation_Status", s) as u32)
+        .collect();
+    let settled_status = col("n_status").eq(lit(1u32)).and(col("status").is_in(
+        lit(Series::new("s".into(), settled_codes)).implode(false),
+        false,
+    ));
+    // Rule 4: inference from services for people without a known status.
+    let hierarchy = when(is("Service_Type", LTS[0]))
+        .then(lit(1))
+        .when(is("Service_Type", LTS[1]))
+        .then(lit(2))
+        .when(is("Service_Type", LTS[2]))
+        .then(lit(3))
+        .when(is("Service_Type", LTS[3]))
+        .then(lit(4))
+        .when(is("Service_Type", "Short term support: ST-Max"))
+        .then(lit(5))
+        .when(is("Service_Type", "Short term support: Ongoing low level"))
+        .then(lit(6))
+        .when(is("Service_Type", "Short term support: Other short term"))
+        .then(lit(7))
+        .otherwise(lit(8));
+    let place = |names: &[&str]| keys_in(events, "Service_Component", names);
+    let housing = [
+        "Shared Lives",
+        "Community supported living",
+        "Extra care housing",
+        "Home support or domiciliary care",
+    ];
+    let services = all
+        .filter(is("Event_Type", "Service").and(col("Event_Start_Date").lt_eq(lit(we))))
+        .with_columns([
+            capped("__end").cast(DataType::Int32).alias("k1"),
+            (lit(10) - hierarchy.clone()).alias("k2"),
+            place(&housing).cast(DataType::Int32).alias("k3"),
+            col("Event_Start_Date").cast(DataType::Int32).alias("k4"),
+            hierarchy.alias("tier"),
+            place(&["Home support or domiciliary care"]).alias("home"),
+            place(&["Shared Lives"]).alias("shared"),
+            place(&["Extra care housing"]).alias("extra"),
+            place(&["Community supported living"]).alias("supported"),
+        ]);
+    let inferred = top_by(top_by(top_by(top_by(services, "k1"), "k2"), "k3"), "k4")
+        .group_by([col("__person")])
+        .agg([
+            col("tier").n_unique().alias("n_tier"),
+            col("tier").first(),
+            col("home").any(true),
+            col("shared").any(true),
+            col("extra").any(true),
+            col("supported").any(true),
+        ])
+        .with_column(
+            (col("home").cast(DataType::Int32)
+                + col("shared").cast(DataType::Int32)
+                + col("extra").cast(DataType::Int32)
+                + col("supported").cast(DataType::Int32))
+            .alias("n_places"),
+        );
+    let one_place = col("n_places").eq(lit(1));
+    let tier = |t: i32| col("n_tier").eq(lit(1u32)).and(col("tier").eq(lit(t)));
+    // Settled inferences: Shared Lives, extra care, supported living, or community + home support.
+    let inferred_settled = tier(1).not().and(tier(2).not()).and(
+        one_place
+            .clone()
+            .and(col("shared").or(col("extra")).or(col("supported")))
+            .or(tier(3).and(one_place).and(col("home"))),
+    );
+    let mut people = cohort
+        .join(
+            status,
+            [col("__person")],
+            [col("__person")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .join(
+            inferred,
+            [col("__person")],
+            [col("__person")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_column(
+            when(col("n_status").is_not_null())
+                .then(settled_status.fill_null(lit(false)))
+                .otherwise(inferred_settled.fill_null(lit(false)))
+                .alias("settled"),
+        );
+    if learning_disability {
+        let ld = learning_disability_at(events, we);
+        people = people.join(
+            ld,
+            [col("__person")],
+            [col("__person")],
+            JoinArgs::new(JoinType::Inner),
+        );
+        people = band_filter(people, Some("18-64"));
+    } else {
+        people = band_filter(people, band);
+    }
+    people.group_by([col("LA_Code")]).agg([
+        col("settled").cast(DataType::UInt64).sum().alias("n"),
+        len().cast(DataType::UInt64).alias("d"),
+    ])
+}
+
+/// People whose primary support reason as at we is learning disability support: resolved
+/// like the accommodation status, with "Support to unpaid carer" also ranking as not known.
+fn learning_disability_at(events: &Events, we: NaiveDate) -> LazyFrame {
+    let capped = when(col("__end").is_null().or(col("__end").gt(lit(we))))
+        .then(lit(crate::extract::values::days(we)))
+        .otherwise(col("__end").cast(DataType::Int32));
+    let not_known = events.keys_where("Primary_Support_Reason", |v| {
+        v.is_none_or(|v| {
+            v.eq_ignore_ascii_case("Unknown")
+                || v.eq_ignore_ascii_case("Social support: Support to unpaid carer")
+        })
+    });
+    let ld = keys_in(
+        events,
+        "Primary_Support_Reason",
+        &["Learning disability support"],
+    );
+    let ranked = events
+        .frame
+        .clone()
+        .lazy()
+        .filter(col("Event_Start_Date").lt_eq(lit(we)))
+        .filter(
+            col("Primary_Support_Reason")
+                .is_in(
+                    lit(Series::new("k".into(), not_known)).implode(false),
+                    false,
+                )
+                .not(),
+        )
+        .with_columns([
+            capped.cast(DataType::Int32).alias("k1"),
+            col("Event_Start_Date").cast(DataType::Int32).alias("k2"),
+            ld.alias("ld"),
+        ]);
+    top_by(top_by(ranked, "k1"), "k2")
+        .group_by([col("__person")])
+        .agg([
+            col("Primary_Support_Reason").n_unique().alias("n_psr"),
+            col("ld").all(true),
+        ])
+        .filter(col("n_psr").eq(lit(1u32)).and(col("ld")))
+        .select([col("__person")])
+}
+
+const EMPTY_CODE: u8 = crate::extract::events::EMPTY;
+const INVALID_CODE_U8: u8 = crate::extract::events::INVALID_CODE;

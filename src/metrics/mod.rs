@@ -388,6 +388,26 @@ fn plan(req: &Request, data: &Data, programme: &Programme) -> Result<Plan, Strin
                 Box::new(move |_, we| ascof::clients_self_directed(&ev, we, part, band.as_deref())),
             )
         }
+        "ascof-3d-1b" | "ascof-3d-2b" => {
+            let part: &'static str = if base == "ascof-3d-2b" { "2b" } else { "1b" };
+            let band = breakdown.map(str::to_string);
+            let ev = clone_events(events(data)?);
+            grouped_plan(
+                def,
+                Box::new(move |ws, we| {
+                    ascof::carers_self_directed(&ev, ws, we, part, band.as_deref())
+                }),
+            )
+        }
+        "ascof-2e" | "ascof-2e-ld" => {
+            let ld = base == "ascof-2e-ld";
+            let band = breakdown.map(str::to_string);
+            let ev = clone_events(events(data)?);
+            grouped_plan(
+                def,
+                Box::new(move |ws, we| ascof::own_home(&ev, ws, we, band.as_deref(), ld)),
+            )
+        }
         "assessments-65plus" => {
             let ev = clone_events(events(data)?);
             let mut p = grouped_plan(
