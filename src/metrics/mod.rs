@@ -4,6 +4,7 @@
 pub mod ascof;
 pub mod chc;
 pub mod hospital;
+pub mod reablement;
 pub mod safeguarding;
 
 use crate::catalogue::{self, Unit};
@@ -28,6 +29,7 @@ pub struct Data {
     /// Window-independent derivations of the events, made once per run when first needed.
     admission_flags: std::sync::OnceLock<Result<DataFrame, String>>,
     spells: std::sync::OnceLock<Result<DataFrame, String>>,
+    episodes: std::sync::OnceLock<Result<DataFrame, String>>,
 }
 
 impl Data {
@@ -225,6 +227,8 @@ struct Plan {
     has_denominator: bool,
     /// Days of history the window needs before ws (metrics.md §0.4).
     lookback: i64,
+    /// Days of follow-up the window needs after we.
+    lookahead: i64,
 }
 
 /// Per-window counts per area, as a polars query.
@@ -267,6 +271,7 @@ fn plan(req: &Request, data: &Data, programme: &Programme) -> Result<Plan, Strin
             grouped: None,
             has_denominator: true,
             lookback: 0,
+            lookahead: 0,
         };
     Ok(match base {
         "safeguarding-concerns-timely" => {
@@ -408,6 +413,24 @@ fn plan(req: &Request, data: &Data, programme: &Programme) -> Result<Plan, Strin
                 Box::new(move |ws, we| ascof::own_home(&ev, ws, we, band.as_deref(), ld)),
             )
         }
+        "ascof-2a" => {
+            let ev = events(data)?;
+            let eps = data
+                .episodes
+                .get_or_init(|| reablement::episodes(ev).map_err(|e| e.to_string()))
+                .clone()?;
+            let band = breakdown.map(str::to_string);
+            let mut p = grouped_plan(
+                def,
+                Box::new(move |ws, we| {
+                    reablement::short_term_support(&eps, ws, we, band.as_deref())
+                }),
+            );
+            // 91 days before the window and 7 days after it (metrics.md §0.4).
+            p.lookback = 91;
+            p.lookahead = 7;
+            p
+        }
         "assessments-65plus" => {
             let ev = clone_events(events(data)?);
             let mut p = grouped_plan(
@@ -472,6 +495,7 @@ fn grouped_plan(def: &catalogue::MetricDef, grouped: Grouped) -> Plan {
         grouped: Some(grouped),
         has_denominator: true,
         lookback: 0,
+        lookahead: 0,
     }
 }
 
@@ -519,6 +543,7 @@ fn plan_local(m: &LocalMetric, data: &Data) -> Result<Plan, String> {
         grouped: None,
         has_denominator: true,
         lookback: 0,
+        lookahead: 0,
     })
 }
 
@@ -630,8 +655,13 @@ pub fn compute(
             let (ws_eff, we_eff) = if plan.snapshot { (we, we) } else { (ws, we) };
             let look_from = ws_eff - chrono::Duration::days(plan.lookback);
             let is_covered = |a: &str| {
-                data.coverage_for(plan.source, a)
-                    .is_some_and(|c| covered(c, look_from, we_eff))
+                data.coverage_for(plan.source, a).is_some_and(|c| {
+                    covered(
+                        c,
+                        look_from,
+                        we_eff + chrono::Duration::days(plan.lookahead),
+                    )
+                })
             };
             if !area_list.iter().any(|a| is_covered(a)) {
                 for a in &area_list {
