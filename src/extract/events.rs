@@ -39,6 +39,9 @@ pub const OPEN: &[&str] = &[
     "Assessment_Type",
 ];
 
+/// The prefix of person keys without an NHS number.
+const NO_NHS: &str = "\u{0}";
+
 /// Position code for an empty closed-list value, and for `Invalid and not mapped`.
 pub const EMPTY: u8 = 0;
 pub const INVALID_CODE: u8 = 255;
@@ -48,6 +51,9 @@ pub struct Events {
     pub frame: DataFrame,
     pub dictionaries: BTreeMap<&'static str, Vec<String>>,
     pub coverage: BTreeMap<String, (NaiveDate, NaiveDate)>,
+    /// Person key (the `__person` column) by `LA_Code` + `\u{1f}` + NHS number, for linking
+    /// hospital spells (ascof-2d). Only people with an NHS number are here.
+    pub by_nhs_number: std::sync::Arc<HashMap<String, u32>>,
 }
 
 impl Events {
@@ -413,9 +419,11 @@ pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
             (a, b) => a.or(b),
         };
         // Person key: NHS number, else LA_Code + "_" + the council's identifier (§1.2).
+        // People known only by the council's identifier are keyed apart, so they can never
+        // be mistaken for an NHS number when hospital spells are linked.
         let person_id = match nhs {
             Some(n) => format!("{area}\u{1f}{n}"),
-            None => format!("{area}\u{1f}{area}_{}", la_id.unwrap_or_default()),
+            None => format!("{NO_NHS}{area}\u{1f}{area}_{}", la_id.unwrap_or_default()),
         };
         c.loc.push(loc);
         c.hash.push(fingerprint(f));
@@ -578,10 +586,16 @@ pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
         .zip(dicts)
         .map(|(n, d)| (*n, d.values))
         .collect();
+    let by_nhs_number = persons
+        .map
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with(NO_NHS))
+        .collect();
     super::settle(ledger, summary, report);
     Some(Events {
         frame,
         dictionaries,
         coverage,
+        by_nhs_number: std::sync::Arc::new(by_nhs_number),
     })
 }

@@ -3,6 +3,7 @@
 
 pub mod ascof;
 pub mod chc;
+pub mod discharge_reablement;
 pub mod hospital;
 pub mod reablement;
 pub mod safeguarding;
@@ -30,6 +31,7 @@ pub struct Data {
     admission_flags: std::sync::OnceLock<Result<DataFrame, String>>,
     spells: std::sync::OnceLock<Result<DataFrame, String>>,
     episodes: std::sync::OnceLock<Result<DataFrame, String>>,
+    linked: std::sync::OnceLock<Result<std::sync::Arc<discharge_reablement::Linked>, String>>,
 }
 
 impl Data {
@@ -431,6 +433,26 @@ fn plan(req: &Request, data: &Data, programme: &Programme) -> Result<Plan, Strin
             p.lookahead = 7;
             p
         }
+        "ascof-2d-1" | "ascof-2d-2" => {
+            let ev = events(data)?;
+            let spells = frame("discharges")?;
+            let linked = data
+                .linked
+                .get_or_init(|| discharge_reablement::link(ev, &spells).map(std::sync::Arc::new))
+                .clone()?;
+            let part: u8 = if base == "ascof-2d-1" { 1 } else { 2 };
+            let b = breakdown.map(str::to_string);
+            let mut p = grouped_plan(
+                def,
+                Box::new(move |ws, we| {
+                    discharge_reablement::counts(&linked, ws, we, part, b.as_deref())
+                }),
+            );
+            // Events and discharges must cover 7 days before and 84 days after (metrics.md §0.4).
+            p.lookback = 7;
+            p.lookahead = 84;
+            p
+        }
         "assessments-65plus" => {
             let ev = clone_events(events(data)?);
             let mut p = grouped_plan(
@@ -478,6 +500,7 @@ fn clone_events(ev: &crate::extract::events::Events) -> crate::extract::events::
         frame: ev.frame.clone(),
         dictionaries: ev.dictionaries.clone(),
         coverage: ev.coverage.clone(),
+        by_nhs_number: ev.by_nhs_number.clone(),
     }
 }
 
