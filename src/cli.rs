@@ -30,6 +30,9 @@ pub enum Command {
         /// The folder that holds schemes/ and data/.
         #[arg(long, default_value = ".")]
         root: PathBuf,
+        /// Fail on any rejected row, not only above the programme's max_reject_rate.
+        #[arg(long)]
+        strict: bool,
     },
     /// The tidy results table: every metric the schemes' KPIs need (or every metric the data
     /// supports, with --all), for every window end the data covers. CSV on stdout, or a
@@ -53,6 +56,31 @@ pub enum Command {
         /// Where to write the data-quality ledger (default: data_quality.csv beside --out).
         #[arg(long)]
         data_quality: Option<PathBuf>,
+    },
+    /// Write a synthetic set of every extract (events, population, discharges, safeguarding,
+    /// finance, benchmarks, chc), deterministic for a seed, with a few bad rows of each kind.
+    Synth {
+        /// How many people to generate (about two event rows each).
+        #[arg(long)]
+        people: usize,
+        /// The random seed: the same seed gives the same files.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The folder to write into.
+        #[arg(long)]
+        out: PathBuf,
+        /// The folder whose schemes/ gives the area, schemes, partners and years (if present).
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// File format.
+        #[arg(long, default_value = "csv", value_parser = ["csv", "parquet"])]
+        format: String,
+        /// First day covered (default: 1 April of the year before the latest plan year).
+        #[arg(long, value_parser = parse_iso_date)]
+        from: Option<NaiveDate>,
+        /// Last day covered (default: 31 March ending the latest plan year).
+        #[arg(long, value_parser = parse_iso_date)]
+        to: Option<NaiveDate>,
     },
     /// List the built-in metric catalogue, or explain one metric's rule.
     Metrics {
@@ -280,8 +308,25 @@ fn run_stats(what: StatsCommand) -> Result<(), String> {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Check { root } => crate::commands::check::run(&root),
+        Command::Check { root, strict } => crate::commands::check::run(&root, strict),
         Command::Stats { what } => run_stats(what),
+        Command::Synth {
+            people,
+            seed,
+            out,
+            root,
+            format,
+            from,
+            to,
+        } => crate::commands::synth::run(&crate::commands::synth::Args {
+            people,
+            seed,
+            out: &out,
+            root: &root,
+            parquet: format == "parquet",
+            from,
+            to,
+        }),
         Command::Compute {
             root,
             period,

@@ -15,3 +15,4 @@ pub mod money;
 pub mod period;
 pub mod rounding;
 pub mod stats;
+pub mod synth;

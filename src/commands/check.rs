@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 
-pub fn run(root: &Path) -> Result<(), String> {
+pub fn run(root: &Path, strict: bool) -> Result<(), String> {
     match config::load(root) {
         Ok(programme) => {
             print!("{}", summary(&programme));
-            check_extracts(root, &programme)
+            check_extracts(root, &programme, strict)
         }
         Err(diags) => {
             let mut out = String::new();
@@ -31,7 +31,7 @@ pub fn run(root: &Path) -> Result<(), String> {
 
 /// Reads every extract and reports its rows and problems; any refused file or rejected row
 /// fails the check.
-fn check_extracts(root: &Path, programme: &Programme) -> Result<(), String> {
+fn check_extracts(root: &Path, programme: &Programme, strict: bool) -> Result<(), String> {
     let mut ledger = crate::extract::Ledger::default();
     let data = crate::metrics::load(root, programme, &mut ledger);
     for f in &ledger.files {
@@ -48,29 +48,80 @@ fn check_extracts(root: &Path, programme: &Programme) -> Result<(), String> {
             println!("  {name}: {why}");
         }
     }
+    // Every error and file problem by file:line; a rule that fires on many rows is shown
+    // once with its count and first lines (data_quality.csv from `compute` lists them all).
     let mut problems = String::new();
-    for i in &ledger.issues {
-        if i.severity == crate::extract::Severity::Info {
-            continue;
+    let mut groups: Vec<(String, String, String, Vec<&crate::extract::Issue>)> = Vec::new();
+    for i in ledger
+        .issues
+        .iter()
+        .filter(|i| i.severity != crate::extract::Severity::Info)
+    {
+        let key = (i.file.clone(), i.severity.to_string(), i.rule.clone());
+        match groups
+            .iter_mut()
+            .find(|g| (g.0.clone(), g.1.clone(), g.2.clone()) == key)
+        {
+            Some(g) => g.3.push(i),
+            None => groups.push((key.0, key.1, key.2, vec![i])),
         }
-        let at = match i.loc {
-            crate::extract::Loc::Line(n) => format!("{}:{n}", i.file),
-            crate::extract::Loc::Row(n) => format!("{} row {n}", i.file),
-            crate::extract::Loc::File => i.file.clone(),
-        };
-        let _ = writeln!(
-            problems,
-            "{at}: {} {} ({}): {}",
-            i.severity, i.rule, i.column, i.message
-        );
     }
-    let failed = ledger
+    let at = |i: &crate::extract::Issue| match i.loc {
+        crate::extract::Loc::Line(n) => format!("{}:{n}", i.file),
+        crate::extract::Loc::Row(n) => format!("{} row {n}", i.file),
+        crate::extract::Loc::File => i.file.clone(),
+    };
+    for (_, severity, rule, issues) in &groups {
+        if issues.len() <= 5 {
+            for i in issues {
+                let _ = writeln!(
+                    problems,
+                    "{}: {severity} {rule} ({}): {}",
+                    at(i),
+                    i.column,
+                    i.message
+                );
+            }
+        } else {
+            let first: Vec<String> = issues.iter().take(5).map(|i| i.loc.to_string()).collect();
+            let i = issues[0];
+            let _ = writeln!(
+                problems,
+                "{}: {severity} {rule} ({}) on {} rows, first at lines {}, …: {}",
+                i.file,
+                i.column,
+                issues.len(),
+                first.join(", "),
+                i.message
+            );
+        }
+    }
+    // The run's rule (data-contract.md §0.4): a refused file, or more rejected rows than
+    // max_reject_rate, fails; with --strict any rejected row does.
+    let rate = programme.settings.max_reject_rate;
+    let failures: Vec<String> = ledger
         .files
         .iter()
-        .any(|f| f.refused.is_some() || f.rejected > 0);
-    if failed {
+        .filter_map(|f| match &f.refused {
+            Some(why) => Some(format!("{}: refused: {why}", f.file)),
+            None if f.read > 0 && f.rejected as f64 > rate * f.read as f64 => Some(format!(
+                "{}: {} of {} rows rejected (more than {:.0}%)",
+                f.file,
+                f.rejected,
+                f.read,
+                rate * 100.0
+            )),
+            None if strict && f.rejected > 0 => Some(format!(
+                "{}: {} rows rejected (--strict)",
+                f.file, f.rejected
+            )),
+            None => None,
+        })
+        .collect();
+    if !failures.is_empty() {
         Err(format!(
-            "{problems}bcfmon check: the extracts have rejected rows or refused files"
+            "{problems}bcfmon check: {}",
+            failures.join("\nbcfmon check: ")
         ))
     } else {
         eprint!("{problems}");

@@ -51,20 +51,15 @@ pub fn kpi_requests(programme: &config::Programme) -> Vec<Request> {
     set.into_iter().collect()
 }
 
-/// Every catalogue metric (and breakdown) over the windows it suits, for `--all`.
+/// Every catalogue metric (and breakdown) for `--all`: monthly and rolling 12-month windows
+/// (the financial year is the rolling window ending in March), or the snapshot.
 fn all_requests(programme: &config::Programme) -> Vec<Request> {
     let mut out = Vec::new();
     for def in CATALOGUE {
         let windows: &[Window] = if def.snapshot {
             &[Window::Snapshot]
         } else {
-            &[
-                Window::Month,
-                Window::Quarter,
-                Window::FinancialYearToDate,
-                Window::Rolling12Months,
-                Window::FinancialYear,
-            ]
+            &[Window::Month, Window::Rolling12Months]
         };
         let mut ids = vec![def.id.to_string()];
         ids.extend(def.breakdowns.iter().map(|b| format!("{}/{b}", def.id)));

@@ -5,3 +5,4 @@ pub mod compute;
 pub mod metrics;
 pub mod new_scheme;
 pub mod stats;
+pub mod synth;

@@ -86,6 +86,36 @@ impl Events {
     }
 }
 
+impl Events {
+    /// The frame with every coded column decoded back to its canonical text, for local SQL
+    /// metrics written against the contract's values.
+    pub fn decoded(&self) -> PolarsResult<DataFrame> {
+        let mut df = self.frame.clone();
+        for (name, list) in CLOSED {
+            let codes = df.column(name)?.u32()?.clone();
+            let text: Vec<Option<&str>> = codes
+                .iter()
+                .map(|c| match c {
+                    None | Some(0) => None,
+                    Some(c) if c == INVALID_CODE as u32 => Some(INVALID),
+                    Some(c) => list.get(c as usize - 1).copied(),
+                })
+                .collect();
+            df.with_column(Column::new((*name).into(), text))?;
+        }
+        for name in OPEN {
+            let dict = &self.dictionaries[name];
+            let keys = df.column(name)?.u32()?.clone();
+            let text: Vec<Option<&str>> = keys
+                .iter()
+                .map(|k| k.filter(|k| *k > 0).map(|k| dict[k as usize - 1].as_str()))
+                .collect();
+            df.with_column(Column::new((*name).into(), text))?;
+        }
+        Ok(df)
+    }
+}
+
 struct Interner {
     map: HashMap<String, u32>,
     values: Vec<String>,

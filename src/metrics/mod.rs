@@ -32,6 +32,7 @@ pub struct Data {
     spells: std::sync::OnceLock<Result<DataFrame, String>>,
     episodes: std::sync::OnceLock<Result<DataFrame, String>>,
     linked: std::sync::OnceLock<Result<std::sync::Arc<discharge_reablement::Linked>, String>>,
+    decoded: std::sync::OnceLock<Result<DataFrame, String>>,
 }
 
 impl Data {
@@ -526,11 +527,19 @@ fn plan_local(m: &LocalMetric, data: &Data) -> Result<Plan, String> {
     let source: &'static str = crate::contract::extract(&m.source)
         .map(|e| e.name)
         .ok_or("unknown source")?;
-    let f = data
-        .frames
-        .get(source)
-        .cloned()
-        .ok_or_else(|| data.missing.get(source).cloned().unwrap_or_default())?;
+    let f = if source == "events" {
+        let ev = events(data)?;
+        data.decoded
+            .get_or_init(|| ev.decoded().map_err(|e| e.to_string()))
+            .clone()?
+    } else {
+        data.frames.get(source).cloned().ok_or_else(|| {
+            data.missing
+                .get(source)
+                .cloned()
+                .unwrap_or_else(|| format!("no {source} extract is read by this version of bcfmon"))
+        })?
+    };
     let numerator = crate::local::parse_condition(&m.numerator)?;
     let denominator = m
         .denominator
