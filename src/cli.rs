@@ -56,6 +56,10 @@ pub enum Command {
         /// Where to write the data-quality ledger (default: data_quality.csv beside --out).
         #[arg(long)]
         data_quality: Option<PathBuf>,
+        /// Write the judged KPI table: every scheme's KPI at every plotted period with its
+        /// target, status, SPC variation and assurance, comparisons and explanation.
+        #[arg(long, conflicts_with = "all")]
+        judge: bool,
     },
     /// Write a synthetic set of every extract (events, population, discharges, safeguarding,
     /// finance, benchmarks, chc), deterministic for a seed, with a few bad rows of each kind.
@@ -334,6 +338,7 @@ pub fn run() -> ExitCode {
             strict,
             out,
             data_quality,
+            judge,
         } => crate::commands::compute::run(&crate::commands::compute::Args {
             root: &root,
             period: period.as_deref(),
@@ -341,6 +346,7 @@ pub fn run() -> ExitCode {
             strict,
             out: out.as_deref(),
             data_quality: data_quality.as_deref(),
+            judge,
         }),
         Command::Metrics { id } => crate::commands::metrics::run(id.as_deref()),
         Command::New {

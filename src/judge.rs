@@ -177,6 +177,42 @@ pub fn target_at(kpi: &Kpi, period_end: NaiveDate) -> Option<f64> {
         .map(|t| t.value)
 }
 
+/// Where an area stands among its peers on one published measure and year.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PeerStanding {
+    /// 1 = best, by polarity; ties share the better rank.
+    pub rank: usize,
+    /// Areas with a value (the area and its peers).
+    pub of: usize,
+    /// 1 = best quarter … 4 = worst: ceil(4 × rank / of).
+    pub quartile: usize,
+    /// The area's value minus England's.
+    pub vs_england: Option<f64>,
+}
+
+/// Ranks an area among its peers (those with a value; suppressed values take no part). A
+/// neutral polarity ranks from the highest value. Published values carry no confidence
+/// interval, so no significance is claimed here (Fingertips: "not compared").
+pub fn peer_standing(
+    area: f64,
+    peers: &[f64],
+    england: Option<f64>,
+    polarity: Polarity,
+) -> PeerStanding {
+    let better = |x: f64| match polarity {
+        Polarity::LowIsGood => x < area,
+        _ => x > area,
+    };
+    let rank = 1 + peers.iter().filter(|x| better(**x)).count();
+    let of = peers.len() + 1;
+    PeerStanding {
+        rank,
+        of,
+        quartile: (4 * rank).div_ceil(of),
+        vs_england: england.map(|e| area - e),
+    }
+}
+
 /// A value in the metric's unit, UK style, for sentences: 12.3%, 612.4 per 100,000, 1.2 days.
 pub fn format_value(value: f64, unit: Unit) -> String {
     match unit {
@@ -401,4 +437,204 @@ mod tests {
         assert_eq!(format_value(1234.0, Unit::Count), "1,234");
         assert_eq!(group_thousands(1234567.85, 1), "1,234,567.9");
     }
+}
+
+/// One judged KPI row: the result row with its target, status, SPC variation and assurance,
+/// comparisons with the baseline and England, and the sentence the board reads.
+#[derive(Debug, Clone)]
+pub struct JudgedRow {
+    pub scheme: String,
+    pub row: crate::metrics::ResultRow,
+    pub target: Option<f64>,
+    pub status: Option<TargetStatus>,
+    pub variation: Option<Variation>,
+    pub assurance: Assurance,
+    pub vs_baseline: Comparison,
+    pub vs_benchmark: Comparison,
+    pub explanation: String,
+}
+
+pub const JUDGED_COLUMNS: &str = "scheme,area_code,metric,window,period,period_start,period_end,numerator,denominator,value,lower95,upper95,unit,status_code,target,status,variation,assurance,vs_baseline,vs_benchmark,explanation";
+
+impl JudgedRow {
+    pub fn cells(&self, wording: &Wording) -> Vec<String> {
+        let mut c = vec![self.scheme.clone()];
+        let mut base = self.row.cells();
+        let status_code = base.pop().unwrap_or_default();
+        c.extend(base);
+        c.push(status_code);
+        c.push(crate::commands::stats::num(self.target));
+        c.push(
+            self.status
+                .map(|s| s.words(wording).to_string())
+                .unwrap_or_default(),
+        );
+        c.push(self.variation.map(|v| v.to_string()).unwrap_or_default());
+        c.push(self.assurance.to_string());
+        c.push(self.vs_baseline.to_string());
+        c.push(self.vs_benchmark.to_string());
+        c.push(self.explanation.clone());
+        c
+    }
+}
+
+fn direction(p: Polarity) -> crate::stats::spc::Direction {
+    match p {
+        Polarity::HighIsGood => crate::stats::spc::Direction::Increase,
+        Polarity::LowIsGood => crate::stats::spc::Direction::Decrease,
+        Polarity::Neutral => crate::stats::spc::Direction::Neutral,
+    }
+}
+
+/// Whether a period end is plotted at the KPI's frequency.
+fn plotted(freq: crate::period::Frequency, end: NaiveDate) -> bool {
+    use chrono::Datelike;
+    match freq {
+        crate::period::Frequency::Quarterly => end.month().is_multiple_of(3),
+        crate::period::Frequency::Annual => end.month() == 3,
+        _ => true,
+    }
+}
+
+/// England's published value of a metric for the financial year starting in `year`.
+fn england(
+    benchmarks: Option<&polars::prelude::DataFrame>,
+    metric: &str,
+    year: i32,
+) -> Option<f64> {
+    let f = benchmarks?;
+    let (a, y, m, v) = (
+        f.column("Area_Code").ok()?.str().ok()?,
+        f.column("Year").ok()?.i32().ok()?,
+        f.column("metric").ok()?.str().ok()?,
+        f.column("value").ok()?.f64().ok()?,
+    );
+    let (base, _) = crate::catalogue::split_breakdown(metric);
+    (0..f.height())
+        .find(|&i| {
+            a.get(i) == Some("E92000001") && y.get(i) == Some(year) && m.get(i) == Some(base)
+        })
+        .and_then(|i| v.get(i))
+}
+
+/// Judges every KPI of every scheme at every plotted period (methods.md §1, §3). SPC at a
+/// period uses the series up to that period, so a past row reads as the board saw it then.
+pub fn judge(
+    programme: &crate::config::Programme,
+    rows: &[crate::metrics::ResultRow],
+    benchmarks: Option<&polars::prelude::DataFrame>,
+) -> Vec<JudgedRow> {
+    use crate::stats::spc::{summarise, xmr, SpcOptions};
+    let area = &programme.settings.area.code;
+    let wording = &programme.settings.wording;
+    let mut out = Vec::new();
+    for scheme in &programme.schemes {
+        for kpi in &scheme.kpis {
+            let unit = rows
+                .iter()
+                .find(|r| r.metric == kpi.metric)
+                .map(|r| r.unit)
+                .unwrap_or(Unit::Count);
+            let mut series: Vec<&crate::metrics::ResultRow> = rows
+                .iter()
+                .filter(|r| {
+                    &r.area_code == area
+                        && r.metric == kpi.metric
+                        && r.window == kpi.window
+                        && plotted(kpi.frequency, r.period_end)
+                })
+                .collect();
+            series.sort_by_key(|r| r.period_end);
+            let values: Vec<Option<f64>> = series
+                .iter()
+                .map(|r| r.value.as_deref().and_then(|v| v.parse().ok()))
+                .collect();
+            let opts = SpcOptions {
+                direction: direction(kpi.polarity),
+                ..SpcOptions::default()
+            };
+            for (i, r) in series.iter().enumerate() {
+                let value = values[i];
+                let target = target_at(kpi, r.period_end);
+                let status = target.map(|t| target_status(value, t, kpi.polarity, kpi.tolerance));
+                let history: Vec<f64> = values[..=i].iter().flatten().copied().collect();
+                let chart = if value.is_some() && history.len() >= 2 {
+                    xmr(&history, &[], &opts).ok()
+                } else {
+                    None
+                };
+                let summary = chart
+                    .as_ref()
+                    .and_then(|c| summarise(c, opts.direction, target));
+                let vs_b = match (value, kpi.baseline) {
+                    (Some(v), Some(b)) => vs_baseline(
+                        (v, r.lower95, r.upper95),
+                        (b.value, None, None),
+                        kpi.polarity,
+                    ),
+                    _ => Comparison::NotCompared,
+                };
+                let fy = crate::period::FinancialYear::containing(r.period_end);
+                let annual = r.period_end == fy.end()
+                    && matches!(
+                        r.window,
+                        crate::period::Window::Rolling12Months
+                            | crate::period::Window::FinancialYear
+                    );
+                let vs_e = if annual {
+                    vs_benchmark(
+                        r.lower95,
+                        r.upper95,
+                        england(benchmarks, &kpi.metric, fy.0),
+                        kpi.polarity,
+                    )
+                } else {
+                    Comparison::NotCompared
+                };
+                let mut sentences = Vec::new();
+                match (value, target, status) {
+                    (Some(v), Some(t), Some(s)) => sentences.push(format!(
+                        "{} against a target of {}: {}.",
+                        format_value(v, unit),
+                        format_value(t, unit),
+                        s.words(wording)
+                    )),
+                    (Some(v), _, _) => sentences.push(format!(
+                        "{} (no target set for this period).",
+                        format_value(v, unit)
+                    )),
+                    (None, _, _) => sentences.push(format!("{}.", wording.no_data)),
+                }
+                if let Some(c) = &chart {
+                    sentences.push(explain_variation(c));
+                } else if value.is_some() {
+                    sentences.push("Too few points to judge variation.".into());
+                }
+                if let Some(s) = &summary {
+                    let a = explain_assurance(s.assurance);
+                    if !a.is_empty() {
+                        sentences.push(a.into());
+                    }
+                    if history.len() < 13 {
+                        sentences.push(format!(
+                            "The limits are provisional ({} points; 13 are needed).",
+                            history.len()
+                        ));
+                    }
+                }
+                out.push(JudgedRow {
+                    scheme: scheme.reference.clone(),
+                    row: (*r).clone(),
+                    target,
+                    status,
+                    variation: summary.map(|s| s.variation),
+                    assurance: summary.map_or(Assurance::None, |s| s.assurance),
+                    vs_baseline: vs_b,
+                    vs_benchmark: vs_e,
+                    explanation: sentences.join(" "),
+                });
+            }
+        }
+    }
+    out
 }

@@ -1022,45 +1022,52 @@ pub fn generate(
         })
         .unwrap_or_default();
     areas.push(("E92000001".into(), "National"));
-    for (code, level) in areas {
+    // Published-style measures, some by their published codes (metrics.md Appendix A).
+    let measures: [(&str, &str, f64, f64); 5] = [
+        ("ASCOF 2C", "65+", 560.0, 150.0),
+        ("2A(1)", "18-64", 14.0, 5.0),
+        ("ascof-2a", "Total", 75.0, 8.0),
+        ("ASCOF 2E", "Total", 80.0, 6.0),
+        ("1C(1A)", "Total", 90.0, 5.0),
+    ];
+    for (code, level) in &areas {
+        let name = if *level == "National" {
+            "England".to_string()
+        } else {
+            format!("Peer {code}")
+        };
         for fy in (from.year() - 2)..to.year() {
             let label = FinancialYear(fy).to_string();
-            let v = 500.0 + rng.range(-150, 150) as f64 + rng.range(0, 9) as f64 / 10.0;
-            bm.row(vec![
-                code.clone(),
-                if level == "National" {
-                    "England".into()
-                } else {
-                    format!("Peer {code}")
-                },
-                level.into(),
-                label.clone(),
-                "ASCOF 2C".into(),
-                "65+".into(),
-                String::new(),
-                String::new(),
-                format!("{v:.1}"),
-                "synthetic".into(),
-            ])?;
-            let v = 75.0 + rng.range(-80, 80) as f64 / 10.0;
-            bm.row(vec![
-                code.clone(),
-                if level == "National" {
-                    "England".into()
-                } else {
-                    format!("Peer {code}")
-                },
-                level.into(),
-                label,
-                "ascof-2a".into(),
-                "Total".into(),
-                String::new(),
-                String::new(),
-                format!("{v:.1}"),
-                "synthetic".into(),
-            ])?;
+            for (measure, breakdown, centre, spread) in measures {
+                let v = centre + spread * (rng.unit() * 2.0 - 1.0);
+                bm.row(vec![
+                    code.clone(),
+                    name.clone(),
+                    level.to_string(),
+                    label.clone(),
+                    measure.into(),
+                    breakdown.into(),
+                    String::new(),
+                    String::new(),
+                    format!("{v:.1}"),
+                    "synthetic".into(),
+                ])?;
+            }
         }
     }
+    let last = FinancialYear(to.year() - 1).to_string();
+    bm.row(vec![
+        "E92000001".into(),
+        "England".into(),
+        "National".into(),
+        last,
+        "ASCOF 2B".into(),
+        "Total".into(),
+        String::new(),
+        String::new(),
+        "n/a".into(),
+        "synthetic".into(),
+    ])?; // B02
     out.push(bm.finish()?);
     Ok(out)
 }

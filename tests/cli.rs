@@ -1073,3 +1073,80 @@ fn shipped_example_computes() {
     assert_eq!(r[12], "ok");
     assert!(!r[8].is_empty());
 }
+
+#[test]
+fn judged_kpi_table_for_the_shipped_example() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("judged.csv");
+    let out = run_in(
+        &manifest_dir(),
+        &[
+            "compute",
+            "--judge",
+            "--period",
+            "2016-03",
+            "--out",
+            out_path.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rows = parse_csv(&fs::read_to_string(&out_path).unwrap());
+    assert_eq!(rows[0].join(","), "scheme,area_code,metric,window,period,period_start,period_end,numerator,denominator,value,lower95,upper95,unit,status_code,target,status,variation,assurance,vs_baseline,vs_benchmark,explanation");
+    // Every KPI of every scheme is judged at March 2016.
+    let kpis = [
+        ("S3PO2", "ascof-2c"),
+        ("S3PO2", "ca-1-4f"),
+        ("S1RE1", "ascof-2a"),
+        ("S2AA1", "bcf-emergency-admissions-65"),
+        ("S4CR1", "ascof-3d-1b"),
+        ("S5DH1", "chc-backlog"),
+        ("S6S117", "reviews-12-months"),
+    ];
+    for (scheme, metric) in kpis {
+        assert!(
+            rows.iter()
+                .any(|r| r[0] == scheme && r[2] == metric && r[4] == "2016-03"),
+            "{scheme} {metric} judged"
+        );
+    }
+    let r = rows
+        .iter()
+        .find(|r| r[0] == "S3PO2" && r[2] == "ascof-2c" && r[4] == "2016-03")
+        .unwrap();
+    // The Q4 2015-16 trajectory value is 590 per 100,000 (low is good, tolerance 10).
+    assert_eq!(r[14], "590");
+    let value: f64 = r[9].parse().unwrap();
+    let upper: f64 = r[11].parse().unwrap();
+    assert!(value <= 590.0);
+    assert_eq!(r[15], "On track to meet target");
+    // Decreasing is better: a target above the upper process limit is a consistent pass.
+    assert!(upper < 590.0 || r[17] != "pass");
+    assert!(
+        r[20].starts_with(&format!(
+            "{} per 100,000 against a target of 590.0 per 100,000: On track to meet target.",
+            r[9]
+        )),
+        "{}",
+        r[20]
+    );
+    // The S6S117 reviews KPI has a 2015-16 target of 80% (high is good, tolerance 5).
+    let r = rows
+        .iter()
+        .find(|r| r[0] == "S6S117" && r[2] == "reviews-12-months" && r[4] == "2016-03")
+        .unwrap();
+    let v: f64 = r[9].parse().unwrap();
+    let expected = if v >= 80.0 {
+        "On track to meet target"
+    } else if v >= 75.0 {
+        "At risk"
+    } else {
+        "Not on track"
+    };
+    assert_eq!(r[15], expected, "{v}");
+    // A KPI without a target has no status and says so.
+    let r = rows
+        .iter()
+        .find(|r| r[0] == "S1RE1" && r[2] == "ascof-2d-2")
+        .unwrap();
+    assert_eq!(r[14], "");
+}

@@ -16,6 +16,8 @@ pub struct Args<'a> {
     pub strict: bool,
     pub out: Option<&'a Path>,
     pub data_quality: Option<&'a Path>,
+    /// Write the judged KPI table instead of the results table.
+    pub judge: bool,
 }
 
 /// Writes a file atomically: a temporary file beside it, then a rename.
@@ -145,7 +147,12 @@ fn render(rows: &[ResultRow], ext: &str) -> Result<Vec<u8>, String> {
 /// Rows of areas outside the programme are ignored for the board (W08), counted, not rejected.
 fn ignore_other_areas(data: &mut metrics::Data, area: &str, ledger: &mut Ledger) {
     use polars::prelude::*;
-    for (name, df) in data.frames.iter_mut() {
+    // Benchmarks are other areas by design.
+    for (name, df) in data
+        .frames
+        .iter_mut()
+        .filter(|(n, _)| n.as_str() != "benchmarks")
+    {
         let col_name = if name == "chc" || name == "population" {
             "Area_Code"
         } else {
@@ -267,7 +274,21 @@ pub fn run(args: &Args<'_>) -> Result<(), String> {
             "bcfmon compute: --out must end in .csv, .parquet or .json, not .{ext}"
         ));
     }
-    let bytes = render(&rows, &ext)?;
+    let bytes = if args.judge {
+        if ext != "csv" {
+            return Err("bcfmon compute: --judge writes CSV; give --out a .csv name".into());
+        }
+        let judged = crate::judge::judge(&programme, &rows, data.frames.get("benchmarks"));
+        let mut text = format!("{}\n", crate::judge::JUDGED_COLUMNS);
+        for j in &judged {
+            text.push_str(&crate::commands::stats::csv_line(
+                &j.cells(&programme.settings.wording),
+            ));
+        }
+        text.into_bytes()
+    } else {
+        render(&rows, &ext)?
+    };
     let dq_path: Option<PathBuf> = args
         .data_quality
         .map(Path::to_path_buf)

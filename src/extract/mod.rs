@@ -2,6 +2,7 @@
 //! by row with exact line numbers, checks headers and values, and records every rejected or
 //! warned row in the `Ledger` that `check`, `compute` and the data-quality page share.
 
+pub mod benchmarks;
 pub mod chc;
 pub mod codes;
 pub mod discharges;
@@ -240,6 +241,12 @@ pub fn map_header(
     let mut refused = None;
     for (i, raw) in header.iter().enumerate() {
         let h = raw.trim().trim_start_matches('\u{feff}').trim();
+        // Published files pasted as they are name the measure `indicator` (data-contract §6).
+        let h = if src.extract.name == "benchmarks" && h.eq_ignore_ascii_case("indicator") {
+            "Measure_Code"
+        } else {
+            h
+        };
         match src.extract.column(h) {
             Some(c) => {
                 if cols.index.insert(c.name, i).is_some() {

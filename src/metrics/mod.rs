@@ -96,7 +96,14 @@ fn date_range(df: &DataFrame, cols: &[&str]) -> Option<(NaiveDate, NaiveDate)> {
 pub fn load(root: &Path, programme: &Programme, ledger: &mut Ledger) -> Data {
     let mut data = Data::default();
     let settings = &programme.settings;
-    for name in ["safeguarding", "chc", "discharges", "population", "events"] {
+    for name in [
+        "safeguarding",
+        "chc",
+        "discharges",
+        "population",
+        "benchmarks",
+        "events",
+    ] {
         let Some(src) = extract::find(root, settings, name) else {
             data.missing.insert(
                 name.into(),
@@ -109,6 +116,7 @@ pub fn load(root: &Path, programme: &Programme, ledger: &mut Ledger) -> Data {
             "chc" => extract::chc::load(&src, ledger),
             "discharges" => extract::discharges::load(&src, ledger),
             "population" => extract::population::load(&src, ledger),
+            "benchmarks" => extract::benchmarks::load(&src, ledger),
             _ => {
                 match extract::events::load(&src, ledger) {
                     Some(ev) => {
