@@ -61,6 +61,25 @@ pub enum Command {
         #[arg(long, conflicts_with = "all")]
         judge: bool,
     },
+    /// The monthly board pack: index.html, a page per scheme, definitions, data quality,
+    /// metrics.csv/.json, finance.csv and bcf-return.xlsx, written atomically (built beside
+    /// the output folder, then renamed into place; a failed run leaves the old pack as it was).
+    Report {
+        /// The folder that holds schemes/ and data/.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// The month the pack reports (yyyy-mm, or a quarter or year, meaning its last
+        /// month); default: the latest complete month in the data.
+        #[arg(long)]
+        period: Option<String>,
+        /// Where to write the pack (default: out/<period>/ under the root).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// A folder of your own templates; any file there replaces the built-in one of the
+        /// same name (base.html, index.html, scheme.html, definitions.html, data-quality.html).
+        #[arg(long)]
+        templates: Option<PathBuf>,
+    },
     /// Write a synthetic set of every extract (events, population, discharges, safeguarding,
     /// finance, benchmarks, chc), deterministic for a seed, with a few bad rows of each kind.
     Synth {
@@ -347,6 +366,17 @@ pub fn run() -> ExitCode {
             out: out.as_deref(),
             data_quality: data_quality.as_deref(),
             judge,
+        }),
+        Command::Report {
+            root,
+            period,
+            out,
+            templates,
+        } => crate::commands::report::run(&crate::commands::report::Args {
+            root: &root,
+            period: period.as_deref(),
+            out: out.as_deref(),
+            templates: templates.as_deref(),
         }),
         Command::Metrics { id } => crate::commands::metrics::run(id.as_deref()),
         Command::New {

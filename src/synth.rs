@@ -939,7 +939,14 @@ pub fn generate(
     let mut fin = Table::create(
         &opts.out,
         "finance",
-        &["Scheme_Ref", "Month", "Partner", "Amount", "Note"],
+        &[
+            "Scheme_Ref",
+            "Month",
+            "Partner",
+            "Amount",
+            "Funding_Stream",
+            "Note",
+        ],
         opts.parquet,
     )?;
     if let Some(p) = programme {
@@ -947,7 +954,20 @@ pub fn generate(
             for plan in &scheme.finance {
                 let fy: FinancialYear = plan.financial_year;
                 for c in &plan.contributions {
-                    let monthly = (c.amount / Decimal::from(12)).round_dp(2);
+                    // The plan is spread over the months the scheme runs in the year.
+                    let running = (0..12)
+                        .scan(crate::period::Month::of(fy.start()), |m, _| {
+                            let this = *m;
+                            *m = m.next();
+                            Some(this)
+                        })
+                        .filter(|m| match scheme.commencement {
+                            crate::config::scheme::Commencement::Date(d) => m.end() >= d,
+                            _ => true,
+                        })
+                        .count()
+                        .max(1);
+                    let monthly = (c.amount / Decimal::from(running)).round_dp(2);
                     let mut m = crate::period::Month::of(fy.start());
                     for k in 0..12 {
                         if m.end() > to {
@@ -957,13 +977,46 @@ pub fn generate(
                         let drift = Decimal::new(rng.range(-300, 500), 4);
                         let amount = (monthly + monthly * drift).round_dp(2);
                         let note = if k == 11 { "year-end accrual" } else { "" };
-                        fin.row(vec![
-                            scheme.reference.clone(),
-                            m.to_string(),
-                            c.partner.clone(),
-                            crate::money::plain_2dp(amount),
-                            note.into(),
-                        ])?;
+                        // No spend before a scheme commences (the draw is still made, so
+                        // the rest of the data does not depend on commencement dates).
+                        let started = match scheme.commencement {
+                            crate::config::scheme::Commencement::Date(d) => m.end() >= d,
+                            _ => true,
+                        };
+                        if started {
+                            fin.row(vec![
+                                scheme.reference.clone(),
+                                m.to_string(),
+                                c.partner.clone(),
+                                crate::money::plain_2dp(amount),
+                                "Pooled fund".into(),
+                                note.into(),
+                            ])?;
+                        }
+                        m = m.next();
+                    }
+                }
+                // Savings achieved, month by month from commencement, toward the target.
+                if let Some(target) = plan.savings_full_year_effect.or(plan.savings_target) {
+                    let partner = plan.contributions.first().map(|c| c.partner.clone());
+                    let mut m = crate::period::Month::of(fy.start());
+                    for k in 0..12i64 {
+                        let started = match scheme.commencement {
+                            crate::config::scheme::Commencement::Date(d) => m.end() >= d,
+                            _ => true,
+                        };
+                        if started && m.end() <= to {
+                            // Running at 90% of the full-year rate, a little more each month.
+                            let monthly = target * Decimal::new(9 + k % 2, 1) / Decimal::from(12);
+                            fin.row(vec![
+                                scheme.reference.clone(),
+                                m.to_string(),
+                                partner.clone().unwrap_or_default(),
+                                crate::money::plain_2dp(monthly.round_dp(2)),
+                                crate::finance::SAVINGS_STREAM.into(),
+                                "savings achieved".into(),
+                            ])?;
+                        }
                         m = m.next();
                     }
                 }
@@ -975,6 +1028,7 @@ pub fn generate(
                     m.to_string(),
                     first.partner.clone(),
                     "-350.25".into(),
+                    "Adjustment".into(),
                     "refund of an overpayment".into(),
                 ])?;
             }
@@ -984,11 +1038,33 @@ pub fn generate(
                 let month = crate::period::Month::of(plan.financial_year.start()).to_string();
                 fin.row(vec![
                     s.reference.clone(),
-                    month,
+                    month.clone(),
                     partner.id.clone(),
                     "£1,000".into(),
+                    "Adjustment".into(),
                     "typed with a pound sign".into(),
                 ])?; // N04
+                for _ in 0..2 {
+                    fin.row(vec![
+                        s.reference.clone(),
+                        crate::period::Month::of(plan.financial_year.start())
+                            .next()
+                            .next()
+                            .to_string(),
+                        partner.id.clone(),
+                        "120.00".into(),
+                        "Adjustment".into(),
+                        "keyed twice".into(),
+                    ])?; // N05, both copies
+                }
+                fin.row(vec![
+                    "S99XX".into(),
+                    month,
+                    partner.id.clone(),
+                    "10.00".into(),
+                    "".into(),
+                    "a scheme not in the plan".into(),
+                ])?; // N01
             }
         }
     }

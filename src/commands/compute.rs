@@ -210,33 +210,52 @@ fn ignore_other_areas(data: &mut metrics::Data, area: &str, ledger: &mut Ledger)
     }
 }
 
-pub fn run(args: &Args<'_>) -> Result<(), String> {
-    let programme = config::load(args.root).map_err(|diags| {
+/// What `compute` and `report` share: the validated programme, the loaded extracts with
+/// their ledger, and the result rows up to the reported month.
+pub struct Prepared {
+    pub programme: config::Programme,
+    pub data: metrics::Data,
+    pub ledger: Ledger,
+    pub rows: Vec<ResultRow>,
+    pub notes: Vec<String>,
+    /// The month reported: `--period`'s last month, or the latest month the data covers.
+    pub month: Option<Month>,
+}
+
+/// Loads the programme and the extracts and computes the KPI rows (or, with `all`, every
+/// metric the data supports) for every month up to `period`.
+pub fn prepare(
+    root: &Path,
+    period: Option<&str>,
+    all: bool,
+    who: &str,
+) -> Result<Prepared, String> {
+    let programme = config::load(root).map_err(|diags| {
         let mut s: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
         s.push(format!(
-            "bcfmon compute: the schemes have {} problem(s); run `bcfmon check`",
+            "bcfmon {who}: the schemes have {} problem(s); run `bcfmon check`",
             diags.len()
         ));
         s.join("\n")
     })?;
-    let until = match args.period {
+    let until = match period {
         None => None,
         Some(p) => match parse_period(p) {
             Ok(Period::Month(m)) => Some(m),
             Ok(other) => Some(Month::of(other.end())),
-            Err(e) => return Err(format!("bcfmon compute: --period {e}")),
+            Err(e) => return Err(format!("bcfmon {who}: --period {e}")),
         },
     };
     let mut ledger = Ledger::default();
-    let mut data = metrics::load(args.root, &programme, &mut ledger);
-    let areas: Option<Vec<String>> = if args.all {
+    let mut data = metrics::load(root, &programme, &mut ledger);
+    let areas: Option<Vec<String>> = if all {
         None
     } else {
         let area = programme.settings.area.code.clone();
         ignore_other_areas(&mut data, &area, &mut ledger);
         Some(vec![area])
     };
-    let requests = if args.all {
+    let requests = if all {
         all_requests(&programme)
     } else {
         kpi_requests(&programme)
@@ -244,7 +263,7 @@ pub fn run(args: &Args<'_>) -> Result<(), String> {
     let months = metrics::months_in(&data, until);
     let (mut rows, notes) =
         metrics::compute(&data, &programme, &requests, &months, areas.as_deref());
-    if args.all {
+    if all {
         // `--all` lists what the data supports: drop metrics that are not computable at all.
         let computable: BTreeSet<String> = rows
             .iter()
@@ -261,6 +280,26 @@ pub fn run(args: &Args<'_>) -> Result<(), String> {
             b.period_end,
         ))
     });
+    let month = until.or_else(|| months.last().copied());
+    Ok(Prepared {
+        programme,
+        data,
+        ledger,
+        rows,
+        notes,
+        month,
+    })
+}
+
+pub fn run(args: &Args<'_>) -> Result<(), String> {
+    let Prepared {
+        programme,
+        data,
+        ledger,
+        rows,
+        notes,
+        ..
+    } = prepare(args.root, args.period, args.all, "compute")?;
     for n in &notes {
         eprintln!("bcfmon compute: note: {n}");
     }
@@ -300,9 +339,20 @@ pub fn run(args: &Args<'_>) -> Result<(), String> {
     if let Some(dq) = &dq_path {
         write_atomic(dq, ledger.to_csv().as_bytes()).map_err(|e| format!("bcfmon compute: {e}"))?;
     }
-    // Exit status: 1 when a file is refused or rejects more than max_reject_rate of its rows,
-    // or with --strict when any row was rejected.
-    let rate = programme.settings.max_reject_rate;
+    let failures = failures(&ledger, programme.settings.max_reject_rate, args.strict);
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "bcfmon compute: {}",
+            failures.join("\nbcfmon compute: ")
+        ))
+    }
+}
+
+/// The run's failures by the reject rule: a refused file, or more than `rate` of a file's
+/// rows rejected, or with `strict` any rejected row.
+pub fn failures(ledger: &Ledger, rate: f64, strict: bool) -> Vec<String> {
     let mut failures = Vec::new();
     for f in &ledger.files {
         if let Some(why) = &f.refused {
@@ -315,19 +365,12 @@ pub fn run(args: &Args<'_>) -> Result<(), String> {
                 f.read,
                 rate * 100.0
             ));
-        } else if args.strict && f.rejected > 0 {
+        } else if strict && f.rejected > 0 {
             failures.push(format!(
                 "{}: {} rows rejected (--strict)",
                 f.file, f.rejected
             ));
         }
     }
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "bcfmon compute: {}",
-            failures.join("\nbcfmon compute: ")
-        ))
-    }
+    failures
 }

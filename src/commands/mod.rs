@@ -4,5 +4,6 @@ pub mod check;
 pub mod compute;
 pub mod metrics;
 pub mod new_scheme;
+pub mod report;
 pub mod stats;
 pub mod synth;

@@ -79,8 +79,8 @@ pub struct Wording {
 /// beyond `not_on_track_pct` is not on track, in between at risk.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FinanceThresholds {
-    pub on_track_pct: f64,
-    pub not_on_track_pct: f64,
+    pub on_track_pct: rust_decimal::Decimal,
+    pub not_on_track_pct: rust_decimal::Decimal,
 }
 
 /// The validated `programme.toml`.
@@ -384,21 +384,28 @@ pub(super) fn read_settings(
     }
 
     let mut finance = FinanceThresholds {
-        on_track_pct: 2.0,
-        not_on_track_pct: 5.0,
+        on_track_pct: rust_decimal::Decimal::TWO,
+        not_on_track_pct: rust_decimal::Decimal::from(5),
     };
     if let Some(v) = get(root, "finance") {
         if let Some(t) = src.table(v, "finance") {
             src.check_keys(t, &["on_track_pct", "not_on_track_pct"], "in [finance]");
-            if let Some(x) = get(t, "on_track_pct").and_then(|x| src.number(x, "on_track_pct")) {
+            // Percents, read once into Decimal so that comparisons with money are exact.
+            let mut pct = |key: &str| {
+                get(t, key)
+                    .and_then(|x| src.number(x, key))
+                    .and_then(|x| rust_decimal::Decimal::try_from(x).ok())
+                    .map(|d| d.normalize())
+            };
+            if let Some(x) = pct("on_track_pct") {
                 finance.on_track_pct = x;
             }
-            if let Some(x) =
-                get(t, "not_on_track_pct").and_then(|x| src.number(x, "not_on_track_pct"))
-            {
+            if let Some(x) = pct("not_on_track_pct") {
                 finance.not_on_track_pct = x;
             }
-            if finance.on_track_pct < 0.0 || finance.not_on_track_pct < finance.on_track_pct {
+            if finance.on_track_pct.is_sign_negative()
+                || finance.not_on_track_pct < finance.on_track_pct
+            {
                 src.error(
                     &v.span(),
                     "finance thresholds must satisfy 0 ≤ on_track_pct ≤ not_on_track_pct",

@@ -7,6 +7,7 @@ pub mod chc;
 pub mod codes;
 pub mod discharges;
 pub mod events;
+pub mod finance;
 pub mod population;
 pub mod safeguarding;
 pub mod values;

@@ -27,6 +27,8 @@ pub struct Data {
     /// Why an extract is unusable: absent, or refused.
     pub missing: BTreeMap<String, String>,
     pub events: Option<crate::extract::events::Events>,
+    /// The accepted rows of the finance extract (money stays `Decimal`, outside polars).
+    pub finance: Option<crate::extract::finance::Actuals>,
     /// Window-independent derivations of the events, made once per run when first needed.
     admission_flags: std::sync::OnceLock<Result<DataFrame, String>>,
     spells: std::sync::OnceLock<Result<DataFrame, String>>,
@@ -102,6 +104,7 @@ pub fn load(root: &Path, programme: &Programme, ledger: &mut Ledger) -> Data {
         "discharges",
         "population",
         "benchmarks",
+        "finance",
         "events",
     ] {
         let Some(src) = extract::find(root, settings, name) else {
@@ -111,6 +114,16 @@ pub fn load(root: &Path, programme: &Programme, ledger: &mut Ledger) -> Data {
             );
             continue;
         };
+        if name == "finance" {
+            data.finance = extract::finance::load(&src, programme, ledger);
+            if data.finance.is_none() {
+                data.missing.insert(
+                    name.into(),
+                    format!("{} was refused (see data_quality.csv)", src.shown),
+                );
+            }
+            continue;
+        }
         let loaded = match name {
             "safeguarding" => extract::safeguarding::load(&src, ledger),
             "chc" => extract::chc::load(&src, ledger),
