@@ -8,7 +8,7 @@
 //! - `forecast_outturn` is the fund manager's forecast when the scheme TOML gives one;
 //!   otherwise the straight-line run rate `actual × months in year ÷ months elapsed`, where
 //!   the year starts at the later of 1 April and the scheme's commencement; once the year is
-//!   over it is the actual; before any month has elapsed it is the plan.
+//!   over it is the actual; while the scheme has no spend recorded in the year it is the plan.
 //! - `variance = forecast_outturn − plan` (positive = overspend), `variance_pct` its percent
 //!   of plan to 1 place, half away from zero; the status compares |variance_pct| with the
 //!   programme's thresholds.
@@ -45,7 +45,7 @@ impl ForecastBasis {
         match self {
             ForecastBasis::RunRate => "run rate of actuals to date",
             ForecastBasis::FundManager => "fund manager's forecast",
-            ForecastBasis::Plan => "plan (no months elapsed yet)",
+            ForecastBasis::Plan => "plan (no actuals yet)",
             ForecastBasis::Actual => "actual (year complete)",
         }
     }
@@ -391,6 +391,11 @@ fn scheme_finance(
             let weights: Vec<Decimal> = partners.iter().map(|(_, a)| *a).collect();
             (apportion(f, &weights), ForecastBasis::FundManager)
         }
+        // No spend recorded this year yet: the plan is the best forecast there is.
+        None if spend.is_empty() => (
+            partners.iter().map(|(_, planned)| *planned).collect(),
+            ForecastBasis::Plan,
+        ),
         None => {
             let mut basis = ForecastBasis::RunRate;
             let f = partners

@@ -158,11 +158,13 @@ pub fn load(src: &Source, programme: &Programme, ledger: &mut Ledger) -> Option<
             return None;
         }
     };
-    // N05: the same (scheme, month, partner, stream) twice; bcfmon cannot know which is right.
+    // N05: the same (scheme, month, partner, stream) twice among rows that are otherwise
+    // valid; bcfmon cannot know which one is right.
+    let invalid = super::rejected_locs(&report);
     let keys: Vec<Option<(String, Month, String, Option<String>)>> = rows
         .iter()
         .map(|r| {
-            r.month.map(|m| {
+            r.month.filter(|_| !invalid.contains(&r.loc)).map(|m| {
                 (
                     r.scheme.clone(),
                     m,

@@ -132,7 +132,7 @@ pub fn spc(id: &str, title: &str, s: &Series<'_>, points: &[Option<SpcPoint>]) -
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .light_line_style(RGBColor(235, 235, 235))
+            .light_line_style(WHITE)
             .bold_line_style(RGBColor(225, 225, 225))
             .x_labels(n.min(60))
             .x_label_formatter(&|x| {
@@ -342,7 +342,7 @@ pub fn trajectory(id: &str, title: &str, s: &Series<'_>) -> String {
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .light_line_style(RGBColor(235, 235, 235))
+            .light_line_style(WHITE)
             .bold_line_style(RGBColor(225, 225, 225))
             .x_labels(n.min(24))
             .x_label_formatter(&|x| {
@@ -410,7 +410,7 @@ pub fn benchmark(id: &str, title: &str, bars: &[Bar], england: Option<f64>, unit
         chart
             .configure_mesh()
             .disable_y_mesh()
-            .light_line_style(RGBColor(235, 235, 235))
+            .light_line_style(WHITE)
             .bold_line_style(RGBColor(225, 225, 225))
             .y_labels(n.max(1))
             .y_label_formatter(&|y| {
@@ -529,7 +529,7 @@ pub fn finance(id: &str, title: &str, rows: &[(String, f64, f64, f64)]) -> Strin
         chart
             .configure_mesh()
             .disable_y_mesh()
-            .light_line_style(RGBColor(235, 235, 235))
+            .light_line_style(WHITE)
             .bold_line_style(RGBColor(225, 225, 225))
             .y_labels(n.max(1))
             .y_label_formatter(&|y| {

@@ -74,7 +74,7 @@ fn short_month(d: NaiveDate) -> String {
 
 /// `12.3%` for a percent of plan (1 place).
 fn pct1(p: Option<Decimal>) -> String {
-    p.map(|p| format!("{:.1}%", p))
+    p.map(|p| format!("{:.1}%", p).replacen('-', "−", 1))
         .unwrap_or_else(|| "–".into())
 }
 
@@ -317,7 +317,13 @@ fn card(
     } else {
         ("trajectory", chart::trajectory(&id, &chart_title, &s))
     };
-    let last = series.last();
+    // The latest period with a figure (a trailing window may not be computable yet, e.g.
+    // while a look-ahead is incomplete); the last period if none has one.
+    let last = series
+        .iter()
+        .rposition(|r| r.row.value.is_some())
+        .map(|i| &series[i])
+        .or(series.last());
     let suppressed = last.is_some_and(|r| disclose.row(&r.row));
     let fmt_opt = |v: Option<f64>| v.map_or("–".to_string(), |v| unit_value(v, unit));
     let value = match last {
@@ -353,7 +359,7 @@ fn card(
     };
     let explanation = match last {
         Some(_) if suppressed => format!(
-            "The latest figure rests on a count of {} or fewer and is not shown. {}",
+            "The latest figure rests on a count of {} or fewer and is not shown. {}.",
             settings.disclosure.max_count, status.words
         ),
         Some(r) if !spc_ok => {
