@@ -34,6 +34,11 @@ fn sheet<'a>(
         ws.set_column_width(c as u16, *width).map_err(err)?;
     }
     ws.set_freeze_panes(1, 0).map_err(err)?;
+    // Printed: A4 landscape, one page wide, the header row on every page.
+    ws.set_paper_size(9)
+        .set_landscape()
+        .set_print_fit_to_pages(1, 0);
+    ws.set_repeat_rows(0, 0).map_err(err)?;
     Ok(ws)
 }
 
@@ -266,14 +271,20 @@ pub fn workbook(
         let mut row = 1u32;
         for scheme in &programme.schemes {
             for kpi in &scheme.kpis {
-                let Some(j) = judged
+                // The latest period with a figure, as on the KPI's card.
+                let series: Vec<&JudgedRow> = judged
                     .iter()
                     .filter(|j| {
                         j.scheme == scheme.reference
                             && j.row.metric == kpi.metric
                             && j.row.window == kpi.window
                     })
-                    .next_back()
+                    .collect();
+                let Some(j) = series
+                    .iter()
+                    .rev()
+                    .find(|j| j.row.value.is_some())
+                    .or(series.last())
                 else {
                     continue;
                 };
