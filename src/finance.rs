@@ -89,7 +89,7 @@ pub fn apportion(total: Decimal, weights: &[Decimal]) -> Vec<Decimal> {
         }
         let mut left = pence - parts.iter().copied().sum::<Decimal>();
         // Largest remainder first; the stable sort keeps declaration order among ties.
-        rems.sort_by(|a, b| b.0.cmp(&a.0));
+        rems.sort_by_key(|r| std::cmp::Reverse(r.0));
         for (_, i) in rems {
             if left <= Decimal::ZERO {
                 break;

@@ -60,6 +60,9 @@ pub fn parse_month(text: &str) -> Option<Month> {
     })
 }
 
+/// A finance row's identity for N05: scheme, month, partner, funding stream (lower case).
+type Key = (String, Month, String, Option<String>);
+
 struct Row {
     loc: Loc,
     scheme: String,
@@ -161,7 +164,7 @@ pub fn load(src: &Source, programme: &Programme, ledger: &mut Ledger) -> Option<
     // N05: the same (scheme, month, partner, stream) twice among rows that are otherwise
     // valid; bcfmon cannot know which one is right.
     let invalid = super::rejected_locs(&report);
-    let keys: Vec<Option<(String, Month, String, Option<String>)>> = rows
+    let keys: Vec<Option<Key>> = rows
         .iter()
         .map(|r| {
             r.month.filter(|_| !invalid.contains(&r.loc)).map(|m| {

@@ -140,7 +140,7 @@ pub fn spc(id: &str, title: &str, s: &Series<'_>, points: &[Option<SpcPoint>]) -
                 if (x - i as f64).abs() > 1e-6 || i < 0 || i as usize >= labels.len() {
                     return String::new();
                 }
-                if (i as usize) % every == 0 || i as usize + 1 == labels.len() {
+                if (i as usize).is_multiple_of(every) || i as usize + 1 == labels.len() {
                     labels[i as usize].clone()
                 } else {
                     String::new()

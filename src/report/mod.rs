@@ -898,10 +898,9 @@ fn environment(dir: Option<&Path>) -> Result<Environment<'static>, String> {
             .map_err(|e| format!("{}: cannot read the templates folder: {e}", dir.display()))?;
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if sources.contains_key(&name) {
-                let text = std::fs::read_to_string(entry.path())
+            if let Some(slot) = sources.get_mut(&name) {
+                *slot = std::fs::read_to_string(entry.path())
                     .map_err(|e| format!("{}: {e}", entry.path().display()))?;
-                sources.insert(name, text);
             }
         }
     }
@@ -1110,8 +1109,9 @@ fn data_quality(env: &Environment<'_>, prep: &Prepared, common: Common) -> Resul
         })
         .collect();
     // By file, severity and rule: a count and the first five locations.
-    let mut groups: BTreeMap<(String, String, String), (String, usize, Vec<String>)> =
-        BTreeMap::new();
+    // (file, severity, rule) → (first message, count, first locations)
+    type Group = (String, usize, Vec<String>);
+    let mut groups: BTreeMap<(String, String, String), Group> = BTreeMap::new();
     for i in &ledger.issues {
         let key = (i.file.clone(), i.severity.to_string(), i.rule.clone());
         let g = groups
