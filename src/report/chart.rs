@@ -92,6 +92,83 @@ fn caption_free_area(svg: &mut String, w: u32, h: u32) -> Area<'_> {
     root
 }
 
+/// The label of an x position, for every `every`-th period and the last.
+fn label_at(labels: &[String], x: f64, every: usize) -> String {
+    let i = x.round() as i64;
+    if (x - i as f64).abs() > 1e-6 || i < 0 || i as usize >= labels.len() {
+        return String::new();
+    }
+    let i = i as usize;
+    if i.is_multiple_of(every) || i + 1 == labels.len() {
+        labels[i].clone()
+    } else {
+        String::new()
+    }
+}
+
+/// Axes for a series over time: one x step per period, values in the unit on the y axis.
+fn time_axes<'a, 'b>(
+    root: &'a Area<'b>,
+    s: &Series<'_>,
+    range: (f64, f64),
+    every: usize,
+) -> Chart<'a, 'b> {
+    let n = s.labels.len();
+    let mut chart = ChartBuilder::on(root)
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(64)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5).max(0.5), range.0..range.1)
+        .expect("chart");
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(WHITE)
+        .bold_line_style(RGBColor(225, 225, 225))
+        .x_labels(n.min(60))
+        .x_label_formatter(&|x| label_at(s.labels, *x, every))
+        .y_labels(6)
+        .y_label_formatter(&|v| tick(*v, s.unit))
+        .label_style((FONT, 12).into_font().color(&INK))
+        .axis_style(GREY)
+        .draw()
+        .expect("mesh");
+    chart
+}
+
+/// Axes for horizontal bars: one row per label, top to bottom, values on the x axis.
+fn bar_axes<'a, 'b>(
+    area: &'a Area<'b>,
+    labels: &[String],
+    hi: f64,
+    label_width: u32,
+    x_format: &dyn Fn(&f64) -> String,
+) -> Chart<'a, 'b> {
+    let n = labels.len();
+    // Row 0 is drawn at the top: y counts up from the last label.
+    let reversed: Vec<String> = labels.iter().rev().cloned().collect();
+    let mut chart = ChartBuilder::on(area)
+        .margin(10)
+        .x_label_area_size(28)
+        .y_label_area_size(label_width)
+        .build_cartesian_2d(0f64..hi.max(1.0), -0.5f64..(n as f64 - 0.5).max(0.5))
+        .expect("chart");
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .light_line_style(WHITE)
+        .bold_line_style(RGBColor(225, 225, 225))
+        .y_labels(n.max(1))
+        .y_label_formatter(&|y| label_at(&reversed, *y, 1))
+        .x_labels(6)
+        .x_label_formatter(x_format)
+        .label_style((FONT, 12).into_font().color(&INK))
+        .axis_style(GREY)
+        .draw()
+        .expect("mesh");
+    chart
+}
+
 /// The Making Data Count XmR chart: the data line and points, the mean, the process limits,
 /// the target (dash-dot), special-cause points by type, and a break at each rebase.
 /// `points` is aligned with `s.labels` (`None` where the period has no value); a point
@@ -120,38 +197,7 @@ pub fn spc(id: &str, title: &str, s: &Series<'_>, points: &[Option<SpcPoint>]) -
     let mut svg = String::new();
     {
         let root = caption_free_area(&mut svg, 720, 300);
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(64)
-            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5).max(0.5), range.0..range.1)
-            .expect("chart");
-        let every = label_every(n);
-        let labels = s.labels.to_vec();
-        let unit = s.unit;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .light_line_style(WHITE)
-            .bold_line_style(RGBColor(225, 225, 225))
-            .x_labels(n.min(60))
-            .x_label_formatter(&|x| {
-                let i = x.round() as i64;
-                if (x - i as f64).abs() > 1e-6 || i < 0 || i as usize >= labels.len() {
-                    return String::new();
-                }
-                if (i as usize).is_multiple_of(every) || i as usize + 1 == labels.len() {
-                    labels[i as usize].clone()
-                } else {
-                    String::new()
-                }
-            })
-            .y_labels(6)
-            .y_label_formatter(&|v| tick(*v, unit))
-            .label_style((FONT, 12).into_font().color(&INK))
-            .axis_style(GREY)
-            .draw()
-            .expect("mesh");
+        let mut chart = time_axes(&root, s, range, label_every(n));
         // Mean and limits per rebase group, drawn over the group's own span.
         let mut start = 0;
         while start < known.len() {
@@ -315,7 +361,6 @@ fn tick_full(v: f64, unit: Unit) -> String {
 
 /// Values against the target or trajectory, for KPIs with too few points for SPC.
 pub fn trajectory(id: &str, title: &str, s: &Series<'_>) -> String {
-    let n = s.labels.len();
     let plotted: Vec<(usize, f64)> = s
         .values
         .iter()
@@ -331,34 +376,8 @@ pub fn trajectory(id: &str, title: &str, s: &Series<'_>) -> String {
     let mut svg = String::new();
     {
         let root = caption_free_area(&mut svg, 720, 260);
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(64)
-            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5).max(0.5), range.0..range.1)
-            .expect("chart");
-        let labels = s.labels.to_vec();
-        let unit = s.unit;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .light_line_style(WHITE)
-            .bold_line_style(RGBColor(225, 225, 225))
-            .x_labels(n.min(24))
-            .x_label_formatter(&|x| {
-                let i = x.round() as i64;
-                if (x - i as f64).abs() > 1e-6 || i < 0 || i as usize >= labels.len() {
-                    String::new()
-                } else {
-                    labels[i as usize].clone()
-                }
-            })
-            .y_labels(6)
-            .y_label_formatter(&|v| tick(*v, unit))
-            .label_style((FONT, 12).into_font().color(&INK))
-            .axis_style(GREY)
-            .draw()
-            .expect("mesh");
+        // Few points: label every one.
+        let mut chart = time_axes(&root, s, range, 1);
         draw_targets(&mut chart, s.targets);
         for run in runs(&plotted) {
             chart
@@ -400,33 +419,8 @@ pub fn benchmark(id: &str, title: &str, bars: &[Bar], england: Option<f64>, unit
     let mut svg = String::new();
     {
         let root = caption_free_area(&mut svg, 720, height.max(120));
-        let mut chart = ChartBuilder::on(&root)
-            .margin(10)
-            .x_label_area_size(28)
-            .y_label_area_size(190)
-            .build_cartesian_2d(0f64..hi.max(1.0), -0.5f64..(n as f64 - 0.5).max(0.5))
-            .expect("chart");
         let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .light_line_style(WHITE)
-            .bold_line_style(RGBColor(225, 225, 225))
-            .y_labels(n.max(1))
-            .y_label_formatter(&|y| {
-                let i = y.round() as i64;
-                if (y - i as f64).abs() > 1e-6 || i < 0 || i as usize >= labels.len() {
-                    String::new()
-                } else {
-                    labels[labels.len() - 1 - i as usize].clone()
-                }
-            })
-            .x_labels(6)
-            .x_label_formatter(&|v| tick(*v, unit))
-            .label_style((FONT, 12).into_font().color(&INK))
-            .axis_style(GREY)
-            .draw()
-            .expect("mesh");
+        let mut chart = bar_axes(&root, &labels, hi, 190, &|v| tick(*v, unit));
         for (k, b) in bars.iter().enumerate() {
             let y = (n - 1 - k) as f64;
             let fill = if b.highlight { INK } else { LIGHT };
@@ -519,33 +513,8 @@ pub fn finance(id: &str, title: &str, rows: &[(String, f64, f64, f64)]) -> Strin
                 ))
                 .expect("legend");
         }
-        let mut chart = ChartBuilder::on(&body)
-            .margin(10)
-            .x_label_area_size(28)
-            .y_label_area_size(120)
-            .build_cartesian_2d(0f64..hi.max(1.0), -0.5f64..(n as f64 - 0.5).max(0.5))
-            .expect("chart");
         let labels: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .light_line_style(WHITE)
-            .bold_line_style(RGBColor(225, 225, 225))
-            .y_labels(n.max(1))
-            .y_label_formatter(&|y| {
-                let i = y.round() as i64;
-                if (y - i as f64).abs() > 1e-6 || i < 0 || i as usize >= labels.len() {
-                    String::new()
-                } else {
-                    labels[labels.len() - 1 - i as usize].clone()
-                }
-            })
-            .x_labels(5)
-            .x_label_formatter(&|v| pounds_short(*v))
-            .label_style((FONT, 12).into_font().color(&INK))
-            .axis_style(GREY)
-            .draw()
-            .expect("mesh");
+        let mut chart = bar_axes(&body, &labels, hi, 120, &|v| pounds_short(*v));
         for (k, (_, plan, actual, forecast)) in rows.iter().enumerate() {
             let y = (n - 1 - k) as f64;
             let bar = |lo: f64, hi: f64| [(0.0, y + lo), (0.0, y + hi)];

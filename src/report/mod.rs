@@ -260,6 +260,27 @@ fn signal_words(t: PointType) -> &'static str {
     }
 }
 
+/// A KPI's judged rows, oldest first.
+pub fn kpi_series<'a>(judged: &'a [JudgedRow], scheme: &Scheme, kpi: &Kpi) -> Vec<&'a JudgedRow> {
+    judged
+        .iter()
+        .filter(|j| {
+            j.scheme == scheme.reference && j.row.metric == kpi.metric && j.row.window == kpi.window
+        })
+        .collect()
+}
+
+/// The latest period with a figure (a trailing window may not be computable yet, e.g. while
+/// a look-ahead is incomplete); the last period if none has one.
+pub fn latest<'a>(series: &[&'a JudgedRow]) -> Option<&'a JudgedRow> {
+    series
+        .iter()
+        .rev()
+        .find(|r| r.row.value.is_some())
+        .or(series.last())
+        .copied()
+}
+
 /// A KPI's card from its judged series up to the pack's month.
 #[allow(clippy::too_many_arguments)]
 fn card(
@@ -317,13 +338,7 @@ fn card(
     } else {
         ("trajectory", chart::trajectory(&id, &chart_title, &s))
     };
-    // The latest period with a figure (a trailing window may not be computable yet, e.g.
-    // while a look-ahead is incomplete); the last period if none has one.
-    let last = series
-        .iter()
-        .rposition(|r| r.row.value.is_some())
-        .map(|i| &series[i])
-        .or(series.last());
+    let last = latest(series);
     let suppressed = last.is_some_and(|r| disclose.row(&r.row));
     let fmt_opt = |v: Option<f64>| v.map_or("–".to_string(), |v| unit_value(v, unit));
     let value = match last {
@@ -709,14 +724,7 @@ pub fn build(prep: &Prepared, month: Month, templates: Option<&Path>) -> Result<
             .iter()
             .enumerate()
             .map(|(i, kpi)| {
-                let series: Vec<&JudgedRow> = judged
-                    .iter()
-                    .filter(|j| {
-                        j.scheme == scheme.reference
-                            && j.row.metric == kpi.metric
-                            && j.row.window == kpi.window
-                    })
-                    .collect();
+                let series = kpi_series(&judged, scheme, kpi);
                 card(prep, scheme, i, kpi, &series, &disclose)
             })
             .collect();

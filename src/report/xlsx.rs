@@ -272,20 +272,8 @@ pub fn workbook(
         for scheme in &programme.schemes {
             for kpi in &scheme.kpis {
                 // The latest period with a figure, as on the KPI's card.
-                let series: Vec<&JudgedRow> = judged
-                    .iter()
-                    .filter(|j| {
-                        j.scheme == scheme.reference
-                            && j.row.metric == kpi.metric
-                            && j.row.window == kpi.window
-                    })
-                    .collect();
-                let Some(j) = series
-                    .iter()
-                    .rev()
-                    .find(|j| j.row.value.is_some())
-                    .or(series.last())
-                else {
+                let series = super::kpi_series(judged, scheme, kpi);
+                let Some(j) = super::latest(&series) else {
                     continue;
                 };
                 ws.write_string(row, 0, &scheme.reference).map_err(err)?;
