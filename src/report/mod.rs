@@ -140,9 +140,10 @@ fn target_status_view(s: Option<TargetStatus>, settings: &Settings) -> Status {
 fn finance_status_view(s: finance::FinanceStatus, settings: &Settings) -> Status {
     use finance::FinanceStatus as F;
     let (t, words) = match s {
-        F::OnTrack => (TargetStatus::Green, settings.wording.on_track.clone()),
+        // The KPI wording speaks of targets; a budget line is on or off its plan.
+        F::OnTrack => (TargetStatus::Green, "On plan".to_string()),
         F::AtRisk => (TargetStatus::Amber, settings.wording.at_risk.clone()),
-        F::NotOnTrack => (TargetStatus::Red, settings.wording.not_on_track.clone()),
+        F::NotOnTrack => (TargetStatus::Red, "Off plan".to_string()),
         F::NoPlan => (TargetStatus::Grey, "No plan".into()),
     };
     let mut v = target_status_view(Some(t), settings);
@@ -816,7 +817,7 @@ pub fn build(prep: &Prepared, month: Month, templates: Option<&Path>) -> Result<
                 off_plan => off_plan,
                 expenditure => expenditure,
                 finance_chart => finance_chart(&st, "finance"),
-                thresholds => format!("on track within ±{}% of plan, not on track beyond ±{}%", st.on_track_pct.normalize(), st.not_on_track_pct.normalize()),
+                thresholds => format!("on plan within ±{}% of plan, off plan beyond ±{}%, at risk between", st.on_track_pct.normalize(), st.not_on_track_pct.normalize()),
             })
         })
         .map_err(template_error)?;
