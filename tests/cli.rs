@@ -1383,6 +1383,24 @@ fn report_builds_the_example_pack() {
     // metrics.csv guards text cells against formula injection and uses the judged columns.
     let metrics = String::from_utf8_lossy(&pack["metrics.csv"]).into_owned();
     assert!(metrics.starts_with("scheme,area_code,metric,window,period,"));
+    // Disclosure control: a numerator of 1 to 7 is shown as `*` and the value and interval
+    // derived from it are suppressed; the analyst's `compute --judge` output shows them.
+    let table = parse_csv(&metrics);
+    let small: Vec<&Vec<String>> = table[1..].iter().filter(|r| r[7] == "*").collect();
+    assert!(!small.is_empty(), "the example has small counts");
+    for r in &small {
+        assert!(r[9].is_empty() || r[9] == "*", "{r:?}");
+        assert!(r[10].is_empty() || r[10] == "*", "{r:?}");
+    }
+    let judged = run_in(&manifest_dir(), &["compute", "--judge"]);
+    let open = parse_csv(&judged.stdout);
+    let r = small[0];
+    let same = open[1..]
+        .iter()
+        .find(|o| o[0] == r[0] && o[2] == r[2] && o[3] == r[3] && o[4] == r[4])
+        .expect("the same row in compute --judge");
+    let n: u64 = same[7].parse().expect("the count itself");
+    assert!((1..=7).contains(&n));
     // A rebuild is byte-identical.
     let second = dir.path().join("again");
     let again = run_in(
