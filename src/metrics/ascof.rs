@@ -505,6 +505,7 @@ pub fn own_home(
     we: NaiveDate,
     band: Option<&str>,
     learning_disability: bool,
+    cache: &AsAtCache,
 ) -> LazyFrame {
     // min(derived end, we) with open = we, in days (a date literal would widen the column
     // to a datetime).
@@ -633,6 +634,20 @@ pub fn own_home(
             .and(col("shared").or(col("extra")).or(col("supported")))
             .or(tier(3).and(one_place).and(col("home"))),
     );
+    // Rules 3-4 depend on we only: every band, window and the LD variant share them, so each
+    // person's answer as at we is derived once per run (a person and a flag each).
+    let status = cache.get(we, "status", || {
+        status.select([
+            col("__person"),
+            settled_status.fill_null(lit(false)).alias("settled_s"),
+        ])
+    });
+    let inferred = cache.get(we, "inferred", || {
+        inferred.select([
+            col("__person"),
+            inferred_settled.fill_null(lit(false)).alias("settled_i"),
+        ])
+    });
     let mut people = cohort
         .join(
             status,
@@ -647,13 +662,13 @@ pub fn own_home(
             JoinArgs::new(JoinType::Left),
         )
         .with_column(
-            when(col("n_status").is_not_null())
-                .then(settled_status.fill_null(lit(false)))
-                .otherwise(inferred_settled.fill_null(lit(false)))
+            when(col("settled_s").is_not_null())
+                .then(col("settled_s"))
+                .otherwise(col("settled_i").fill_null(lit(false)))
                 .alias("settled"),
         );
     if learning_disability {
-        let ld = learning_disability_at(events, we);
+        let ld = cache.get(we, "ld", || learning_disability_at(events, we));
         people = people.join(
             ld,
             [col("__person")],
@@ -713,6 +728,30 @@ fn learning_disability_at(events: &Events, we: NaiveDate) -> LazyFrame {
         ])
         .filter(col("n_psr").eq(lit(1u32)).and(col("ld")))
         .select([col("__person")])
+}
+
+/// Person-level derivations as at a window end, shared by every request of a run. A query
+/// that fails is not cached and is returned as it was, to fail where it is collected.
+#[derive(Default, Clone)]
+pub struct AsAtCache(
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<(NaiveDate, &'static str), DataFrame>>>,
+);
+
+impl AsAtCache {
+    pub fn get(&self, we: NaiveDate, what: &'static str, make: impl FnOnce() -> LazyFrame) -> LazyFrame {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(df) = map.get(&(we, what)) {
+            return df.clone().lazy();
+        }
+        let lf = make();
+        match lf.clone().collect() {
+            Ok(df) => {
+                map.insert((we, what), df.clone());
+                df.lazy()
+            }
+            Err(_) => lf,
+        }
+    }
 }
 
 const EMPTY_CODE: u8 = crate::extract::events::EMPTY;

@@ -35,6 +35,8 @@ pub struct Data {
     episodes: std::sync::OnceLock<Result<DataFrame, String>>,
     linked: std::sync::OnceLock<Result<std::sync::Arc<discharge_reablement::Linked>, String>>,
     decoded: std::sync::OnceLock<Result<DataFrame, String>>,
+    /// Person-level derivations as at each window end (ascof-2e's accommodation).
+    as_at: ascof::AsAtCache,
 }
 
 impl Data {
@@ -255,6 +257,39 @@ struct Plan {
     lookahead: i64,
 }
 
+/// The aggregations of one window of a row-counting plan, suffixed with its index: the
+/// numerator count `n_i`, the denominator `d_i`, and for day averages the sum `s_i` and sum
+/// of squares `s2_i` of the summed value over the numerator rows.
+fn window_aggs(num: &Expr, den: Option<&Expr>, summed: Option<&Expr>, i: usize) -> Vec<Expr> {
+    let mut aggs = vec![num
+        .clone()
+        .cast(DataType::UInt64)
+        .sum()
+        .alias(format!("n_{i}"))];
+    if let Some(d) = den {
+        aggs.push(d.clone().cast(DataType::UInt64).sum().alias(format!("d_{i}")));
+    }
+    if let Some(s) = summed {
+        aggs.push(
+            when(num.clone())
+                .then(s.clone())
+                .otherwise(lit(0))
+                .cast(DataType::Int64)
+                .sum()
+                .alias(format!("s_{i}")),
+        );
+        aggs.push(
+            when(num.clone())
+                .then(s.clone() * s.clone())
+                .otherwise(lit(0))
+                .cast(DataType::Int64)
+                .sum()
+                .alias(format!("s2_{i}")),
+        );
+    }
+    aggs
+}
+
 /// Per-window counts per area, as a polars query.
 type Grouped = Box<dyn Fn(NaiveDate, NaiveDate) -> LazyFrame>;
 
@@ -432,9 +467,12 @@ fn plan(req: &Request, data: &Data, programme: &Programme) -> Result<Plan, Strin
             let ld = base == "ascof-2e-ld";
             let band = breakdown.map(str::to_string);
             let ev = clone_events(events(data)?);
+            let cache = data.as_at.clone();
             grouped_plan(
                 def,
-                Box::new(move |ws, we| ascof::own_home(&ev, ws, we, band.as_deref(), ld)),
+                Box::new(move |ws, we| {
+                    ascof::own_home(&ev, ws, we, band.as_deref(), ld, &cache)
+                }),
             )
         }
         "ascof-2a" => {
@@ -655,6 +693,8 @@ pub fn compute(
     let mut rows = Vec::new();
     let mut notes = BTreeSet::new();
     for req in requests {
+        let __t = std::time::Instant::now();
+        let __n = rows.len();
         let unit_of = || {
             programme
                 .local_metrics()
@@ -701,7 +741,27 @@ pub fn compute(
                 .into_iter()
                 .collect(),
         };
-        for m in months {
+        // Row-counting plans: every window of the request in one pass over the frame (one
+        // group-by with a numerator and denominator per window), not one query per window.
+        let batched: Option<Result<DataFrame, String>> = plan.grouped.is_none().then(|| {
+            let mut aggs = Vec::new();
+            for (i, m) in months.iter().enumerate() {
+                let Some((ws, we)) = window_bounds(req.window, *m) else {
+                    continue;
+                };
+                let (ws_eff, we_eff) = if plan.snapshot { (we, we) } else { (ws, we) };
+                let (num, den) = (plan.exprs)(ws_eff, we_eff);
+                aggs.extend(window_aggs(&num, den.as_ref(), plan.summed.as_ref(), i));
+            }
+            plan.frame
+                .clone()
+                .lazy()
+                .group_by([col(plan.area)])
+                .agg(aggs)
+                .collect()
+                .map_err(|e| e.to_string())
+        });
+        for (mi, m) in months.iter().enumerate() {
             let Some((ws, we)) = window_bounds(req.window, *m) else {
                 continue;
             };
@@ -730,7 +790,7 @@ pub fn compute(
                 }
                 continue;
             }
-            let (num, den) = (plan.exprs)(ws_eff, we_eff);
+            let (_, den) = (plan.exprs)(ws_eff, we_eff);
             let has_den = if plan.grouped.is_some() {
                 plan.has_denominator
             } else {
@@ -738,36 +798,21 @@ pub fn compute(
             };
             let counted = match &plan.grouped {
                 Some(g) => g(ws_eff, we_eff).collect(),
-                None => {
-                    let mut aggs = vec![num.clone().cast(DataType::UInt64).sum().alias("n")];
-                    if let Some(d) = &den {
-                        aggs.push(d.clone().cast(DataType::UInt64).sum().alias("d"));
+                None => match &batched {
+                    Some(Ok(all)) => {
+                        let mut pick = vec![col(plan.area), col(format!("n_{mi}")).alias("n")];
+                        if den.is_some() {
+                            pick.push(col(format!("d_{mi}")).alias("d"));
+                        }
+                        if plan.summed.is_some() {
+                            pick.push(col(format!("s_{mi}")).alias("s"));
+                            pick.push(col(format!("s2_{mi}")).alias("s2"));
+                        }
+                        all.clone().lazy().select(pick).collect()
                     }
-                    if let Some(s) = &plan.summed {
-                        aggs.push(
-                            when(num.clone())
-                                .then(s.clone())
-                                .otherwise(lit(0))
-                                .cast(DataType::Int64)
-                                .sum()
-                                .alias("s"),
-                        );
-                        aggs.push(
-                            when(num.clone())
-                                .then(s.clone() * s.clone())
-                                .otherwise(lit(0))
-                                .cast(DataType::Int64)
-                                .sum()
-                                .alias("s2"),
-                        );
-                    }
-                    plan.frame
-                        .clone()
-                        .lazy()
-                        .group_by([col(plan.area)])
-                        .agg(aggs)
-                        .collect()
-                }
+                    Some(Err(e)) => Err(PolarsError::ComputeError(e.clone().into())),
+                    None => unreachable!("batched for every row-counting plan"),
+                },
             };
             let counted = match counted {
                 Ok(c) => c,
@@ -842,6 +887,7 @@ pub fn compute(
                 rows.push(row);
             }
         }
+        if std::env::var_os("BCFMON_PROFILE").is_some() { eprintln!("PROFILE {} {} {:.2}s {} rows", req.metric, req.window, __t.elapsed().as_secs_f64(), rows.len() - __n); }
     }
     rows.sort_by(|a, b| {
         (&a.area_code, &a.metric, a.window, a.period_end).cmp(&(
