@@ -734,11 +734,18 @@ fn learning_disability_at(events: &Events, we: NaiveDate) -> LazyFrame {
 /// that fails is not cached and is returned as it was, to fail where it is collected.
 #[derive(Default, Clone)]
 pub struct AsAtCache(
-    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<(NaiveDate, &'static str), DataFrame>>>,
+    std::sync::Arc<
+        std::sync::Mutex<std::collections::HashMap<(NaiveDate, &'static str), DataFrame>>,
+    >,
 );
 
 impl AsAtCache {
-    pub fn get(&self, we: NaiveDate, what: &'static str, make: impl FnOnce() -> LazyFrame) -> LazyFrame {
+    pub fn get(
+        &self,
+        we: NaiveDate,
+        what: &'static str,
+        make: impl FnOnce() -> LazyFrame,
+    ) -> LazyFrame {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(df) = map.get(&(we, what)) {
             return df.clone().lazy();

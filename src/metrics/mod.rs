@@ -267,7 +267,12 @@ fn window_aggs(num: &Expr, den: Option<&Expr>, summed: Option<&Expr>, i: usize) 
         .sum()
         .alias(format!("n_{i}"))];
     if let Some(d) = den {
-        aggs.push(d.clone().cast(DataType::UInt64).sum().alias(format!("d_{i}")));
+        aggs.push(
+            d.clone()
+                .cast(DataType::UInt64)
+                .sum()
+                .alias(format!("d_{i}")),
+        );
     }
     if let Some(s) = summed {
         aggs.push(
@@ -470,9 +475,7 @@ fn plan(req: &Request, data: &Data, programme: &Programme) -> Result<Plan, Strin
             let cache = data.as_at.clone();
             grouped_plan(
                 def,
-                Box::new(move |ws, we| {
-                    ascof::own_home(&ev, ws, we, band.as_deref(), ld, &cache)
-                }),
+                Box::new(move |ws, we| ascof::own_home(&ev, ws, we, band.as_deref(), ld, &cache)),
             )
         }
         "ascof-2a" => {
@@ -692,9 +695,18 @@ pub fn compute(
 ) -> (Vec<ResultRow>, Vec<String>) {
     let mut rows = Vec::new();
     let mut notes = BTreeSet::new();
+    // A bar on a terminal only (indicatif draws nothing when stderr is not one, as in CI).
+    let bar = indicatif::ProgressBar::new((requests.len() * months.len().max(1)) as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {msg:24} [{bar:24}] {pos}/{len} windows, {eta} left",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
     for req in requests {
-        let __t = std::time::Instant::now();
-        let __n = rows.len();
+        bar.set_message(req.metric.clone());
+        bar.inc(months.len().max(1) as u64);
         let unit_of = || {
             programme
                 .local_metrics()
@@ -887,8 +899,8 @@ pub fn compute(
                 rows.push(row);
             }
         }
-        if std::env::var_os("BCFMON_PROFILE").is_some() { eprintln!("PROFILE {} {} {:.2}s {} rows", req.metric, req.window, __t.elapsed().as_secs_f64(), rows.len() - __n); }
     }
+    bar.finish_and_clear();
     rows.sort_by(|a, b| {
         (&a.area_code, &a.metric, a.window, a.period_end).cmp(&(
             &b.area_code,
