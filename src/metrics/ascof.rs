@@ -167,6 +167,7 @@ pub fn clients_self_directed(
     we: NaiveDate,
     part: &str,
     band: Option<&str>,
+    cache: &AsAtCache,
 ) -> LazyFrame {
     let dp_keys = events.keys_where("Service_Component", |v| {
         v.is_some_and(|v| v.eq_ignore_ascii_case("Direct payment"))
@@ -206,16 +207,20 @@ pub fn clients_self_directed(
     } else {
         col("rank").lt_eq(lit(4))
     };
-    let people = events
-        .frame
-        .clone()
-        .lazy()
-        .filter(lts_row().and(open_at_we).and(alive))
-        .with_columns([rank.alias("rank"), age_on(we).alias("age")])
-        .group_by([col("LA_Code"), col("__person")])
-        .agg([col("rank").min(), col("age").first()])
-        .filter(col("age").is_null().or(col("age").gt_eq(lit(18))))
-        .filter(col("rank").gt_eq(lit(3)).and(col("rank").lt_eq(lit(6))));
+    // Each person's highest setting at we: the same for 1a, 2a and every band.
+    let people = cache.get("ascof-3d-clients", (we, we), "people", || {
+        events
+            .frame
+            .clone()
+            .lazy()
+            .filter(lts_row().and(open_at_we).and(alive))
+            .with_columns([rank.alias("rank"), age_on(we).alias("age")])
+            .group_by([col("LA_Code"), col("__person")])
+            .agg([col("rank").min(), col("age").first()])
+            .filter(col("age").is_null().or(col("age").gt_eq(lit(18))))
+            .filter(col("rank").gt_eq(lit(3)).and(col("rank").lt_eq(lit(6))))
+            .select([col("LA_Code"), col("rank"), col("age")])
+    });
     band_filter(people, band).group_by([col("LA_Code")]).agg([
         numerator_ranks.cast(DataType::UInt64).sum().alias("n"),
         len().cast(DataType::UInt64).alias("d"),
@@ -393,6 +398,7 @@ pub fn carers_self_directed(
     we: NaiveDate,
     part: &str,
     band: Option<&str>,
+    cache: &AsAtCache,
 ) -> LazyFrame {
     let carer = is("Client_Type", "Unpaid carer")
         .or(is("Client_Type", "Unpaid carer known by association"));
@@ -454,16 +460,20 @@ pub fn carers_self_directed(
     } else {
         col("cat").lt_eq(lit(2))
     };
-    let people = events
-        .frame
-        .clone()
-        .lazy()
-        .filter(carer.and(in_window).and(alive).and(qualifies))
-        .with_columns([category.alias("cat"), age_on(we).alias("age")])
-        .group_by([col("LA_Code"), col("__person")])
-        .agg([col("cat").min(), col("age").first()])
-        .filter(col("age").is_null().or(col("age").gt_eq(lit(18))))
-        .filter(col("cat").lt_eq(lit(3)));
+    // Each carer's lowest category in the window: the same for 1b, 2b and every band.
+    let people = cache.get("ascof-3d-carers", (ws, we), "people", || {
+        events
+            .frame
+            .clone()
+            .lazy()
+            .filter(carer.and(in_window).and(alive).and(qualifies))
+            .with_columns([category.alias("cat"), age_on(we).alias("age")])
+            .group_by([col("LA_Code"), col("__person")])
+            .agg([col("cat").min(), col("age").first()])
+            .filter(col("age").is_null().or(col("age").gt_eq(lit(18))))
+            .filter(col("cat").lt_eq(lit(3)))
+            .select([col("LA_Code"), col("cat"), col("age")])
+    });
     band_filter(people, band).group_by([col("LA_Code")]).agg([
         numerator.cast(DataType::UInt64).sum().alias("n"),
         len().cast(DataType::UInt64).alias("d"),
@@ -636,13 +646,13 @@ pub fn own_home(
     );
     // Rules 3-4 depend on we only: every band, window and the LD variant share them, so each
     // person's answer as at we is derived once per run (a person and a flag each).
-    let status = cache.get(we, "status", || {
+    let status = cache.get("ascof-2e", (we, we), "status", || {
         status.select([
             col("__person"),
             settled_status.fill_null(lit(false)).alias("settled_s"),
         ])
     });
-    let inferred = cache.get(we, "inferred", || {
+    let inferred = cache.get("ascof-2e", (we, we), "inferred", || {
         inferred.select([
             col("__person"),
             inferred_settled.fill_null(lit(false)).alias("settled_i"),
@@ -668,7 +678,9 @@ pub fn own_home(
                 .alias("settled"),
         );
     if learning_disability {
-        let ld = cache.get(we, "ld", || learning_disability_at(events, we));
+        let ld = cache.get("ascof-2e", (we, we), "ld", || {
+            learning_disability_at(events, we)
+        });
         people = people.join(
             ld,
             [col("__person")],
@@ -730,30 +742,46 @@ fn learning_disability_at(events: &Events, we: NaiveDate) -> LazyFrame {
         .select([col("__person")])
 }
 
-/// Person-level derivations as at a window end, shared by every request of a run. A query
-/// that fails is not cached and is returned as it was, to fail where it is collected.
+/// Person-level derivations of a window, shared by the requests of a metric family (its
+/// parts, bands and windows). The frames of the two families used last are kept: a family's
+/// requests come together or interleave with one other (3d clients and carers), and keeping
+/// every family's would cost memory for nothing. A query that fails is not cached and is
+/// returned as it was, to fail where it is collected.
 #[derive(Default, Clone)]
-pub struct AsAtCache(
-    std::sync::Arc<
-        std::sync::Mutex<std::collections::HashMap<(NaiveDate, &'static str), DataFrame>>,
-    >,
-);
+pub struct AsAtCache(std::sync::Arc<std::sync::Mutex<CacheState>>);
+
+type CacheKey = (&'static str, NaiveDate, NaiveDate, &'static str);
+
+#[derive(Default)]
+pub struct CacheState {
+    /// Least recently used first.
+    families: Vec<&'static str>,
+    frames: std::collections::HashMap<CacheKey, DataFrame>,
+}
 
 impl AsAtCache {
     pub fn get(
         &self,
-        we: NaiveDate,
+        family: &'static str,
+        window: (NaiveDate, NaiveDate),
         what: &'static str,
         make: impl FnOnce() -> LazyFrame,
     ) -> LazyFrame {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(df) = map.get(&(we, what)) {
+        let mut state = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        state.families.retain(|f| *f != family);
+        state.families.push(family);
+        if state.families.len() > 2 {
+            let old = state.families.remove(0);
+            state.frames.retain(|k, _| k.0 != old);
+        }
+        let key = (family, window.0, window.1, what);
+        if let Some(df) = state.frames.get(&key) {
             return df.clone().lazy();
         }
         let lf = make();
         match lf.clone().collect() {
             Ok(df) => {
-                map.insert((we, what), df.clone());
+                state.frames.insert(key, df.clone());
                 df.lazy()
             }
             Err(_) => lf,

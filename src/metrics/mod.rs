@@ -452,19 +452,23 @@ fn plan(req: &Request, data: &Data, programme: &Programme) -> Result<Plan, Strin
             let part: &'static str = if base == "ascof-3d-2a" { "2a" } else { "1a" };
             let band = breakdown.map(str::to_string);
             let ev = clone_events(events(data)?);
+            let cache = data.as_at.clone();
             grouped_plan(
                 def,
-                Box::new(move |_, we| ascof::clients_self_directed(&ev, we, part, band.as_deref())),
+                Box::new(move |_, we| {
+                    ascof::clients_self_directed(&ev, we, part, band.as_deref(), &cache)
+                }),
             )
         }
         "ascof-3d-1b" | "ascof-3d-2b" => {
             let part: &'static str = if base == "ascof-3d-2b" { "2b" } else { "1b" };
             let band = breakdown.map(str::to_string);
             let ev = clone_events(events(data)?);
+            let cache = data.as_at.clone();
             grouped_plan(
                 def,
                 Box::new(move |ws, we| {
-                    ascof::carers_self_directed(&ev, ws, we, part, band.as_deref())
+                    ascof::carers_self_directed(&ev, ws, we, part, band.as_deref(), &cache)
                 }),
             )
         }
