@@ -135,7 +135,8 @@ pub fn csv_line(cells: &[String]) -> String {
 
 /// Formula-injection guard: a text cell starting with `=`, `+`, `-` or `@` gets a leading `'`.
 pub fn guard(cell: &str) -> String {
-    let starts_risky = cell.starts_with(['=', '+', '-', '@']);
+    // OWASP's list: = + - @ and the tab and carriage return that can precede them.
+    let starts_risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
     if starts_risky && cell.trim().parse::<f64>().is_err() {
         format!("'{cell}")
     } else {
@@ -418,4 +419,23 @@ pub fn dsr(
         out.push_str(&csv_line(&cells));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_guarded_numbers_are_not() {
+        assert_eq!(guard("=SUM(A1)"), "'=SUM(A1)");
+        assert_eq!(guard("@cmd"), "'@cmd");
+        assert_eq!(guard("\t=1+1"), "'\t=1+1");
+        assert_eq!(guard("-350.25"), "-350.25");
+        assert_eq!(guard("+5"), "+5");
+        assert_eq!(guard("Falls prevention"), "Falls prevention");
+        assert_eq!(
+            csv_line(&["-1".into(), "=HYPERLINK(\"x\")".into()]),
+            "-1,\"'=HYPERLINK(\"\"x\"\")\"\n"
+        );
+    }
 }
