@@ -237,19 +237,11 @@ pub fn spc(id: &str, title: &str, s: &Series<'_>, points: &[Option<SpcPoint>]) -
             }
             start = end;
         }
-        draw_targets(&mut chart, s.targets);
-        // The data line, broken where a value is missing or suppressed.
-        for run in runs(&plotted) {
-            chart
-                .draw_series(LineSeries::new(run, LIGHT.stroke_width(2)))
-                .expect("line");
-        }
-        for (x, y) in &plotted {
-            let kind = points[*x]
+        draw_data(&mut chart, s.targets, &plotted, LIGHT, |x| {
+            points[x]
                 .as_ref()
-                .map_or(PointType::CommonCause, |p| p.point_type);
-            draw_point(&mut chart, *x as f64, *y, kind);
-        }
+                .map_or(PointType::CommonCause, |p| p.point_type)
+        });
         root.present().expect("svg");
     }
     let desc = spc_desc(s, points);
@@ -275,6 +267,26 @@ type Chart<'a, 'b> = ChartContext<
     SVGBackend<'b>,
     Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
 >;
+
+/// The target line, then the data line (broken where a value is missing or suppressed) and
+/// its points, each drawn as `kind` says.
+fn draw_data(
+    chart: &mut Chart<'_, '_>,
+    targets: &[Option<f64>],
+    plotted: &[(usize, f64)],
+    line: RGBColor,
+    kind: impl Fn(usize) -> PointType,
+) {
+    draw_targets(chart, targets);
+    for run in runs(plotted) {
+        chart
+            .draw_series(LineSeries::new(run, line.stroke_width(2)))
+            .expect("line");
+    }
+    for (x, y) in plotted {
+        draw_point(chart, *x as f64, *y, kind(*x));
+    }
+}
 
 fn draw_targets(chart: &mut Chart<'_, '_>, targets: &[Option<f64>]) {
     // The target or trajectory as a red dash-dot step line over the periods it applies to.
@@ -378,15 +390,9 @@ pub fn trajectory(id: &str, title: &str, s: &Series<'_>) -> String {
         let root = caption_free_area(&mut svg, 720, 260);
         // Few points: label every one.
         let mut chart = time_axes(&root, s, range, 1);
-        draw_targets(&mut chart, s.targets);
-        for run in runs(&plotted) {
-            chart
-                .draw_series(LineSeries::new(run, GREY.stroke_width(2)))
-                .expect("line");
-        }
-        for (x, y) in &plotted {
-            draw_point(&mut chart, *x as f64, *y, PointType::CommonCause);
-        }
+        draw_data(&mut chart, s.targets, &plotted, GREY, |_| {
+            PointType::CommonCause
+        });
         root.present().expect("svg");
     }
     let desc = format!(

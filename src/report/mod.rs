@@ -774,24 +774,6 @@ pub fn build(prep: &Prepared, month: Month, templates: Option<&Path>) -> Result<
         .iter()
         .map(|(ty, t)| totals_row(ty.clone(), t, &st, settings))
         .collect();
-    let off_plan: Vec<MoneyRow> = st
-        .schemes
-        .iter()
-        .filter(|s| {
-            matches!(
-                s.total().status,
-                finance::FinanceStatus::AtRisk | finance::FinanceStatus::NotOnTrack
-            )
-        })
-        .map(|s| {
-            money_row(
-                format!("{} {}", s.reference, s.name),
-                format!("schemes/{}.html", s.reference),
-                s.total(),
-                settings,
-            )
-        })
-        .collect();
     let expenditure: Vec<MoneyRow> = st
         .schemes
         .iter()
@@ -803,6 +785,18 @@ pub fn build(prep: &Prepared, month: Month, templates: Option<&Path>) -> Result<
                 settings,
             )
         })
+        .collect();
+    let off_plan: Vec<MoneyRow> = st
+        .schemes
+        .iter()
+        .zip(&expenditure)
+        .filter(|(s, _)| {
+            matches!(
+                s.total().status,
+                finance::FinanceStatus::AtRisk | finance::FinanceStatus::NotOnTrack
+            )
+        })
+        .map(|(_, row)| row.clone())
         .collect();
     let index = env
         .get_template("index.html")
