@@ -1376,6 +1376,12 @@ fn report_builds_the_example_pack() {
             }
         }
     }
+    // The benchmark: Calderdale's own 2015-16 ASCOF 2C (no published value in the synthetic
+    // benchmarks) against its peers and England's published values.
+    let s2 = String::from_utf8_lossy(&pack["schemes/S2AA1.html"]).into_owned();
+    assert!(s2.contains("<h4>Benchmark 2015-16</h4>"));
+    assert!(s2.contains("Calderdale (this pack)"));
+    assert!(s2.contains("<th scope=\"row\">England</th><td class=\"num\">554.5 per 100,000</td>"));
     // The pooled budget on the index: the six schemes' plans sum to £9,427,810.
     let index = String::from_utf8_lossy(&pack["index.html"]).into_owned();
     assert!(index.contains("£9,427,810"));

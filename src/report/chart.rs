@@ -57,7 +57,7 @@ fn tick(v: f64, unit: Unit) -> String {
     match unit {
         Unit::Percent => format!("{v:.0}%"),
         Unit::Days => format!("{v:.1}"),
-        _ => crate::judge::group_thousands(v, if v.abs() < 10.0 { 1 } else { 0 }),
+        _ => crate::judge::group_thousands(v, if v != 0.0 && v.abs() < 10.0 { 1 } else { 0 }),
     }
 }
 

@@ -429,7 +429,7 @@ fn card(
             }
         })
         .collect();
-    let bench = benchmark(prep, kpi, &id, unit, series);
+    let bench = benchmark(prep, kpi, &id, unit, series, disclose);
     Card {
         id,
         label: kpi_label(kpi),
@@ -501,6 +501,7 @@ fn benchmark(
     id: &str,
     unit: Unit,
     series: &[&JudgedRow],
+    disclose: &Disclose<'_>,
 ) -> Option<Bench> {
     let f = prep.data.frames.get("benchmarks")?;
     let settings = &prep.programme.settings;
@@ -517,39 +518,72 @@ fn benchmark(
         .filter(|&i| v.get(i).is_some())
         .collect();
     let area = &settings.area.code;
-    let year = rows
-        .iter()
-        .filter(|&&i| a.get(i) == Some(area.as_str()))
-        .filter_map(|&i| y.get(i))
-        .max()?;
-    let mut bars: Vec<chart::Bar> = Vec::new();
+    // The area's own figure for a year: as published, else the pack's own annual value (the
+    // window ending 31 March of that year), unless it is suppressed.
+    let computed = |fy: FinancialYear| {
+        series
+            .iter()
+            .find(|r| r.row.period_end == fy.end() && !disclose.row(&r.row))
+            .and_then(|r| {
+                r.row
+                    .value
+                    .as_deref()
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .map(|v| (v, r.row.lower95, r.row.upper95))
+            })
+    };
+    let published = |year: i32| {
+        rows.iter()
+            .find(|&&i| a.get(i) == Some(area.as_str()) && y.get(i) == Some(year))
+            .and_then(|&i| v.get(i))
+    };
+    let mut years: Vec<i32> = rows.iter().filter_map(|&i| y.get(i)).collect();
+    years.sort_unstable();
+    years.dedup();
+    // The latest year with both a figure for the area and at least one peer's.
+    let (year, own) = years.iter().rev().find_map(|&year| {
+        let fy = FinancialYear(year);
+        let ours = computed(fy);
+        let own = published(year)
+            .map(|p| (p, ours.and_then(|o| o.1), ours.and_then(|o| o.2), true))
+            .or(ours.map(|o| (o.0, o.1, o.2, false)))?;
+        let peers = rows.iter().any(|&i| {
+            y.get(i) == Some(year)
+                && a.get(i)
+                    .is_some_and(|c| settings.peers.iter().any(|p| p == c))
+        });
+        peers.then_some((year, own))
+    })?;
+    let mut bars: Vec<chart::Bar> = vec![chart::Bar {
+        label: if own.3 {
+            settings.area.name.clone()
+        } else {
+            format!("{} (this pack)", settings.area.name)
+        },
+        value: own.0,
+        lower: own.1,
+        upper: own.2,
+        highlight: true,
+    }];
     let mut england = None;
+    let mut seen: Vec<&str> = vec![area.as_str()];
     for &i in rows.iter().filter(|&&i| y.get(i) == Some(year)) {
         let code = a.get(i).unwrap_or("");
         let value = v.get(i).expect("filtered");
         if code == "E92000001" {
             england = Some(value);
-        } else if code == area || settings.peers.iter().any(|p| p == code) {
-            if bars.iter().any(|x| x.label.starts_with(code)) {
-                continue;
-            }
+        } else if settings.peers.iter().any(|p| p == code) && !seen.contains(&code) {
+            seen.push(code);
             bars.push(chart::Bar {
                 label: n.get(i).unwrap_or(code).to_string(),
                 value,
                 lower: None,
                 upper: None,
-                highlight: code == area,
+                highlight: false,
             });
         }
     }
-    // Our own computed interval for the same year, where the pack has one.
     let fy = FinancialYear(year);
-    if let Some(r) = series.iter().find(|r| r.row.period_end == fy.end()) {
-        if let Some(bar) = bars.iter_mut().find(|b| b.highlight) {
-            bar.lower = r.row.lower95;
-            bar.upper = r.row.upper95;
-        }
-    }
     if bars.len() < 2 {
         return None;
     }
