@@ -397,18 +397,14 @@ fn scheme_finance(
             ForecastBasis::Plan,
         ),
         None => {
-            let mut basis = ForecastBasis::RunRate;
+            // The basis depends on the months only, so it is the same for every partner.
+            let basis = run_rate(Decimal::ZERO, elapsed, months).1;
             let f = partners
                 .iter()
                 .zip(&actual)
-                .map(|((_, planned), a)| {
-                    let (f, b) = run_rate(*a, elapsed, months);
-                    basis = b;
-                    if b == ForecastBasis::Plan {
-                        *planned
-                    } else {
-                        f
-                    }
+                .map(|((_, planned), a)| match basis {
+                    ForecastBasis::Plan => *planned,
+                    _ => run_rate(*a, elapsed, months).0,
                 })
                 .collect();
             (f, basis)

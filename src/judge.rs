@@ -478,7 +478,8 @@ impl JudgedRow {
     }
 }
 
-fn direction(p: Polarity) -> crate::stats::spc::Direction {
+/// The SPC improvement direction of a KPI's polarity.
+pub fn direction(p: Polarity) -> crate::stats::spc::Direction {
     match p {
         Polarity::HighIsGood => crate::stats::spc::Direction::Increase,
         Polarity::LowIsGood => crate::stats::spc::Direction::Decrease,

@@ -101,11 +101,11 @@ pub fn load(src: &Source, programme: &Programme, ledger: &mut Ledger) -> Option<
             report.add(loc, Severity::Error, rule, col, get(col), msg)
         };
         let scheme = get("Scheme_Ref").to_string();
-        if !programme
+        let declared = programme
             .schemes
             .iter()
-            .any(|s| s.reference.eq_ignore_ascii_case(&scheme))
-        {
+            .find(|s| s.reference.eq_ignore_ascii_case(&scheme));
+        if declared.is_none() {
             add(
                 "N01",
                 "Scheme_Ref",
@@ -142,11 +142,7 @@ pub fn load(src: &Source, programme: &Programme, ledger: &mut Ledger) -> Option<
         };
         rows.push(Row {
             loc,
-            scheme: programme
-                .schemes
-                .iter()
-                .find(|s| s.reference.eq_ignore_ascii_case(&scheme))
-                .map_or(scheme.clone(), |s| s.reference.clone()),
+            scheme: declared.map_or(scheme.clone(), |s| s.reference.clone()),
             partner: known.map_or(partner.clone(), |p| p.to_string()),
             month,
             amount,

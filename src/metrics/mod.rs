@@ -806,18 +806,17 @@ pub fn compute(
                 }
                 continue;
             }
-            let (_, den) = (plan.exprs)(ws_eff, we_eff);
-            let has_den = if plan.grouped.is_some() {
-                plan.has_denominator
-            } else {
-                den.is_some()
+            let has_den = match (&plan.grouped, &batched) {
+                (Some(_), _) => plan.has_denominator,
+                (None, Some(Ok(all))) => all.column(&format!("d_{mi}")).is_ok(),
+                _ => false,
             };
             let counted = match &plan.grouped {
                 Some(g) => g(ws_eff, we_eff).collect(),
                 None => match &batched {
                     Some(Ok(all)) => {
                         let mut pick = vec![col(plan.area), col(format!("n_{mi}")).alias("n")];
-                        if den.is_some() {
+                        if has_den {
                             pick.push(col(format!("d_{mi}")).alias("d"));
                         }
                         if plan.summed.is_some() {

@@ -343,9 +343,9 @@ fn spc_desc(s: &Series<'_>, points: &[Option<SpcPoint>]) -> String {
     if let Some(p) = points.last() {
         text.push_str(&format!(
             " Mean {}, process limits {} to {}.",
-            tick_full(p.mean, s.unit),
-            tick_full(p.lpl, s.unit),
-            tick_full(p.upl, s.unit)
+            crate::judge::format_value(p.mean, s.unit),
+            crate::judge::format_value(p.lpl, s.unit),
+            crate::judge::format_value(p.upl, s.unit)
         ));
     }
     let count = |t: PointType| points.iter().filter(|p| p.point_type == t).count();
@@ -365,10 +365,6 @@ fn spc_desc(s: &Series<'_>, points: &[Option<SpcPoint>]) -> String {
         text.push_str(" The dash-dot line is the target.");
     }
     text
-}
-
-fn tick_full(v: f64, unit: Unit) -> String {
-    crate::judge::format_value(v, unit)
 }
 
 /// Values against the target or trajectory, for KPIs with too few points for SPC.

@@ -202,12 +202,12 @@ struct Card {
     exception: bool,
 }
 
-fn unit_value(v: f64, unit: Unit) -> String {
-    format_value(v, unit)
-}
-
 fn period_value(p: &crate::config::scheme::PeriodValue, unit: Unit) -> String {
-    format!("{} ({})", unit_value(p.value, unit), period_words(p.period))
+    format!(
+        "{} ({})",
+        format_value(p.value, unit),
+        period_words(p.period)
+    )
 }
 
 fn period_words(p: Period) -> String {
@@ -313,11 +313,7 @@ fn card(
     let targets: Vec<Option<f64>> = series.iter().map(|r| r.target).collect();
     let present: Vec<f64> = values.iter().flatten().copied().collect();
     let opts = SpcOptions {
-        direction: match kpi.polarity {
-            Polarity::HighIsGood => crate::stats::spc::Direction::Increase,
-            Polarity::LowIsGood => crate::stats::spc::Direction::Decrease,
-            Polarity::Neutral => crate::stats::spc::Direction::Neutral,
-        },
+        direction: crate::judge::direction(kpi.polarity),
         ..SpcOptions::default()
     };
     let spc_ok = present.len() >= MIN_SPC_POINTS;
@@ -341,7 +337,7 @@ fn card(
     };
     let last = latest(series);
     let suppressed = last.is_some_and(|r| disclose.row(&r.row));
-    let fmt_opt = |v: Option<f64>| v.map_or("–".to_string(), |v| unit_value(v, unit));
+    let fmt_opt = |v: Option<f64>| v.map_or("–".to_string(), |v| format_value(v, unit));
     let value = match last {
         Some(_) if suppressed => settings.disclosure.marker.clone(),
         Some(r) => fmt_opt(r.row.value.as_deref().and_then(|v| v.parse().ok())),
@@ -350,7 +346,11 @@ fn card(
     let ci = match last {
         Some(r) if !suppressed => match (r.row.lower95, r.row.upper95) {
             (Some(l), Some(u)) => {
-                format!("95% CI {} to {}", unit_value(l, unit), unit_value(u, unit))
+                format!(
+                    "95% CI {} to {}",
+                    format_value(l, unit),
+                    format_value(u, unit)
+                )
             }
             _ => String::new(),
         },
@@ -455,7 +455,7 @@ fn card(
         trajectory: kpi
             .trajectory
             .iter()
-            .map(|t| (period_words(t.period), unit_value(t.value, unit)))
+            .map(|t| (period_words(t.period), format_value(t.value, unit)))
             .collect(),
         status,
         variation_icon: Value::from_safe_string(variation_icon),
@@ -605,10 +605,10 @@ fn benchmark(
     let svg = chart::benchmark(&format!("{id}-b"), &title, &bars, england, unit);
     let mut table: Vec<(String, String)> = bars
         .iter()
-        .map(|b| (b.label.clone(), unit_value(b.value, unit)))
+        .map(|b| (b.label.clone(), format_value(b.value, unit)))
         .collect();
     if let Some(e) = england {
-        table.push(("England".into(), unit_value(e, unit)));
+        table.push(("England".into(), format_value(e, unit)));
     }
     Some(Bench {
         chart: Value::from_safe_string(svg),
@@ -675,11 +675,10 @@ fn gbp(x: Decimal) -> String {
 }
 
 /// Plan against actual per scheme, as a chart and its table.
-fn finance_chart(st: &Statement, id: &str) -> Value {
+fn finance_chart(st: &Statement, schemes: &[finance::SchemeFinance], id: &str) -> Value {
     use rust_decimal::prelude::ToPrimitive;
     // Drawing needs screen coordinates; the figures themselves stay Decimal in the table.
-    let rows: Vec<(String, f64, f64, f64)> = st
-        .schemes
+    let rows: Vec<(String, f64, f64, f64)> = schemes
         .iter()
         .map(|s| {
             let t = s.total();
@@ -844,7 +843,7 @@ pub fn build(prep: &Prepared, month: Month, templates: Option<&Path>) -> Result<
                 total => totals_row("Pooled budget".into(), &st.total, &st, settings),
                 off_plan => off_plan,
                 expenditure => expenditure,
-                finance_chart => finance_chart(&st, "finance"),
+                finance_chart => finance_chart(&st, &st.schemes, "finance"),
                 thresholds => format!("on plan within ±{}% of plan, off plan beyond ±{}%, at risk between", st.on_track_pct.normalize(), st.not_on_track_pct.normalize()),
             })
         })
@@ -1036,11 +1035,11 @@ fn scheme_page(
         Commencement::Date(d) => long_date(d),
     };
     let chart = fin.map(|f| {
-        let one = Statement {
-            schemes: vec![f.clone()],
-            ..st.clone()
-        };
-        finance_chart(&one, &format!("{}-finance", scheme.reference))
+        finance_chart(
+            st,
+            std::slice::from_ref(f),
+            &format!("{}-finance", scheme.reference),
+        )
     });
     env.get_template("scheme.html")
         .and_then(|t| {

@@ -54,9 +54,7 @@ pub fn workbook(
     let bold = Format::new().set_bold();
     let bold_money = Format::new().set_bold().set_num_format(GBP);
     let mut wb = Workbook::new();
-    let end = st.financial_year.end();
-    let when = ExcelDateTime::from_ymd(end.format("%Y").to_string().parse().unwrap_or(2000), 3, 31)
-        .map_err(err)?;
+    let when = ExcelDateTime::from_ymd((st.financial_year.0 + 1) as u16, 3, 31).map_err(err)?;
     wb.set_properties(
         &DocProperties::new()
             .set_title(format!(
