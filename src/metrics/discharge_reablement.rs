@@ -2,9 +2,9 @@
 //! hospital spells to reablement episodes through the pseudonymised NHS number. Eligibility,
 //! links and outcomes do not depend on the window and are derived once; windows only count.
 
+use super::people::{self, People, Span, Tally};
 use super::reablement::outcome_rank;
 use crate::extract::events::Events;
-use chrono::NaiveDate;
 use polars::prelude::*;
 use std::collections::HashMap;
 
@@ -40,42 +40,31 @@ fn dates(df: &DataFrame, name: &str) -> Vec<Option<i32>> {
         .unwrap_or_else(|| vec![None; df.height()])
 }
 
+/// A counted spell: an eligible discharge, or the discharge a reablement episode links to.
+struct Counted {
+    area: String,
+    discharged: i32,
+    age: i32,
+    in_lt_community: bool,
+    /// For a link: none of readmission, death or bed-based care within 84 days (rule 5).
+    at_home: bool,
+}
+
 /// The derived tables: eligible discharges and linked reablement episodes.
 pub struct Linked {
-    /// `LA_Code, discharged, age, in_lt_community` per eligible spell.
-    pub discharges: DataFrame,
-    /// `LA_Code, discharged, age, in_lt_community, at_home` per linked episode.
-    pub links: DataFrame,
+    discharges: Vec<Counted>,
+    links: Vec<Counted>,
     /// Whether the treatment function exclusion could be applied.
     pub treatment_checked: bool,
 }
 
 /// Derives eligibility (rule 1), reablement episodes (rule 2), links (rule 3) and the 84-day
 /// outcome (rule 5). `Err` when the extracts cannot be linked ("needs linked discharges").
-pub fn link(events: &Events, discharges: &DataFrame) -> Result<Linked, String> {
+pub fn link(people: &People, events: &Events, discharges: &DataFrame) -> Result<Linked, String> {
     if discharges.column("Person_ID").is_err() {
         return Err("needs linked discharges: the discharges extract has no Person_ID".into());
     }
-    let code = |c: &str, v: &str| Events::code(c, v) as u32;
-    let f = &events.frame;
-    let u32s = |n: &str| -> Vec<u32> {
-        f.column(n)
-            .and_then(|c| c.u32().map(|c| c.iter().map(|v| v.unwrap_or(0)).collect()))
-            .unwrap_or_default()
-    };
-    let (person, event, service, component, outcome) = (
-        u32s("__person"),
-        u32s("Event_Type"),
-        u32s("Service_Type"),
-        u32s("Service_Component"),
-        u32s("Event_Outcome"),
-    );
-    let client = u32s("Client_Type");
-    let (start, end, death) = (
-        dates(f, "Event_Start_Date"),
-        dates(f, "__end"),
-        dates(f, "__death"),
-    );
+    let code = |c: &str, v: &str| Events::code(c, v);
     let service_user = code("Client_Type", "Service user");
     let svc = code("Event_Type", "Service");
     let st_max = code("Service_Type", "Short term support: ST-Max");
@@ -87,16 +76,15 @@ pub fn link(events: &Events, discharges: &DataFrame) -> Result<Linked, String> {
     );
     let dict = &events.dictionaries["Service_Component"];
     let reablement = |k: u32| k > 0 && dict[k as usize - 1].eq_ignore_ascii_case("Reablement");
-
-    // A person's service-user service rows, by person.
-    let mut rows: HashMap<u32, Vec<usize>> = HashMap::new();
-    for i in 0..f.height() {
-        if client[i] == service_user && event[i] == svc && start[i].is_some() {
-            rows.entry(person[i]).or_default().push(i);
-        }
-    }
-    let open_at =
-        |i: usize, d: i32| start[i].is_some_and(|s| s <= d) && end[i].is_none_or(|e| e >= d);
+    let service = &people.service;
+    let (start, end) = (&people.start, &people.end);
+    // A person's service-user service rows.
+    let service_rows = |p: u32| {
+        people
+            .rows(p as usize)
+            .filter(|&r| people.client[r] == service_user && people.event[r] == svc)
+    };
+    let open_at = |r: usize, d: i32| start[r] <= d && end[r] >= d;
 
     // Rule 1: eligible discharges.
     let d = discharges;
@@ -160,16 +148,15 @@ pub fn link(events: &Events, discharges: &DataFrame) -> Result<Linked, String> {
                 .copied()
         });
         linked_any |= key.is_some();
-        let person_rows = key.and_then(|k| rows.get(&k));
-        let in_bed_care = person_rows.is_some_and(|r| {
-            r.iter()
-                .any(|&j| [nursing, residential, prison].contains(&service[j]) && open_at(j, a))
+        let in_bed_care = key.is_some_and(|k| {
+            service_rows(k)
+                .any(|j| [nursing, residential, prison].contains(&service[j]) && open_at(j, a))
         });
         if in_bed_care {
             continue;
         }
-        let in_lt_community = person_rows
-            .is_some_and(|r| r.iter().any(|&j| service[j] == community && open_at(j, a)));
+        let in_lt_community =
+            key.is_some_and(|k| service_rows(k).any(|j| service[j] == community && open_at(j, a)));
         eligible.push(Spell {
             area,
             key,
@@ -203,35 +190,34 @@ pub fn link(events: &Events, discharges: &DataFrame) -> Result<Linked, String> {
         }
     }
     // Rule 2: reablement episodes, clustered as ascof-2a rule 3; rule 3: links.
-    let (mut l_area, mut l_dis, mut l_age, mut l_ltc, mut l_home) =
-        (vec![], vec![], vec![], vec![], vec![]);
-    for (p, idx) in &rows {
-        let Some(candidates) = eligible_by_person.get(p) else {
-            continue;
-        };
-        let mut st: Vec<usize> = idx
-            .iter()
-            .copied()
-            .filter(|&i| service[i] == st_max && reablement(component[i]))
+    let mut links = Vec::new();
+    for (&p, candidates) in &eligible_by_person {
+        let mut st: Vec<usize> = service_rows(p)
+            .filter(|&r| service[r] == st_max && reablement(people.component[r]))
             .collect();
-        st.sort_by_key(|&i| {
+        st.sort_by_key(|&r| {
             (
-                start[i],
-                end[i].unwrap_or(i32::MAX),
-                outcome_rank(outcome[i] as u8),
-                i,
+                start[r],
+                end[r],
+                outcome_rank(people.outcome[r]),
+                people.index[r],
             )
         });
         let mut episode_starts = Vec::new();
         let mut latest_end = i64::MIN;
-        for i in st {
-            let s = start[i].expect("filtered") as i64;
+        for r in st {
+            let s = start[r] as i64;
             if episode_starts.is_empty() || s > latest_end.saturating_add(7) {
-                episode_starts.push(s as i32);
+                episode_starts.push(start[r]);
             }
-            latest_end = latest_end.max(end[i].map_or(i64::MAX / 4, |e| e as i64));
+            let e = if end[r] == people::OPEN {
+                i64::MAX / 4
+            } else {
+                end[r] as i64
+            };
+            latest_end = latest_end.max(e);
         }
-        let person_death = idx.first().and_then(|&i| death[i]);
+        let person_death = people.death[p as usize];
         for es in episode_starts {
             let Some(best) = candidates
                 .iter()
@@ -243,51 +229,32 @@ pub fn link(events: &Events, discharges: &DataFrame) -> Result<Linked, String> {
             };
             let x = best.discharged;
             let within = |day: i32| day >= x && day <= x + 84;
-            let readmitted = spells_by_person.get(p).is_some_and(|v| {
+            let readmitted = spells_by_person.get(&p).is_some_and(|v| {
                 v.iter()
                     .any(|(a, emergency)| *emergency && *a > x && *a > es && *a <= x + 84)
             });
             let died = person_death.or(best.death).is_some_and(within);
-            let bed = idx.iter().any(|&j| {
-                (service[j] == nursing || service[j] == residential) && start[j].is_some_and(within)
+            let bed = service_rows(p)
+                .any(|r| (service[r] == nursing || service[r] == residential) && within(start[r]));
+            links.push(Counted {
+                area: best.area.clone(),
+                discharged: x,
+                age: best.age,
+                in_lt_community: best.in_lt_community,
+                at_home: !(readmitted || died || bed),
             });
-            l_area.push(best.area.clone());
-            l_dis.push(Some(x));
-            l_age.push(best.age);
-            l_ltc.push(best.in_lt_community);
-            l_home.push(!(readmitted || died || bed));
         }
     }
-    let discharges = DataFrame::new_infer_height(vec![
-        Column::new(
-            "LA_Code".into(),
-            eligible.iter().map(|s| s.area.clone()).collect::<Vec<_>>(),
-        ),
-        crate::extract::date_column(
-            "discharged",
-            eligible.iter().map(|s| Some(s.discharged)).collect(),
-        ),
-        Column::new(
-            "age".into(),
-            eligible.iter().map(|s| s.age).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "in_lt_community".into(),
-            eligible
-                .iter()
-                .map(|s| s.in_lt_community)
-                .collect::<Vec<_>>(),
-        ),
-    ])
-    .map_err(|e| e.to_string())?;
-    let links = DataFrame::new_infer_height(vec![
-        Column::new("LA_Code".into(), l_area),
-        crate::extract::date_column("discharged", l_dis),
-        Column::new("age".into(), l_age),
-        Column::new("in_lt_community".into(), l_ltc),
-        Column::new("at_home".into(), l_home),
-    ])
-    .map_err(|e| e.to_string())?;
+    let discharges = eligible
+        .into_iter()
+        .map(|s| Counted {
+            area: s.area,
+            discharged: s.discharged,
+            age: s.age,
+            in_lt_community: s.in_lt_community,
+            at_home: false,
+        })
+        .collect();
     Ok(Linked {
         discharges,
         links,
@@ -295,53 +262,86 @@ pub fn link(events: &Events, discharges: &DataFrame) -> Result<Linked, String> {
     })
 }
 
-fn breakdown_filter(lf: LazyFrame, breakdown: Option<&str>) -> LazyFrame {
-    match breakdown {
-        Some("65-74") => lf.filter(col("age").lt_eq(lit(74))),
-        Some("75-84") => lf.filter(col("age").gt_eq(lit(75)).and(col("age").lt_eq(lit(84)))),
-        Some("85+") => lf.filter(col("age").gt_eq(lit(85))),
-        Some("in-lt-community") => lf.filter(col("in_lt_community")),
-        Some("not-in-lts") => lf.filter(col("in_lt_community").not()),
-        _ => lf,
+/// The breakdowns (rule 6), in slot order: total, `/65-74`, `/75-84`, `/85+` (age at
+/// discharge), `/in-lt-community`, `/not-in-lts`.
+const BREAKDOWNS: [&str; 6] = [
+    "",
+    "65-74",
+    "75-84",
+    "85+",
+    "in-lt-community",
+    "not-in-lts",
+];
+
+fn in_breakdown(c: &Counted, b: &str) -> bool {
+    match b {
+        "65-74" => c.age <= 74,
+        "75-84" => (75..=84).contains(&c.age),
+        "85+" => c.age >= 85,
+        "in-lt-community" => c.in_lt_community,
+        "not-in-lts" => !c.in_lt_community,
+        _ => true,
     }
 }
 
-/// Counts per area for a window: part `1` (at home after 84 days, of linked episodes) or
-/// part `2` (linked episodes, of eligible discharges).
-pub fn counts(
-    linked: &Linked,
-    ws: NaiveDate,
-    we: NaiveDate,
-    part: u8,
-    breakdown: Option<&str>,
-) -> LazyFrame {
-    let in_window = col("discharged")
-        .gt_eq(lit(ws))
-        .and(col("discharged").lt_eq(lit(we)));
-    let links = breakdown_filter(
-        linked.links.clone().lazy().filter(in_window.clone()),
-        breakdown,
-    );
+/// The slots of a part and breakdown: (numerator, denominator). Per breakdown the slots are
+/// linked episodes, those at home after 84 days, and eligible discharges.
+pub fn slots(part: u8, breakdown: Option<&str>) -> (usize, usize) {
+    let b = BREAKDOWNS
+        .iter()
+        .position(|x| Some(*x) == breakdown)
+        .unwrap_or(0);
     if part == 1 {
-        return links.group_by([col("LA_Code")]).agg([
-            col("at_home").cast(DataType::UInt64).sum().alias("n"),
-            len().cast(DataType::UInt64).alias("d"),
-        ]);
+        (3 * b + 1, 3 * b)
+    } else {
+        (3 * b, 3 * b + 2)
     }
-    let n = links
-        .group_by([col("LA_Code")])
-        .agg([len().cast(DataType::UInt64).alias("n")]);
-    let d = breakdown_filter(
-        linked.discharges.clone().lazy().filter(in_window),
-        breakdown,
+}
+
+/// Counts every window at once: part 1 is at home after 84 days of linked episodes, part 2 is
+/// linked episodes of eligible discharges, each by discharge date in [ws, we].
+pub fn counts(linked: &Linked, windows: &[Span]) -> Tally {
+    let mut areas: Vec<String> = linked
+        .discharges
+        .iter()
+        .map(|c| c.area.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    areas.dedup();
+    let index: HashMap<&str, usize> = areas
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.as_str(), i))
+        .collect();
+    let slots_of = |c: &Counted, link: bool| -> Vec<usize> {
+        BREAKDOWNS
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| in_breakdown(c, b))
+            .flat_map(|(b, _)| {
+                if link {
+                    vec![3 * b]
+                        .into_iter()
+                        .chain(c.at_home.then_some(3 * b + 1))
+                        .collect::<Vec<_>>()
+                } else {
+                    vec![3 * b + 2]
+                }
+            })
+            .collect()
+    };
+    let items: Vec<(usize, i32, Vec<usize>)> = linked
+        .links
+        .iter()
+        .map(|c| (c, true))
+        .chain(linked.discharges.iter().map(|c| (c, false)))
+        .map(|(c, link)| (index[c.area.as_str()], c.discharged, slots_of(c, link)))
+        .collect();
+    people::tally_dated(
+        areas.clone(),
+        windows,
+        3 * BREAKDOWNS.len(),
+        items.iter().map(|(a, d, s)| (*a, *d, s.as_slice())),
     )
-    .group_by([col("LA_Code")])
-    .agg([len().cast(DataType::UInt64).alias("d")]);
-    d.join(
-        n,
-        [col("LA_Code")],
-        [col("LA_Code")],
-        JoinArgs::new(JoinType::Left),
-    )
-    .with_column(col("n").fill_null(lit(0u64)))
 }

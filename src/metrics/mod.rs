@@ -5,19 +5,23 @@ pub mod ascof;
 pub mod chc;
 pub mod discharge_reablement;
 pub mod hospital;
+pub mod people;
 pub mod reablement;
 pub mod safeguarding;
 
 use crate::catalogue::{self, Unit};
 use crate::config::{LocalMetric, Programme};
 use crate::extract::{self, Ledger};
+use crate::extract::values::days;
 use crate::period::{months_between, window_bounds, window_label, Month, Window};
 use crate::rounding::ratio_1dp;
 use crate::stats::ci;
 use chrono::NaiveDate;
+use people::{People, Span, Tally};
 use polars::prelude::*;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 
 /// The validated extracts of a run, with each one's coverage.
 #[derive(Default)]
@@ -30,13 +34,12 @@ pub struct Data {
     /// The accepted rows of the finance extract (money stays `Decimal`, outside polars).
     pub finance: Option<crate::extract::finance::Actuals>,
     /// Window-independent derivations of the events, made once per run when first needed.
-    admission_flags: std::sync::OnceLock<Result<DataFrame, String>>,
-    spells: std::sync::OnceLock<Result<DataFrame, String>>,
-    episodes: std::sync::OnceLock<Result<DataFrame, String>>,
-    linked: std::sync::OnceLock<Result<std::sync::Arc<discharge_reablement::Linked>, String>>,
+    people: std::sync::OnceLock<Result<Arc<People>, String>>,
+    linked: std::sync::OnceLock<Result<Arc<discharge_reablement::Linked>, String>>,
     decoded: std::sync::OnceLock<Result<DataFrame, String>>,
-    /// Person-level derivations as at each window end (ascof-2e's accommodation).
-    as_at: ascof::AsAtCache,
+    /// Each family's counts for a list of windows: the requests of a family (its parts,
+    /// breakdowns) over the same windows share one pass.
+    tallies: std::sync::Mutex<HashMap<(&'static str, Vec<Span>), Arc<Tally>>>,
 }
 
 impl Data {
@@ -109,6 +112,10 @@ pub fn load(root: &Path, programme: &Programme, ledger: &mut Ledger) -> Data {
         "finance",
         "events",
     ] {
+        let __t = std::time::Instant::now();
+        struct Prof(std::time::Instant, String);
+        impl Drop for Prof { fn drop(&mut self) { if std::env::var("BCFMON_PROFILE").is_ok() { eprintln!("PROF {:>8.3} load {}", self.0.elapsed().as_secs_f64(), self.1); } } }
+        let _prof = Prof(__t, name.to_string());
         let Some(src) = extract::find(root, settings, name) else {
             data.missing.insert(
                 name.into(),
@@ -233,7 +240,7 @@ impl ResultRow {
 }
 
 /// A metric as the engine knows it: which extract, unit, and how to count in a window.
-struct Plan {
+struct Plan<'a> {
     source: &'static str,
     unit: Unit,
     snapshot: bool,
@@ -247,9 +254,9 @@ struct Plan {
     summed: Option<Expr>,
     /// The population band that is the denominator of a rate (`65+`, `18-64`).
     population: Option<&'static str>,
-    /// Families that count people rather than rows give their own per-area counts
-    /// (`n`, and `d` when `has_denominator`) instead of `exprs`.
-    grouped: Option<Grouped>,
+    /// Families that count people rather than rows fill a tally of every window in one
+    /// pass instead of `exprs`.
+    tallied: Option<Tallied<'a>>,
     has_denominator: bool,
     /// Days of history the window needs before ws (metrics.md §0.4).
     lookback: i64,
@@ -295,8 +302,15 @@ fn window_aggs(num: &Expr, den: Option<&Expr>, summed: Option<&Expr>, i: usize) 
     aggs
 }
 
-/// Per-window counts per area, as a polars query.
-type Grouped = Box<dyn Fn(NaiveDate, NaiveDate) -> LazyFrame>;
+/// A family's single pass over all the windows of a request, and the slots of the tally
+/// that hold this metric's numerator and denominator.
+struct Tallied<'a> {
+    /// Requests of one family over the same windows share its pass.
+    family: &'static str,
+    make: Box<dyn Fn(&[Span]) -> Result<Tally, String> + 'a>,
+    n: usize,
+    d: Option<usize>,
+}
 
 fn param<T: std::str::FromStr>(req: &Request, name: &str, default: T) -> Result<T, String> {
     match req.params.get(name) {
@@ -307,7 +321,7 @@ fn param<T: std::str::FromStr>(req: &Request, name: &str, default: T) -> Result<
     }
 }
 
-fn plan(req: &Request, data: &Data, programme: &Programme) -> Result<Plan, String> {
+fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan<'a>, String> {
     let (base, breakdown) = catalogue::split_breakdown(&req.metric);
     let frame = |name: &str| {
         data.frames
@@ -332,7 +346,7 @@ fn plan(req: &Request, data: &Data, programme: &Programme) -> Result<Plan, Strin
             exprs,
             summed: None,
             population: None,
-            grouped: None,
+            tallied: None,
             has_denominator: true,
             lookback: 0,
             lookahead: 0,
@@ -432,16 +446,13 @@ fn plan(req: &Request, data: &Data, programme: &Programme) -> Result<Plan, Strin
         "ascof-2b" | "ascof-2c" | "bcf-ltc-admissions-65" => {
             let band: &'static str = if base == "ascof-2b" { "18-64" } else { "65+" };
             frame("population")?;
-            let flagged = data
-                .admission_flags
-                .get_or_init(|| {
-                    events(data)
-                        .and_then(|e| ascof::with_admission_flags(e).map_err(|e| e.to_string()))
-                })
-                .clone()?;
-            let mut p = grouped_plan(
+            let (people, ev) = (people(data)?, events(data)?);
+            let mut p = tallied_plan(
                 def,
-                Box::new(move |ws, we| ascof::admissions(&flagged, ws, we, band)),
+                "admissions",
+                Box::new(move |w| Ok(ascof::admissions(people, ev, w))),
+                ascof::admission_slot(band),
+                None,
             );
             p.population = Some(band);
             p.has_denominator = false;
@@ -449,51 +460,47 @@ fn plan(req: &Request, data: &Data, programme: &Programme) -> Result<Plan, Strin
             p
         }
         "ascof-3d-1a" | "ascof-3d-2a" => {
-            let part: &'static str = if base == "ascof-3d-2a" { "2a" } else { "1a" };
-            let band = breakdown.map(str::to_string);
-            let ev = clone_events(events(data)?);
-            let cache = data.as_at.clone();
-            grouped_plan(
+            let (people, ev) = (people(data)?, events(data)?);
+            let (n, d) = ascof::self_directed_slots(&base[9..], breakdown);
+            tallied_plan(
                 def,
-                Box::new(move |_, we| {
-                    ascof::clients_self_directed(&ev, we, part, band.as_deref(), &cache)
-                }),
+                "3d-clients",
+                Box::new(move |w| Ok(ascof::clients_self_directed(people, ev, w))),
+                n,
+                Some(d),
             )
         }
         "ascof-3d-1b" | "ascof-3d-2b" => {
-            let part: &'static str = if base == "ascof-3d-2b" { "2b" } else { "1b" };
-            let band = breakdown.map(str::to_string);
-            let ev = clone_events(events(data)?);
-            let cache = data.as_at.clone();
-            grouped_plan(
+            let (people, ev) = (people(data)?, events(data)?);
+            let (n, d) = ascof::self_directed_slots(&base[9..], breakdown);
+            tallied_plan(
                 def,
-                Box::new(move |ws, we| {
-                    ascof::carers_self_directed(&ev, ws, we, part, band.as_deref(), &cache)
-                }),
+                "3d-carers",
+                Box::new(move |w| Ok(ascof::carers_self_directed(people, ev, w))),
+                n,
+                Some(d),
             )
         }
         "ascof-2e" | "ascof-2e-ld" => {
-            let ld = base == "ascof-2e-ld";
-            let band = breakdown.map(str::to_string);
-            let ev = clone_events(events(data)?);
-            let cache = data.as_at.clone();
-            grouped_plan(
+            let (people, ev) = (people(data)?, events(data)?);
+            let (n, d) = ascof::own_home_slots(base == "ascof-2e-ld", breakdown);
+            tallied_plan(
                 def,
-                Box::new(move |ws, we| ascof::own_home(&ev, ws, we, band.as_deref(), ld, &cache)),
+                "2e",
+                Box::new(move |w| Ok(ascof::own_home(people, ev, w))),
+                n,
+                Some(d),
             )
         }
         "ascof-2a" => {
-            let ev = events(data)?;
-            let eps = data
-                .episodes
-                .get_or_init(|| reablement::episodes(ev).map_err(|e| e.to_string()))
-                .clone()?;
-            let band = breakdown.map(str::to_string);
-            let mut p = grouped_plan(
+            let (people, ev) = (people(data)?, events(data)?);
+            let (n, d) = reablement::slots(breakdown);
+            let mut p = tallied_plan(
                 def,
-                Box::new(move |ws, we| {
-                    reablement::short_term_support(&eps, ws, we, band.as_deref())
-                }),
+                "2a",
+                Box::new(move |w| Ok(reablement::short_term_support(people, ev, w))),
+                n,
+                Some(d),
             );
             // 91 days before the window and 7 days after it (metrics.md §0.4).
             p.lookback = 91;
@@ -501,19 +508,23 @@ fn plan(req: &Request, data: &Data, programme: &Programme) -> Result<Plan, Strin
             p
         }
         "ascof-2d-1" | "ascof-2d-2" => {
-            let ev = events(data)?;
-            let spells = frame("discharges")?;
+            let (people, ev) = (people(data)?, events(data)?);
+            let spells = data
+                .frames
+                .get("discharges")
+                .ok_or_else(|| data.missing.get("discharges").cloned().unwrap_or_default())?;
             let linked = data
                 .linked
-                .get_or_init(|| discharge_reablement::link(ev, &spells).map(std::sync::Arc::new))
+                .get_or_init(|| discharge_reablement::link(people, ev, spells).map(Arc::new))
                 .clone()?;
             let part: u8 = if base == "ascof-2d-1" { 1 } else { 2 };
-            let b = breakdown.map(str::to_string);
-            let mut p = grouped_plan(
+            let (n, d) = discharge_reablement::slots(part, breakdown);
+            let mut p = tallied_plan(
                 def,
-                Box::new(move |ws, we| {
-                    discharge_reablement::counts(&linked, ws, we, part, b.as_deref())
-                }),
+                "2d",
+                Box::new(move |w| Ok(discharge_reablement::counts(&linked, w))),
+                n,
+                Some(d),
             );
             // Events and discharges must cover 7 days before and 84 days after (metrics.md §0.4).
             p.lookback = 7;
@@ -521,24 +532,25 @@ fn plan(req: &Request, data: &Data, programme: &Programme) -> Result<Plan, Strin
             p
         }
         "assessments-65plus" => {
-            let ev = clone_events(events(data)?);
-            let mut p = grouped_plan(
+            let people = people(data)?;
+            let mut p = tallied_plan(
                 def,
-                Box::new(move |ws, we| ascof::assessments_65(&ev, ws, we)),
+                "assessments",
+                Box::new(move |w| Ok(ascof::assessments_65(people, w))),
+                0,
+                None,
             );
             p.has_denominator = false;
             p
         }
         "reviews-12-months" => {
-            let ev = events(data)?;
-            let spells = data
-                .spells
-                .get_or_init(|| ascof::lts_spells(ev).map_err(|e| e.to_string()))
-                .clone()?;
-            let ev = clone_events(ev);
-            grouped_plan(
+            let (people, ev) = (people(data)?, events(data)?);
+            tallied_plan(
                 def,
-                Box::new(move |ws, we| ascof::reviews_12_months(&ev, &spells, ws, we)),
+                "reviews",
+                Box::new(move |w| Ok(ascof::reviews_12_months(people, ev, w))),
+                0,
+                Some(1),
             )
         }
         _ => {
@@ -561,18 +573,24 @@ fn events(data: &Data) -> Result<&crate::extract::events::Events, String> {
     })
 }
 
-/// A cheap copy of the events for a window closure (polars frames share their buffers).
-fn clone_events(ev: &crate::extract::events::Events) -> crate::extract::events::Events {
-    crate::extract::events::Events {
-        frame: ev.frame.clone(),
-        dictionaries: ev.dictionaries.clone(),
-        coverage: ev.coverage.clone(),
-        by_nhs_number: ev.by_nhs_number.clone(),
-    }
+/// The events grouped by person, made once per run when a family first needs them.
+fn people(data: &Data) -> Result<&People, String> {
+    let ev = events(data)?;
+    data.people
+        .get_or_init(|| People::new(ev).map(Arc::new).map_err(|e| e.to_string()))
+        .as_ref()
+        .map(|p| p.as_ref())
+        .map_err(|e| e.clone())
 }
 
-/// A plan whose family computes its own per-area counts over the events.
-fn grouped_plan(def: &catalogue::MetricDef, grouped: Grouped) -> Plan {
+/// A plan whose family counts people over the events in one pass for every window.
+fn tallied_plan<'a>(
+    def: &catalogue::MetricDef,
+    family: &'static str,
+    make: Box<dyn Fn(&[Span]) -> Result<Tally, String> + 'a>,
+    n: usize,
+    d: Option<usize>,
+) -> Plan<'a> {
     Plan {
         source: "events",
         unit: def.unit,
@@ -582,14 +600,19 @@ fn grouped_plan(def: &catalogue::MetricDef, grouped: Grouped) -> Plan {
         exprs: Box::new(|_, _| (lit(false), None)),
         summed: None,
         population: None,
-        grouped: Some(grouped),
-        has_denominator: true,
+        tallied: Some(Tallied {
+            family,
+            make,
+            n,
+            d,
+        }),
+        has_denominator: d.is_some(),
         lookback: 0,
         lookahead: 0,
     }
 }
 
-fn plan_local(m: &LocalMetric, data: &Data) -> Result<Plan, String> {
+fn plan_local<'a>(m: &LocalMetric, data: &'a Data) -> Result<Plan<'a>, String> {
     let source: &'static str = crate::contract::extract(&m.source)
         .map(|e| e.name)
         .ok_or("unknown source")?;
@@ -638,11 +661,30 @@ fn plan_local(m: &LocalMetric, data: &Data) -> Result<Plan, String> {
         }),
         summed: None,
         population: None,
-        grouped: None,
+        tallied: None,
         has_denominator: true,
         lookback: 0,
         lookahead: 0,
     })
+}
+
+impl Data {
+    /// A family's tally over these windows, made on first use and shared after.
+    fn tally(
+        &self,
+        family: &'static str,
+        spans: Vec<Span>,
+        make: &dyn Fn(&[Span]) -> Result<Tally, String>,
+    ) -> Result<Arc<Tally>, String> {
+        let mut cache = self.tallies.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (family, spans);
+        if let Some(t) = cache.get(&key) {
+            return Ok(t.clone());
+        }
+        let t = Arc::new(make(&key.1)?);
+        cache.insert(key, t.clone());
+        Ok(t)
+    }
 }
 
 /// Month ends a request can be computed at, given coverage (metrics.md §0.4: for these
@@ -699,6 +741,7 @@ pub fn compute(
 ) -> (Vec<ResultRow>, Vec<String>) {
     let mut rows = Vec::new();
     let mut notes = BTreeSet::new();
+    let mut area_lists: HashMap<&str, Vec<String>> = HashMap::new();
     // A bar on a terminal only (indicatif draws nothing when stderr is not one, as in CI).
     let bar = indicatif::ProgressBar::new((requests.len() * months.len().max(1)) as u64);
     bar.set_style(
@@ -709,6 +752,10 @@ pub fn compute(
         .progress_chars("=> "),
     );
     for req in requests {
+        let __t = std::time::Instant::now();
+        struct Prof(std::time::Instant, String);
+        impl Drop for Prof { fn drop(&mut self) { if std::env::var("BCFMON_PROFILE").is_ok() { eprintln!("PROF {:>8.3} {}", self.0.elapsed().as_secs_f64(), self.1); } } }
+        let _prof = Prof(__t, format!("{} {}", req.metric, req.window));
         bar.set_message(req.metric.clone());
         bar.inc(months.len().max(1) as u64);
         let unit_of = || {
@@ -736,30 +783,45 @@ pub fn compute(
                 continue;
             }
         };
-        let area_frame = match (&plan.grouped, &data.events) {
+        let area_frame = match (&plan.tallied, &data.events) {
             (Some(_), Some(ev)) => &ev.frame,
             _ => &plan.frame,
         };
         let area_list: Vec<String> = match areas {
             Some(a) => a.to_vec(),
-            None => area_frame
-                .column(plan.area)
-                .ok()
-                .and_then(|c| {
-                    c.str().ok().map(|s| {
-                        s.iter()
-                            .flatten()
-                            .map(str::to_string)
-                            .collect::<BTreeSet<_>>()
-                    })
+            // Every area of the extract, listed once per extract.
+            None => area_lists
+                .entry(plan.source)
+                .or_insert_with(|| {
+                    area_frame
+                        .column(plan.area)
+                        .ok()
+                        .and_then(|c| {
+                            c.str()
+                                .ok()
+                                .map(|s| s.iter().flatten().collect::<BTreeSet<&str>>())
+                        })
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(str::to_string)
+                        .collect()
                 })
-                .unwrap_or_default()
-                .into_iter()
-                .collect(),
+                .clone(),
         };
         // Row-counting plans: every window of the request in one pass over the frame (one
         // group-by with a numerator and denominator per window), not one query per window.
-        let batched: Option<Result<DataFrame, String>> = plan.grouped.is_none().then(|| {
+        let tally = plan.tallied.as_ref().map(|t| {
+            let spans: Vec<Span> = months
+                .iter()
+                .map(|m| match window_bounds(req.window, *m) {
+                    Some((_, we)) if plan.snapshot => (days(we), days(we)),
+                    Some((ws, we)) => (days(ws), days(we)),
+                    None => (1, 0),
+                })
+                .collect();
+            data.tally(t.family, spans, &t.make)
+        });
+        let batched: Option<Result<DataFrame, String>> = plan.tallied.is_none().then(|| {
             let mut aggs = Vec::new();
             for (i, m) in months.iter().enumerate() {
                 let Some((ws, we)) = window_bounds(req.window, *m) else {
@@ -806,28 +868,28 @@ pub fn compute(
                 }
                 continue;
             }
-            let has_den = match (&plan.grouped, &batched) {
-                (Some(_), _) => plan.has_denominator,
+            let has_den = match (&plan.tallied, &batched) {
+                (Some(t), _) => t.d.is_some(),
                 (None, Some(Ok(all))) => all.column(&format!("d_{mi}")).is_ok(),
                 _ => false,
             };
-            let counted = match &plan.grouped {
-                Some(g) => g(ws_eff, we_eff).collect(),
-                None => match &batched {
-                    Some(Ok(all)) => {
-                        let mut pick = vec![col(plan.area), col(format!("n_{mi}")).alias("n")];
-                        if has_den {
-                            pick.push(col(format!("d_{mi}")).alias("d"));
-                        }
-                        if plan.summed.is_some() {
-                            pick.push(col(format!("s_{mi}")).alias("s"));
-                            pick.push(col(format!("s2_{mi}")).alias("s2"));
-                        }
-                        all.clone().lazy().select(pick).collect()
+            let counted = match (&tally, &batched) {
+                (Some(Ok(_)), _) => Ok(DataFrame::empty()),
+                (Some(Err(e)), _) | (None, Some(Err(e))) => {
+                    Err(PolarsError::ComputeError(e.clone().into()))
+                }
+                (None, Some(Ok(all))) => {
+                    let mut pick = vec![col(plan.area), col(format!("n_{mi}")).alias("n")];
+                    if has_den {
+                        pick.push(col(format!("d_{mi}")).alias("d"));
                     }
-                    Some(Err(e)) => Err(PolarsError::ComputeError(e.clone().into())),
-                    None => unreachable!("batched for every row-counting plan"),
-                },
+                    if plan.summed.is_some() {
+                        pick.push(col(format!("s_{mi}")).alias("s"));
+                        pick.push(col(format!("s2_{mi}")).alias("s2"));
+                    }
+                    all.clone().lazy().select(pick).collect()
+                }
+                (None, None) => unreachable!("batched for every row-counting plan"),
             };
             let counted = match counted {
                 Ok(c) => c,
@@ -863,8 +925,16 @@ pub fn compute(
                 let idx = area_col
                     .as_ref()
                     .and_then(|c| c.iter().position(|x| x == Some(a.as_str())));
-                let n = idx.and_then(|i| get_u("n", i)).unwrap_or(0);
-                let d = idx.and_then(|i| get_u("d", i)).unwrap_or(0);
+                let (n, d) = match (&plan.tallied, &tally) {
+                    (Some(t), Some(Ok(tally))) => (
+                        tally.get(mi, a, t.n),
+                        t.d.map_or(0, |d| tally.get(mi, a, d)),
+                    ),
+                    _ => (
+                        idx.and_then(|i| get_u("n", i)).unwrap_or(0),
+                        idx.and_then(|i| get_u("d", i)).unwrap_or(0),
+                    ),
+                };
                 if !is_covered(a) {
                     rows.push(empty_row(
                         a,

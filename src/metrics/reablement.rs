@@ -1,12 +1,10 @@
 //! ascof-2a (metrics.md §1): short-term support (ST-Max) episodes of new clients and what
 //! followed them. Episodes and their final outcomes do not depend on the window, so they are
-//! derived once per run; each window then only counts episodes ending inside it.
+//! derived once per person; each window then only counts the episodes ending inside it.
 
+use super::people::{self, People, Span, Tally};
 use crate::extract::codes::{EVENT_OUTCOME, SERVICE_TYPE};
 use crate::extract::events::{Events, EMPTY, INVALID_CODE};
-use chrono::NaiveDate;
-use polars::prelude::*;
-use std::collections::HashMap;
 
 /// Outcome rank (metrics.md §0.3): ranks 1-17 follow DHSC's hierarchy; outcomes that say
 /// nothing about what happened next get +100 and are not usable; empty or invalid is 999.
@@ -83,42 +81,22 @@ struct Row {
     index: usize,
 }
 
-fn u32_col(df: &DataFrame, name: &str) -> PolarsResult<Vec<u32>> {
-    Ok(df
-        .column(name)?
-        .u32()?
-        .iter()
-        .map(|v| v.unwrap_or(0))
-        .collect())
+/// An ST-Max episode with what the window rules need (rules 1-6).
+struct Episode {
+    area: usize,
+    /// The episode's end; `None` while open.
+    end: Option<i32>,
+    final_outcome: &'static str,
+    /// Age at the episode's end (unknown for an open episode or birth).
+    age: Option<i32>,
+    died_before_start: bool,
+    new_client: bool,
 }
 
-fn date_col(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i32>>> {
-    Ok(df
-        .column(name)?
-        .as_materialized_series()
-        .date()?
-        .physical()
-        .iter()
-        .collect())
-}
-
-/// Every ST-Max episode with its final outcome (rules 1-6). Columns: `LA_Code, __person,
-/// ep_start, ep_end (null = open), final, age_end, died_before_start, new_client`.
-pub fn episodes(events: &Events) -> PolarsResult<DataFrame> {
+/// Every ST-Max episode of every person, with its final outcome (rules 1-6).
+fn episodes(people: &People, events: &Events) -> Vec<Episode> {
     let code = |c: &str, v: &str| Events::code(c, v);
-    let service_user = code("Client_Type", "Service user") as u32;
-    let f = &events.frame;
-    let client = u32_col(f, "Client_Type")?;
-    let event = u32_col(f, "Event_Type")?;
-    let service = u32_col(f, "Service_Type")?;
-    let outcome = u32_col(f, "Event_Outcome")?;
-    let component = u32_col(f, "Service_Component")?;
-    let person = u32_col(f, "__person")?;
-    let start = date_col(f, "Event_Start_Date")?;
-    let end = date_col(f, "__end")?;
-    let birth = date_col(f, "__birth")?;
-    let death = date_col(f, "__death")?;
-    let area = f.column("LA_Code")?.str()?.clone();
+    let service_user = code("Client_Type", "Service user");
     let dict = &events.dictionaries["Service_Component"];
     let component_is =
         |key: u32, name: &str| key > 0 && dict[key as usize - 1].eq_ignore_ascii_case(name);
@@ -140,46 +118,29 @@ pub fn episodes(events: &Events) -> PolarsResult<DataFrame> {
     let ended_as_planned = code("Event_Outcome", "NFA: Support ended as planned");
     let hospital = code("Event_Outcome", "Admitted to hospital");
 
-    let mut by_person: HashMap<u32, Vec<Row>> = HashMap::new();
-    for i in 0..f.height() {
-        if client[i] != service_user {
-            continue;
-        }
-        let Some(s) = start[i] else { continue };
-        by_person.entry(person[i]).or_default().push(Row {
-            event: event[i] as u8,
-            service: service[i] as u8,
-            component: component[i],
-            outcome: outcome[i] as u8,
-            start: s as i64,
-            end: end[i].map_or(OPEN, |e| e as i64),
-            index: i,
-        });
-    }
-    let mut persons: Vec<u32> = by_person.keys().copied().collect();
-    persons.sort_unstable();
-    let (
-        mut o_area,
-        mut o_person,
-        mut o_start,
-        mut o_end,
-        mut o_final,
-        mut o_age,
-        mut o_dead,
-        mut o_new,
-    ) = (
-        vec![],
-        vec![],
-        vec![],
-        vec![],
-        vec![],
-        vec![],
-        vec![],
-        vec![],
-    );
+    let mut out = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
+    for p in 0..people.len() {
+        rows.clear();
+        rows.extend(
+            people
+                .rows(p)
+                .filter(|&r| people.client[r] == service_user)
+                .map(|r| Row {
+                    event: people.event[r],
+                    service: people.service[r],
+                    component: people.component[r],
+                    outcome: people.outcome[r],
+                    start: people.start[r] as i64,
+                    end: if people.end[r] == people::OPEN {
+                        OPEN
+                    } else {
+                        people.end[r] as i64
+                    },
+                    index: people.index[r] as usize,
+                }),
+        );
     let to_date = |d: i64| if d >= OPEN { None } else { Some(d as i32) };
-    for p in persons {
-        let rows = &by_person[&p];
         let mut st: Vec<&Row> = rows
             .iter()
             .filter(|r| r.event == service_event && r.service == st_max)
@@ -199,8 +160,7 @@ pub fn episodes(events: &Events) -> PolarsResult<DataFrame> {
             }
             latest_end = latest_end.max(r.end);
         }
-        let any = rows[0].index;
-        let (p_birth, p_death) = (birth[any], death[any].map(|d| d as i64));
+        let (p_birth, p_death) = (people.birth[p], people.death[p].map(|d| d as i64));
         for ep in episodes {
             let ep_start = ep.iter().map(|r| r.start).min().expect("non-empty");
             let ep_end = ep.iter().map(|r| r.end).max().expect("non-empty");
@@ -231,10 +191,10 @@ pub fn episodes(events: &Events) -> PolarsResult<DataFrame> {
                 .iter()
                 .filter(|r| !own(r) && r.start >= ep_start && ep_start < r.end && r.end <= ep_end)
                 .collect();
-            let final_outcome: String = if p_death.is_some_and(|d| d <= ep_end.saturating_add(7)) {
-                "NFA: Deceased".into()
+            let final_outcome: &'static str = if p_death.is_some_and(|d| d <= ep_end.saturating_add(7)) {
+                "NFA: Deceased"
             } else if ep_outcome == hospital {
-                "Admitted to hospital".into()
+                "Admitted to hospital"
             } else if let Some(s3) = follow
                 .iter()
                 .filter(|r| {
@@ -253,9 +213,9 @@ pub fn episodes(events: &Events) -> PolarsResult<DataFrame> {
                     || component_is(s3.component, "Short term nursing care");
                 let name = SERVICE_TYPE[s3.service as usize - 1];
                 if name == "Short term support: Other short term" && bed {
-                    "Short term support: Residential or Nursing care".into()
+                    "Short term support: Residential or Nursing care"
                 } else {
-                    name.into()
+                    name
                 }
             } else {
                 let usable = |o: u8| outcome_rank(o) < 100;
@@ -286,14 +246,14 @@ pub fn episodes(events: &Events) -> PolarsResult<DataFrame> {
                     candidates.push(c.outcome);
                 }
                 if let Some(best) = candidates.into_iter().min_by_key(|o| outcome_rank(*o)) {
-                    outcome_text(best).into()
+                    outcome_text(best)
                 } else if nested
                     .iter()
                     .any(|r| r.event == service_event && component_is(r.component, "Equipment"))
                 {
-                    "Short term support: Ongoing low level".into()
+                    "Short term support: Ongoing low level"
                 } else {
-                    outcome_text(ep_outcome).into()
+                    outcome_text(ep_outcome)
                 }
             };
             // Rule 5: a new client has no LTS row starting before the episode whose derived
@@ -308,63 +268,64 @@ pub fn episodes(events: &Events) -> PolarsResult<DataFrame> {
                 (Some(b), Some(e)) => Some(((e as i64 - b as i64) * 4).div_euclid(1461) as i32),
                 _ => None,
             };
-            o_area.push(area.get(any).unwrap_or("").to_string());
-            o_person.push(p);
-            o_start.push(Some(ep_start as i32));
-            o_end.push(to_date(ep_end));
-            o_final.push(final_outcome);
-            o_age.push(age);
-            o_dead.push(p_death.is_some_and(|d| d < ep_start));
-            o_new.push(new_client);
+            out.push(Episode {
+                area: people.area[p] as usize,
+                end: to_date(ep_end),
+                final_outcome,
+                age,
+                died_before_start: p_death.is_some_and(|d| d < ep_start),
+                new_client,
+            });
         }
     }
-    DataFrame::new_infer_height(vec![
-        Column::new("LA_Code".into(), o_area),
-        Column::new("__person".into(), o_person),
-        crate::extract::date_column("ep_start", o_start),
-        crate::extract::date_column("ep_end", o_end),
-        Column::new("final".into(), o_final),
-        Column::new("age_end".into(), o_age),
-        Column::new("died_before_start".into(), o_dead),
-        Column::new("new_client".into(), o_new),
-    ])
+    out
 }
 
-/// ascof-2a for a window (rules 4, 7, 8): episodes of new clients ending in [ws, we], aged
-/// 18+ or unknown at the end, alive at the start; band `18-64` / `65+` by age at the end.
-pub fn short_term_support(
-    episodes: &DataFrame,
-    ws: NaiveDate,
-    we: NaiveDate,
-    band: Option<&str>,
-) -> LazyFrame {
-    let den_set = lit(Series::new("d".into(), DENOMINATOR)).implode(false);
-    let not_num = lit(Series::new("n".into(), NOT_NUMERATOR)).implode(false);
-    let mut lf = episodes.clone().lazy().filter(
-        col("ep_end")
-            .gt_eq(lit(ws))
-            .and(col("ep_end").lt_eq(lit(we)))
-            .and(col("new_client"))
-            .and(col("died_before_start").not())
-            .and(col("age_end").is_null().or(col("age_end").gt_eq(lit(18))))
-            .and(col("final").is_in(den_set, false)),
-    );
-    lf = match band {
-        Some("18-64") => lf.filter(
-            col("age_end")
-                .gt_eq(lit(18))
-                .and(col("age_end").lt_eq(lit(64))),
-        ),
-        Some("65+") => lf.filter(col("age_end").gt_eq(lit(65))),
-        _ => lf,
+/// ascof-2a slots for a breakdown: (numerator, denominator).
+pub fn slots(breakdown: Option<&str>) -> (usize, usize) {
+    let b = match breakdown {
+        Some("18-64") => 1,
+        Some("65+") => 2,
+        _ => 0,
     };
-    lf.group_by([col("LA_Code")]).agg([
-        col("final")
-            .is_in(not_num, false)
-            .not()
-            .cast(DataType::UInt64)
-            .sum()
-            .alias("n"),
-        len().cast(DataType::UInt64).alias("d"),
-    ])
+    (2 * b, 2 * b + 1)
+}
+
+/// ascof-2a (rules 4, 7, 8): episodes of new clients ending in [ws, we], aged 18+ or unknown
+/// at the end, alive at the start, whose final outcome is in the denominator list; the
+/// numerator leaves out further long-term or bed-based care. Bands `18-64` / `65+` by age at
+/// the end (an unknown age counts in the total only).
+pub fn short_term_support(people: &People, events: &Events, windows: &[Span]) -> Tally {
+    let eps = episodes(people, events);
+    let slots_of = |e: &Episode| -> Vec<usize> {
+        let band = match e.age {
+            Some(a) if (18..=64).contains(&a) => Some(1),
+            Some(a) if a >= 65 => Some(2),
+            _ => None,
+        };
+        let numerator = !NOT_NUMERATOR.contains(&e.final_outcome);
+        std::iter::once(0)
+            .chain(band)
+            .flat_map(|b| {
+                let n = numerator.then_some(2 * b);
+                n.into_iter().chain(std::iter::once(2 * b + 1))
+            })
+            .collect()
+    };
+    let counted: Vec<(usize, i32, Vec<usize>)> = eps
+        .iter()
+        .filter(|e| {
+            e.new_client
+                && !e.died_before_start
+                && e.age.is_none_or(|a| a >= 18)
+                && DENOMINATOR.contains(&e.final_outcome)
+        })
+        .filter_map(|e| Some((e.area, e.end?, slots_of(e))))
+        .collect();
+    people::tally_dated(
+        people.area_names.clone(),
+        windows,
+        6,
+        counted.iter().map(|(a, d, s)| (*a, *d, s.as_slice())),
+    )
 }
