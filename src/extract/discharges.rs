@@ -216,7 +216,7 @@ pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
         Ok(n) => n,
         Err(why) => return refuse(ledger, report, summary, why),
     };
-    let ids: Vec<Option<String>> = rows.iter().map(|r| r.spell.clone()).collect();
+    let ids: Vec<Option<&str>> = rows.iter().map(|r| r.spell.as_deref()).collect();
     for (r, dup) in rows.iter().zip(duplicated(&ids)) {
         match &r.spell {
             None => report.add(
@@ -240,14 +240,14 @@ pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
     }
     let rejected = rejected_locs(&report);
     let kept: Vec<&Row> = rows.iter().filter(|r| !rejected.contains(&r.loc)).collect();
-    let text = |f: &dyn Fn(&Row) -> Option<String>| kept.iter().map(|r| f(r)).collect::<Vec<_>>();
+    let text = |f: &dyn Fn(&Row) -> Option<&str>| kept.iter().map(|r| f(r)).collect::<Vec<_>>();
     let frame = DataFrame::new_infer_height(vec![
         Column::new(
             "LA_Code".into(),
             kept.iter().map(|r| r.area.as_str()).collect::<Vec<_>>(),
         ),
-        Column::new("Spell_ID".into(), text(&|r| r.spell.clone())),
-        Column::new("Person_ID".into(), text(&|r| r.person.clone())),
+        Column::new("Spell_ID".into(), text(&|r| r.spell.as_deref())),
+        Column::new("Person_ID".into(), text(&|r| r.person.as_deref())),
         date_column("birth", kept.iter().map(|r| r.birth).collect()),
         Column::new(
             "Age_at_Admission".into(),
@@ -260,15 +260,15 @@ pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
         ),
         Column::new(
             "Admission_Method".into(),
-            text(&|r| r.admission_method.clone()),
+            text(&|r| r.admission_method.as_deref()),
         ),
         Column::new(
             "Discharge_Method".into(),
-            text(&|r| r.discharge_method.clone()),
+            text(&|r| r.discharge_method.as_deref()),
         ),
         Column::new(
             "Discharge_Destination".into(),
-            text(&|r| r.destination.clone()),
+            text(&|r| r.destination.as_deref()),
         ),
         date_column(
             "Discharge_Ready_Date",
@@ -276,7 +276,7 @@ pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
         ),
         Column::new(
             "Treatment_Function_Code".into(),
-            text(&|r| r.treatment_function.clone()),
+            text(&|r| r.treatment_function.as_deref()),
         ),
         date_column("Date_of_Death", kept.iter().map(|r| r.death).collect()),
         Column::new(

@@ -12,7 +12,7 @@ use super::{
 };
 use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 /// The closed-list columns kept, with their lists.
 pub const CLOSED: &[(&str, &[&str])] = &[
@@ -53,7 +53,7 @@ pub struct Events {
     pub coverage: BTreeMap<String, (NaiveDate, NaiveDate)>,
     /// Person key (the `__person` column) by `LA_Code` + `\u{1f}` + NHS number, for linking
     /// hospital spells (ascof-2d). Only people with an NHS number are here.
-    pub by_nhs_number: std::sync::Arc<HashMap<String, u32>>,
+    pub by_nhs_number: std::sync::Arc<foldhash::HashMap<String, u32>>,
 }
 
 impl Events {
@@ -117,14 +117,14 @@ impl Events {
 }
 
 struct Interner {
-    map: HashMap<String, u32>,
+    map: foldhash::HashMap<String, u32>,
     values: Vec<String>,
 }
 
 impl Interner {
     fn new() -> Self {
         Interner {
-            map: HashMap::new(),
+            map: foldhash::HashMap::default(),
             values: Vec::new(),
         }
     }
@@ -144,7 +144,8 @@ impl Interner {
 #[derive(Default)]
 struct Cols {
     loc: Vec<Loc>,
-    area: Vec<String>,
+    /// Area key (1-based, into the areas interner).
+    area: Vec<u32>,
     person: Vec<u32>,
     birth: Vec<Option<i32>>,
     death: Vec<Option<i32>>,
@@ -156,10 +157,32 @@ struct Cols {
 }
 
 fn fingerprint(fields: &[&str]) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    fields.hash(&mut h);
-    h.finish()
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0x5eed).hash_one(fields)
+}
+
+/// What a closed-list value reads as: its stored code, and whether it was in the list (W01).
+/// Values repeat on almost every row, so each distinct spelling is looked up once.
+#[derive(Default)]
+struct ClosedMemo(foldhash::HashMap<String, (u8, bool)>);
+
+impl ClosedMemo {
+    fn read(&mut self, v: &str, list: &[&'static str]) -> (u8, bool) {
+        if let Some(hit) = self.0.get(v) {
+            return *hit;
+        }
+        let read = match closed(v, list) {
+            Some(canon) => (
+                list.iter()
+                    .position(|x| *x == canon)
+                    .map_or(INVALID_CODE, |p| p as u8 + 1),
+                true,
+            ),
+            None => (INVALID_CODE, false),
+        };
+        self.0.insert(v.to_string(), read);
+        read
+    }
 }
 
 /// Reads and validates the events extract. `None` when the file is refused (F01–F04).
@@ -176,8 +199,14 @@ pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
         ..Default::default()
     };
     let mut persons = Interner::new();
+    let mut memo: Vec<ClosedMemo> = (0..CLOSED.len() + CHECKED_ONLY.len())
+        .map(|_| ClosedMemo::default())
+        .collect();
+    let mut areas = Interner::new();
+    let mut person_id = String::new();
     let mut dicts: Vec<Interner> = OPEN.iter().map(|_| Interner::new()).collect();
-    let mut periods: BTreeMap<String, (Option<i32>, Option<i32>)> = BTreeMap::new();
+    // Reporting period per area (by area key).
+    let mut periods: Vec<(Option<i32>, Option<i32>)> = Vec::new();
     let mut birth_form_missing = false;
     let read = read_rows(src, &mut report, |cols, loc, f, report| {
         let der = cols.has("Der_Birth_Year") && cols.has("Der_Birth_Month");
@@ -193,7 +222,7 @@ pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
         let mut add = |sev: Severity, rule: &str, col: &str, msg: String| {
             report.add(loc, sev, rule, col, get(col), msg);
         };
-        let area = get("LA_Code").trim().to_string();
+        let area = get("LA_Code").trim();
         if area.is_empty() {
             add(Severity::Error, "E01", "LA_Code", "LA_Code is empty".into());
             rejected = true;
@@ -212,26 +241,21 @@ pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
         let mut closed_vals = [EMPTY; 6];
         for (i, (name, list)) in CLOSED.iter().enumerate() {
             if let Some(v) = null(get(name)) {
-                closed_vals[i] = match closed(v, list) {
-                    Some(canon) => list
-                        .iter()
-                        .position(|x| *x == canon)
-                        .map_or(INVALID_CODE, |p| p as u8 + 1),
-                    None => {
-                        add(
-                            Severity::Warning,
-                            "W01",
-                            name,
-                            format!("\"{v}\" is not in the list; read as \"{INVALID}\""),
-                        );
-                        INVALID_CODE
-                    }
-                };
+                let (code, listed) = memo[i].read(v, list);
+                if !listed {
+                    add(
+                        Severity::Warning,
+                        "W01",
+                        name,
+                        format!("\"{v}\" is not in the list; read as \"{INVALID}\""),
+                    );
+                }
+                closed_vals[i] = code;
             }
         }
-        for (name, list) in CHECKED_ONLY {
+        for (k, (name, list)) in CHECKED_ONLY.iter().enumerate() {
             if let Some(v) = null(get(name)) {
-                if closed(v, list).is_none() {
+                if !memo[CLOSED.len() + k].read(v, list).1 {
                     add(
                         Severity::Warning,
                         "W01",
@@ -439,7 +463,11 @@ pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
         let rpe = date("Reporting_Period_End_Date")
             .and_then(Result::ok)
             .map(days);
-        let p = periods.entry(area.clone()).or_insert((None, None));
+        let area_key = areas.key(Some(area)) as usize;
+        if periods.len() < area_key {
+            periods.resize(area_key, (None, None));
+        }
+        let p = &mut periods[area_key - 1];
         p.0 = match (p.0, rps) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -451,14 +479,26 @@ pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
         // Person key: NHS number, else LA_Code + "_" + the council's identifier (§1.2).
         // People known only by the council's identifier are keyed apart, so they can never
         // be mistaken for an NHS number when hospital spells are linked.
-        let person_id = match nhs {
-            Some(n) => format!("{area}\u{1f}{n}"),
-            None => format!("{NO_NHS}{area}\u{1f}{area}_{}", la_id.unwrap_or_default()),
-        };
+        person_id.clear();
+        match nhs {
+            Some(n) => {
+                person_id.push_str(area);
+                person_id.push('\u{1f}');
+                person_id.push_str(n);
+            }
+            None => {
+                person_id.push_str(NO_NHS);
+                person_id.push_str(area);
+                person_id.push('\u{1f}');
+                person_id.push_str(area);
+                person_id.push('_');
+                person_id.push_str(la_id.unwrap_or_default());
+            }
+        }
         c.loc.push(loc);
         c.hash.push(fingerprint(f));
         c.person.push(persons.key(Some(&person_id)));
-        c.area.push(area);
+        c.area.push(area_key as u32);
         c.birth.push(birth.map(days));
         c.death.push(death.map(days));
         c.start.push(start.map(days));
@@ -467,7 +507,7 @@ pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
             c.closed[i].push(*v);
         }
         for (i, name) in OPEN.iter().enumerate() {
-            let v = null(get(name)).map(super::values::code);
+            let v = null(get(name)).map(super::values::normalized);
             c.open[i].push(dicts[i].key(v.as_deref()));
         }
     });
@@ -496,7 +536,7 @@ pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
         }
     };
     // W03: a row identical in every column to an earlier row; the later copy is ignored.
-    let mut seen = HashSet::new();
+    let mut seen = foldhash::HashSet::default();
     let keep: Vec<bool> = c
         .hash
         .iter()
@@ -558,7 +598,9 @@ pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
     let mut columns = vec![
         Column::new(
             "LA_Code".into(),
-            idx.iter().map(|i| c.area[*i].as_str()).collect::<Vec<_>>(),
+            idx.iter()
+                .map(|i| areas.values[c.area[*i] as usize - 1].as_str())
+                .collect::<Vec<_>>(),
         ),
         Column::new(
             "__person".into(),
@@ -601,9 +643,10 @@ pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
     let coverage = periods
         .into_iter()
-        .filter_map(|(a, (s, e))| {
+        .zip(&areas.values)
+        .filter_map(|((s, e), a)| {
             Some((
-                a,
+                a.clone(),
                 (
                     epoch + chrono::Duration::days(s? as i64),
                     epoch + chrono::Duration::days(e? as i64),

@@ -18,6 +18,13 @@ pub fn null(s: &str) -> Option<&str> {
 /// optional midnight time part, or dd/mm/yyyy when declared; a real date in 1900–2099.
 pub fn parse_date(s: &str, format: DateFormat) -> Result<NaiveDate, String> {
     let t = s.trim();
+    // The common case, a plain date in the declared form, without chrono's format parser
+    // (millions of dates per run); anything else takes the full path below.
+    if let Some(d) = plain_date(t.as_bytes(), format) {
+        if (1900..=2099).contains(&d.year()) {
+            return Ok(d);
+        }
+    }
     let parsed = match format {
         DateFormat::Iso => {
             let (date, time) = match t.find([' ', 'T']) {
@@ -56,6 +63,26 @@ pub fn parse_date(s: &str, format: DateFormat) -> Result<NaiveDate, String> {
     Ok(parsed)
 }
 
+/// `yyyy-mm-dd` (or `dd/mm/yyyy` when declared) in exactly ten ASCII characters, as a real date.
+fn plain_date(b: &[u8], format: DateFormat) -> Option<NaiveDate> {
+    if b.len() != 10 {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |acc, c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    let (y, m, d) = match format {
+        DateFormat::Iso if b[4] == b'-' && b[7] == b'-' => (num(0..4)?, num(5..7)?, num(8..10)?),
+        DateFormat::DayMonthYear if b[2] == b'/' && b[5] == b'/' => {
+            (num(6..10)?, num(3..5)?, num(0..2)?)
+        }
+        _ => return None,
+    };
+    NaiveDate::from_ymd_opt(y as i32, m, d)
+}
+
 /// Days since 1970-01-01, as polars stores dates.
 pub fn days(d: NaiveDate) -> i32 {
     (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
@@ -63,7 +90,23 @@ pub fn days(d: NaiveDate) -> i32 {
 
 /// A coded value: trimmed, internal whitespace runs reduced to one space.
 pub fn code(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    normalized(s).into_owned()
+}
+
+/// `code` without a copy when the value is already in its normal form (single spaces between
+/// words, none at the ends), as nearly every value is.
+pub fn normalized(s: &str) -> std::borrow::Cow<'_, str> {
+    let b = s.as_bytes();
+    let plain = b.first().is_none_or(|c| *c != b' ')
+        && b.last().is_none_or(|c| *c != b' ')
+        && !b.windows(2).any(|w| w == b"  ")
+        && !b.iter().any(|c| c.is_ascii_whitespace() && *c != b' ')
+        && s.is_ascii();
+    if plain {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(s.split_whitespace().collect::<Vec<_>>().join(" "))
+    }
 }
 
 /// Looks a coded value up in a closed list, case-insensitively; the canonical spelling.

@@ -1,7 +1,7 @@
 //! Hospital discharge metrics (metrics.md §7–§9), as polars expressions over the validated
-//! `discharges` frame.
+//! `discharges` frame. A window only selects spells by one date column, so each rule is the
+//! window-free condition on a spell; the engine counts every window from the spells' dates.
 
-use chrono::NaiveDate;
 use polars::prelude::*;
 
 /// Emergency admission methods (data-contract.md §3).
@@ -17,13 +17,6 @@ pub fn age_at(date: Expr) -> Expr {
         .otherwise(col("Age_at_Admission"))
 }
 
-fn within(c: &str, ws: NaiveDate, we: NaiveDate) -> Expr {
-    col(c)
-        .gt_eq(lit(ws))
-        .and(col(c).lt_eq(lit(we)))
-        .fill_null(lit(false))
-}
-
 fn one_of(c: &str, values: &[&str]) -> Expr {
     let list = Series::new("values".into(), values);
     col(c)
@@ -33,10 +26,10 @@ fn one_of(c: &str, values: &[&str]) -> Expr {
 
 /// `bcf-emergency-admissions-65` numerator (metrics.md §7): "spells with Admission_Date in
 /// [ws, we], an emergency Admission_Method and age at admission ≥ 65. Spells are counted,
-/// not people. Spells still in progress count." The denominator is population 65+.
-pub fn emergency_admissions_65(ws: NaiveDate, we: NaiveDate) -> Expr {
-    within("Admission_Date", ws, we)
-        .and(one_of("Admission_Method", EMERGENCY))
+/// not people. Spells still in progress count." The denominator is population 65+. Dated by
+/// `Admission_Date`.
+pub fn emergency_admissions_65() -> Expr {
+    one_of("Admission_Method", EMERGENCY)
         .and(
             age_at(col("Admission_Date"))
                 .gt_eq(lit(65))
@@ -47,14 +40,12 @@ pub fn emergency_admissions_65(ws: NaiveDate, we: NaiveDate) -> Expr {
 /// `bcf-discharge-usual-residence` (metrics.md §8): "denominator = spells with
 /// Discharge_Date in [ws, we], age at discharge ≥ 18, discharged alive (Discharge_Method not
 /// 4/5 and Discharge_Destination ≠ 79). Numerator = those with Discharge_Destination = 19."
-/// Spells whose method or destination failed its pattern (D05) are left out.
-pub fn discharge_usual_residence(ws: NaiveDate, we: NaiveDate) -> (Expr, Expr) {
-    let denominator = within("Discharge_Date", ws, we)
-        .and(
-            age_at(col("Discharge_Date"))
-                .gt_eq(lit(18))
-                .fill_null(lit(false)),
-        )
+/// Spells whose method or destination failed its pattern (D05) are left out. Dated by
+/// `Discharge_Date`.
+pub fn discharge_usual_residence() -> (Expr, Expr) {
+    let denominator = age_at(col("Discharge_Date"))
+        .gt_eq(lit(18))
+        .fill_null(lit(false))
         .and(col("Discharge_Method").is_not_null())
         .and(col("Discharge_Destination").is_not_null())
         .and(one_of("Discharge_Method", &["4", "5"]).not())
@@ -73,13 +64,11 @@ pub fn discharge_usual_residence(ws: NaiveDate, we: NaiveDate) -> (Expr, Expr) {
 
 /// Eligible spells for the discharge delay (metrics.md §9): "Discharge_Date in [ws, we],
 /// age ≥ 18, Discharge_Date > Admission_Date, and a valid Discharge_Ready_Date (D04)."
-pub fn delay_eligible(ws: NaiveDate, we: NaiveDate) -> Expr {
-    within("Discharge_Date", ws, we)
-        .and(
-            age_at(col("Discharge_Date"))
-                .gt_eq(lit(18))
-                .fill_null(lit(false)),
-        )
+/// Dated by `Discharge_Date`.
+pub fn delay_eligible() -> Expr {
+    age_at(col("Discharge_Date"))
+        .gt_eq(lit(18))
+        .fill_null(lit(false))
         .and(
             col("Discharge_Date")
                 .gt(col("Admission_Date"))

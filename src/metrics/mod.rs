@@ -254,6 +254,9 @@ struct Plan<'a> {
     summed: Option<Expr>,
     /// The population band that is the denominator of a rate (`65+`, `18-64`).
     population: Option<&'static str>,
+    /// Rules whose only window condition is a date in [ws, we]: counted for every window
+    /// from each row's date, instead of `exprs`.
+    dated: Option<Dated>,
     /// Families that count people rather than rows fill a tally of every window in one
     /// pass instead of `exprs`.
     tallied: Option<Tallied<'a>>,
@@ -302,6 +305,83 @@ fn window_aggs(num: &Expr, den: Option<&Expr>, summed: Option<&Expr>, i: usize) 
     aggs
 }
 
+/// A row-counting rule whose window only selects rows by one date column: the date, and the
+/// window-free numerator, denominator and summed value (day averages).
+struct Dated {
+    date: String,
+    num: Expr,
+    den: Option<Expr>,
+    summed: Option<Expr>,
+}
+
+/// Counts a dated plan's rows into every window holding their date: one query gives each
+/// row's area, date and flags; then the windows only count. Slots: numerator, denominator,
+/// sum and sum of squares of the summed value over the numerator rows.
+fn count_dated(frame: &DataFrame, area: &str, dt: &Dated, windows: &[Span]) -> Result<Tally, String> {
+    let mut select = vec![
+        col(area).alias("a"),
+        col(dt.date.as_str()).cast(DataType::Int32).alias("t"),
+        dt.num.clone().fill_null(lit(false)).alias("n"),
+        dt.den.clone().unwrap_or(lit(false)).fill_null(lit(false)).alias("d"),
+    ];
+    if let Some(s) = &dt.summed {
+        select.push(
+            when(dt.num.clone())
+                .then(s.clone())
+                .otherwise(lit(0))
+                .cast(DataType::Int64)
+                .alias("s"),
+        );
+    }
+    let rows = frame
+        .clone()
+        .lazy()
+        .select(select)
+        .filter(
+            col("n")
+                .or(col("d"))
+                .and(col("t").is_not_null())
+                .and(col("a").is_not_null()),
+        )
+        .collect()
+        .map_err(|e| e.to_string())?;
+    let get = |name: &str| rows.column(name).map_err(|e| e.to_string());
+    let (a, t, n, d) = (get("a")?.str().map_err(|e| e.to_string())?, get("t")?.i32().map_err(|e| e.to_string())?, get("n")?.bool().map_err(|e| e.to_string())?, get("d")?.bool().map_err(|e| e.to_string())?);
+    let s = match get("s") {
+        Ok(c) => Some(c.i64().map_err(|e| e.to_string())?.clone()),
+        Err(_) => None,
+    };
+    let mut areas: Vec<String> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut items = Vec::with_capacity(rows.height());
+    for (i, ((a, t), (n, d))) in a.iter().zip(t.iter()).zip(n.iter().zip(d.iter())).enumerate() {
+        let (Some(a), Some(t)) = (a, t) else { continue };
+        let k = *index.entry(a).or_insert_with(|| {
+            areas.push(a.to_string());
+            areas.len() - 1
+        });
+        // Delays are never negative (D04 drops a ready date after the discharge).
+        let v = s.as_ref().and_then(|s| s.get(i)).unwrap_or(0).max(0) as u64;
+        items.push((k, t, n == Some(true), d == Some(true), v));
+    }
+    let mut tally = Tally::new(areas, windows.len(), 4);
+    for (k, t, n, d, v) in items {
+        for (w, (ws, we)) in windows.iter().enumerate() {
+            if *ws <= t && t <= *we {
+                if n {
+                    tally.add(w, k, 0, 1);
+                    tally.add(w, k, 2, v);
+                    tally.add(w, k, 3, v * v);
+                }
+                if d {
+                    tally.add(w, k, 1, 1);
+                }
+            }
+        }
+    }
+    Ok(tally)
+}
+
 /// A family's single pass over all the windows of a request, and the slots of the tally
 /// that hold this metric's numerator and denominator.
 struct Tallied<'a> {
@@ -346,6 +426,7 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
             exprs,
             summed: None,
             population: None,
+            dated: None,
             tallied: None,
             has_denominator: true,
             lookback: 0,
@@ -401,44 +482,46 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
                 Box::new(move |_, we| (chc::backlog(we, b.as_deref()), None)),
             )
         }
-        "bcf-discharge-usual-residence" => simple(
-            "discharges",
-            "LA_Code",
-            frame("discharges")?,
-            Box::new(|ws, we| {
-                let (n, d) = hospital::discharge_usual_residence(ws, we);
-                (n, Some(d))
-            }),
-        ),
-        "bcf-discharged-on-drd" => simple(
-            "discharges",
-            "LA_Code",
-            frame("discharges")?,
-            Box::new(|ws, we| {
-                let e = hospital::delay_eligible(ws, we);
-                (e.clone().and(hospital::delay_days().eq(lit(0))), Some(e))
-            }),
-        ),
+        "bcf-discharge-usual-residence" => {
+            let (num, den) = hospital::discharge_usual_residence();
+            dated_plan(
+                simple("discharges", "LA_Code", frame("discharges")?, no_exprs()),
+                "Discharge_Date",
+                num,
+                Some(den),
+                None,
+            )
+        }
+        "bcf-discharged-on-drd" => {
+            let e = hospital::delay_eligible();
+            dated_plan(
+                simple("discharges", "LA_Code", frame("discharges")?, no_exprs()),
+                "Discharge_Date",
+                e.clone().and(hospital::delay_days().eq(lit(0))),
+                Some(e),
+                None,
+            )
+        }
         "bcf-discharge-delay-avg" => {
-            let mut p = simple(
-                "discharges",
-                "LA_Code",
-                frame("discharges")?,
-                Box::new(|ws, we| {
-                    let e = hospital::delay_eligible(ws, we);
-                    (e.clone(), Some(e))
-                }),
+            let e = hospital::delay_eligible();
+            let mut p = dated_plan(
+                simple("discharges", "LA_Code", frame("discharges")?, no_exprs()),
+                "Discharge_Date",
+                e.clone(),
+                Some(e),
+                Some(hospital::delay_days()),
             );
             p.summed = Some(hospital::delay_days());
             p
         }
         "bcf-emergency-admissions-65" => {
             frame("population")?;
-            let mut p = simple(
-                "discharges",
-                "LA_Code",
-                frame("discharges")?,
-                Box::new(|ws, we| (hospital::emergency_admissions_65(ws, we), None)),
+            let mut p = dated_plan(
+                simple("discharges", "LA_Code", frame("discharges")?, no_exprs()),
+                "Admission_Date",
+                hospital::emergency_admissions_65(),
+                None,
+                None,
             );
             p.population = Some("65+");
             p
@@ -573,6 +656,28 @@ fn events(data: &Data) -> Result<&crate::extract::events::Events, String> {
     })
 }
 
+/// The row expressions of a plan counted by its dates instead.
+fn no_exprs() -> Box<dyn Fn(NaiveDate, NaiveDate) -> (Expr, Option<Expr>)> {
+    Box::new(|_, _| (lit(false), None))
+}
+
+/// Makes a row-counting plan count by one date column (see `Dated`).
+fn dated_plan<'a>(
+    mut plan: Plan<'a>,
+    date: &str,
+    num: Expr,
+    den: Option<Expr>,
+    summed: Option<Expr>,
+) -> Plan<'a> {
+    plan.dated = Some(Dated {
+        date: date.to_string(),
+        num,
+        den,
+        summed,
+    });
+    plan
+}
+
 /// The events grouped by person, made once per run when a family first needs them.
 fn people(data: &Data) -> Result<&People, String> {
     let ev = events(data)?;
@@ -600,6 +705,7 @@ fn tallied_plan<'a>(
         exprs: Box::new(|_, _| (lit(false), None)),
         summed: None,
         population: None,
+        dated: None,
         tallied: Some(Tallied {
             family,
             make,
@@ -636,6 +742,16 @@ fn plan_local<'a>(m: &LocalMetric, data: &'a Data) -> Result<Plan<'a>, String> {
         .map(crate::local::parse_condition)
         .transpose()?;
     let date = m.date.clone();
+    // A date column counts by its dates; any other column keeps the per-window comparison.
+    let dated = f
+        .column(&date)
+        .is_ok_and(|c| c.dtype() == &DataType::Date)
+        .then(|| Dated {
+            date: date.clone(),
+            num: numerator.clone(),
+            den: denominator.clone(),
+            summed: None,
+        });
     let area = if source == "chc" || source == "population" || source == "benchmarks" {
         "Area_Code"
     } else {
@@ -661,6 +777,7 @@ fn plan_local<'a>(m: &LocalMetric, data: &'a Data) -> Result<Plan<'a>, String> {
         }),
         summed: None,
         population: None,
+        dated,
         tallied: None,
         has_denominator: true,
         lookback: 0,
@@ -810,18 +927,20 @@ pub fn compute(
         };
         // Row-counting plans: every window of the request in one pass over the frame (one
         // group-by with a numerator and denominator per window), not one query per window.
-        let tally = plan.tallied.as_ref().map(|t| {
-            let spans: Vec<Span> = months
-                .iter()
-                .map(|m| match window_bounds(req.window, *m) {
-                    Some((_, we)) if plan.snapshot => (days(we), days(we)),
-                    Some((ws, we)) => (days(ws), days(we)),
-                    None => (1, 0),
-                })
-                .collect();
-            data.tally(t.family, spans, &t.make)
-        });
-        let batched: Option<Result<DataFrame, String>> = plan.tallied.is_none().then(|| {
+        let spans: Vec<Span> = months
+            .iter()
+            .map(|m| match window_bounds(req.window, *m) {
+                Some((_, we)) if plan.snapshot => (days(we), days(we)),
+                Some((ws, we)) => (days(ws), days(we)),
+                None => (1, 0),
+            })
+            .collect();
+        let tally = match (&plan.tallied, &plan.dated) {
+            (Some(t), _) => Some(data.tally(t.family, spans, &t.make)),
+            (None, Some(dt)) => Some(count_dated(&plan.frame, plan.area, dt, &spans).map(Arc::new)),
+            (None, None) => None,
+        };
+        let batched: Option<Result<DataFrame, String>> = tally.is_none().then(|| {
             let mut aggs = Vec::new();
             for (i, m) in months.iter().enumerate() {
                 let Some((ws, we)) = window_bounds(req.window, *m) else {
@@ -868,9 +987,10 @@ pub fn compute(
                 }
                 continue;
             }
-            let has_den = match (&plan.tallied, &batched) {
-                (Some(t), _) => t.d.is_some(),
-                (None, Some(Ok(all))) => all.column(&format!("d_{mi}")).is_ok(),
+            let has_den = match (&plan.tallied, &plan.dated, &batched) {
+                (Some(t), _, _) => t.d.is_some(),
+                (None, Some(dt), _) => dt.den.is_some(),
+                (None, None, Some(Ok(all))) => all.column(&format!("d_{mi}")).is_ok(),
                 _ => false,
             };
             let counted = match (&tally, &batched) {
@@ -925,14 +1045,24 @@ pub fn compute(
                 let idx = area_col
                     .as_ref()
                     .and_then(|c| c.iter().position(|x| x == Some(a.as_str())));
-                let (n, d) = match (&plan.tallied, &tally) {
+                let (n, d, s, s2) = match (&plan.tallied, &tally) {
                     (Some(t), Some(Ok(tally))) => (
                         tally.get(mi, a, t.n),
                         t.d.map_or(0, |d| tally.get(mi, a, d)),
+                        0,
+                        0,
+                    ),
+                    (None, Some(Ok(tally))) => (
+                        tally.get(mi, a, 0),
+                        tally.get(mi, a, 1),
+                        tally.get(mi, a, 2),
+                        tally.get(mi, a, 3),
                     ),
                     _ => (
                         idx.and_then(|i| get_u("n", i)).unwrap_or(0),
                         idx.and_then(|i| get_u("d", i)).unwrap_or(0),
+                        idx.and_then(|i| get_i("s", i)).unwrap_or(0).max(0) as u64,
+                        idx.and_then(|i| get_i("s2", i)).unwrap_or(0).max(0) as u64,
                     ),
                 };
                 if !is_covered(a) {
@@ -961,9 +1091,7 @@ pub fn compute(
                         }
                     }
                 } else if plan.summed.is_some() {
-                    let s = idx.and_then(|i| get_i("s", i)).unwrap_or(0).max(0) as u64;
-                    let s2 = idx.and_then(|i| get_i("s2", i)).unwrap_or(0).max(0) as f64;
-                    fill_mean(&mut row, s, n, s2);
+                    fill_mean(&mut row, s, n, s2 as f64);
                 } else if has_den {
                     fill(&mut row, n, Some(d));
                 } else {
