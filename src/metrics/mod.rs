@@ -99,72 +99,108 @@ fn date_range(df: &DataFrame, cols: &[&str]) -> Option<(NaiveDate, NaiveDate)> {
     Some((to_date(first), to_date(last)))
 }
 
-/// Loads every extract the engine can use, recording problems in the ledger.
+/// What loading one extract gave.
+enum Loaded {
+    Absent,
+    Frame(Option<extract::Loaded>),
+    Events(Option<crate::extract::events::Events>),
+    Finance(Option<crate::extract::finance::Actuals>),
+}
+
+/// The extracts in the order their problems are listed in the ledger.
+const EXTRACTS: [&str; 7] = [
+    "safeguarding",
+    "chc",
+    "discharges",
+    "population",
+    "benchmarks",
+    "finance",
+    "events",
+];
+
+/// Loads every extract the engine can use, recording problems in the ledger. The extracts
+/// are independent, so they load side by side (each into its own ledger, merged in a fixed
+/// order so the ledger reads the same on every run).
 pub fn load(root: &Path, programme: &Programme, ledger: &mut Ledger) -> Data {
     let mut data = Data::default();
     let settings = &programme.settings;
-    for name in [
-        "safeguarding",
-        "chc",
-        "discharges",
-        "population",
-        "benchmarks",
-        "finance",
-        "events",
-    ] {
-        let __t = std::time::Instant::now();
-        struct Prof(std::time::Instant, String);
-        impl Drop for Prof { fn drop(&mut self) { if std::env::var("BCFMON_PROFILE").is_ok() { eprintln!("PROF {:>8.3} load {}", self.0.elapsed().as_secs_f64(), self.1); } } }
-        let _prof = Prof(__t, name.to_string());
-        let Some(src) = extract::find(root, settings, name) else {
-            data.missing.insert(
-                name.into(),
-                format!("no {name} extract (data/{name}.parquet or .csv, or [data.{name}] path)"),
-            );
-            continue;
+    let loaded: Vec<(&str, Option<extract::Source>, Loaded, Ledger)> =
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = EXTRACTS
+                .iter()
+                .map(|&name| {
+                    scope.spawn(move || {
+                        let mut part = Ledger::default();
+                        let src = extract::find(root, settings, name);
+                        let outcome = match &src {
+                            None => Loaded::Absent,
+                            Some(src) => match name {
+                                "finance" => Loaded::Finance(extract::finance::load(
+                                    src, programme, &mut part,
+                                )),
+                                "events" => Loaded::Events(extract::events::load(src, &mut part)),
+                                "safeguarding" => {
+                                    Loaded::Frame(extract::safeguarding::load(src, &mut part))
+                                }
+                                "chc" => Loaded::Frame(extract::chc::load(src, &mut part)),
+                                "discharges" => {
+                                    Loaded::Frame(extract::discharges::load(src, &mut part))
+                                }
+                                "population" => {
+                                    Loaded::Frame(extract::population::load(src, &mut part))
+                                }
+                                _ => Loaded::Frame(extract::benchmarks::load(src, &mut part)),
+                            },
+                        };
+                        (name, src, outcome, part)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+    for (name, src, outcome, part) in loaded {
+        ledger.issues.extend(part.issues);
+        ledger.files.extend(part.files);
+        let refused = || {
+            format!(
+                "{} was refused (see data_quality.csv)",
+                src.as_ref().map_or("", |s| s.shown.as_str())
+            )
         };
-        if name == "finance" {
-            data.finance = extract::finance::load(&src, programme, ledger);
-            if data.finance.is_none() {
+        match outcome {
+            Loaded::Absent => {
                 data.missing.insert(
                     name.into(),
-                    format!("{} was refused (see data_quality.csv)", src.shown),
+                    format!(
+                        "no {name} extract (data/{name}.parquet or .csv, or [data.{name}] path)"
+                    ),
                 );
             }
-            continue;
-        }
-        let loaded = match name {
-            "safeguarding" => extract::safeguarding::load(&src, ledger),
-            "chc" => extract::chc::load(&src, ledger),
-            "discharges" => extract::discharges::load(&src, ledger),
-            "population" => extract::population::load(&src, ledger),
-            "benchmarks" => extract::benchmarks::load(&src, ledger),
-            _ => {
-                match extract::events::load(&src, ledger) {
-                    Some(ev) => {
-                        let configured = settings.data.get(name);
-                        if let (Some(s), Some(e)) = (
-                            configured.and_then(|d| d.coverage_start),
-                            configured.and_then(|d| d.coverage_end),
-                        ) {
-                            data.coverage.insert(name.into(), (s, e));
-                        } else if ev.coverage.is_empty() {
-                            data.missing.insert(name.into(), "coverage unknown: no Reporting_Period dates and no coverage_start/coverage_end in programme.toml".into());
-                        }
-                        data.events = Some(ev);
-                    }
-                    None => {
-                        data.missing.insert(
-                            name.into(),
-                            format!("{} was refused (see data_quality.csv)", src.shown),
-                        );
-                    }
+            Loaded::Finance(actuals) => {
+                if actuals.is_none() {
+                    data.missing.insert(name.into(), refused());
                 }
-                continue;
+                data.finance = actuals;
             }
-        };
-        match loaded {
-            Some(l) => {
+            Loaded::Events(Some(ev)) => {
+                let configured = settings.data.get(name);
+                if let (Some(s), Some(e)) = (
+                    configured.and_then(|d| d.coverage_start),
+                    configured.and_then(|d| d.coverage_end),
+                ) {
+                    data.coverage.insert(name.into(), (s, e));
+                } else if ev.coverage.is_empty() {
+                    data.missing.insert(name.into(), "coverage unknown: no Reporting_Period dates and no coverage_start/coverage_end in programme.toml".into());
+                }
+                data.events = Some(ev);
+            }
+            Loaded::Events(None) | Loaded::Frame(None) => {
+                data.missing.insert(name.into(), refused());
+            }
+            Loaded::Frame(Some(l)) => {
                 let configured = settings.data.get(name);
                 let inferred = date_range(&l.frame, coverage_columns(name));
                 let start = configured
@@ -177,12 +213,6 @@ pub fn load(root: &Path, programme: &Programme, ledger: &mut Ledger) -> Data {
                     data.coverage.insert(name.into(), (s, e));
                 }
                 data.frames.insert(name.into(), l.frame);
-            }
-            None => {
-                data.missing.insert(
-                    name.into(),
-                    format!("{} was refused (see data_quality.csv)", src.shown),
-                );
             }
         }
     }
