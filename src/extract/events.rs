@@ -39,8 +39,23 @@ pub const OPEN: &[&str] = &[
     "Assessment_Type",
 ];
 
-/// The prefix of person keys without an NHS number.
-const NO_NHS: &str = "\u{0}";
+/// A person key (data-contract.md §1.2) as a 128-bit fingerprint of its parts: the area and
+/// NHS number, or the area and the council's identifier for someone without one (three
+/// parts, so the two forms never meet). Millions of keys are looked up per run; two
+/// independent 64-bit hashes make a collision among a few million people about a 1e-26
+/// chance, so no key text needs to be kept.
+pub fn person_key(area: &str, nhs_number: Option<&str>, council_id: Option<&str>) -> u128 {
+    use std::hash::BuildHasher;
+    let hash = |parts: &[&str]| {
+        let a = foldhash::fast::FixedState::with_seed(0x0bcf_0001).hash_one(parts);
+        let b = foldhash::fast::FixedState::with_seed(0x0bcf_0002).hash_one(parts);
+        (u128::from(a) << 64) | u128::from(b)
+    };
+    match nhs_number {
+        Some(n) => hash(&[area, n]),
+        None => hash(&["", area, council_id.unwrap_or_default()]),
+    }
+}
 
 /// Position code for an empty closed-list value, and for `Invalid and not mapped`.
 pub const EMPTY: u8 = 0;
@@ -51,9 +66,9 @@ pub struct Events {
     pub frame: DataFrame,
     pub dictionaries: BTreeMap<&'static str, Vec<String>>,
     pub coverage: BTreeMap<String, (NaiveDate, NaiveDate)>,
-    /// Person key (the `__person` column) by `LA_Code` + `\u{1f}` + NHS number, for linking
+    /// Person (the `__person` column) by `person_key(LA_Code, NHS number)`, for linking
     /// hospital spells (ascof-2d). Only people with an NHS number are here.
-    pub by_nhs_number: std::sync::Arc<foldhash::HashMap<String, u32>>,
+    pub by_nhs_number: std::sync::Arc<foldhash::HashMap<u128, u32>>,
 }
 
 impl Events {
@@ -198,12 +213,14 @@ pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
         open: vec![Vec::new(); OPEN.len()],
         ..Default::default()
     };
-    let mut persons = Interner::new();
+    // Person keys, numbered from 1 in order of first appearance; and whether each has an NHS
+    // number.
+    let mut persons: foldhash::HashMap<u128, u32> = foldhash::HashMap::default();
+    let mut with_nhs: Vec<bool> = vec![false];
     let mut memo: Vec<ClosedMemo> = (0..CLOSED.len() + CHECKED_ONLY.len())
         .map(|_| ClosedMemo::default())
         .collect();
     let mut areas = Interner::new();
-    let mut person_id = String::new();
     let mut dicts: Vec<Interner> = OPEN.iter().map(|_| Interner::new()).collect();
     // Reporting period per area (by area key).
     let mut periods: Vec<(Option<i32>, Option<i32>)> = Vec::new();
@@ -479,25 +496,15 @@ pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
         // Person key: NHS number, else LA_Code + "_" + the council's identifier (§1.2).
         // People known only by the council's identifier are keyed apart, so they can never
         // be mistaken for an NHS number when hospital spells are linked.
-        person_id.clear();
-        match nhs {
-            Some(n) => {
-                person_id.push_str(area);
-                person_id.push('\u{1f}');
-                person_id.push_str(n);
-            }
-            None => {
-                person_id.push_str(NO_NHS);
-                person_id.push_str(area);
-                person_id.push('\u{1f}');
-                person_id.push_str(area);
-                person_id.push('_');
-                person_id.push_str(la_id.unwrap_or_default());
-            }
-        }
+        let key = person_key(area, nhs, la_id);
+        let next = persons.len() as u32 + 1;
+        let person = *persons.entry(key).or_insert_with(|| {
+            with_nhs.push(nhs.is_some());
+            next
+        });
         c.loc.push(loc);
         c.hash.push(fingerprint(f));
-        c.person.push(persons.key(Some(&person_id)));
+        c.person.push(person);
         c.area.push(area_key as u32);
         c.birth.push(birth.map(days));
         c.death.push(death.map(days));
@@ -558,7 +565,7 @@ pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
         .collect();
     // Person details (§1.3): the earliest valid birth month and the latest death; W07 when
     // a person's rows disagree.
-    let n_persons = persons.values.len() + 1;
+    let n_persons = persons.len() + 1;
     let mut birth_p: Vec<Option<i32>> = vec![None; n_persons];
     let mut death_p: Vec<Option<i32>> = vec![None; n_persons];
     let mut conflict = vec![false; n_persons];
@@ -660,9 +667,8 @@ pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
         .map(|(n, d)| (*n, d.values))
         .collect();
     let by_nhs_number = persons
-        .map
         .into_iter()
-        .filter(|(k, _)| !k.starts_with(NO_NHS))
+        .filter(|(_, p)| with_nhs[*p as usize])
         .collect();
     super::settle(ledger, summary, report);
     Some(Events {

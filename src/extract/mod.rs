@@ -294,6 +294,9 @@ pub fn map_header(
 /// Reads the header, maps it to the contract (refusing the file on F02/F03), then calls
 /// `row` for every record with its location and fields. Returns the number of rows read,
 /// or why the file was refused.
+/// About how many Parquet rows are read into memory at a time.
+const SLICE_ROWS: usize = 250_000;
+
 pub fn read_rows(
     src: &Source,
     report: &mut FileReport,
@@ -347,39 +350,70 @@ pub fn read_rows(
             }
         }
         Format::Parquet => {
-            let file =
-                std::fs::File::open(&src.path).map_err(|e| format!("cannot read the file: {e}"))?;
-            let df = ParquetReader::new(file)
-                .finish()
-                .map_err(|e| format!("not a readable Parquet file: {e}"))?;
-            let header: Vec<String> = df
-                .get_column_names()
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-            let cols = map_header(src, &header, report)?;
-            let strings: Vec<Series> = df
-                .columns()
-                .iter()
-                .map(|c| c.as_materialized_series().cast(&DataType::String))
-                .collect::<PolarsResult<_>>()
-                .map_err(|e| format!("cannot read the columns: {e}"))?;
-            let cas: Vec<&StringChunked> = strings
-                .iter()
-                .map(|s| s.str().expect("cast to string"))
-                .collect();
-            // One iterator per column: walking the chunks is much cheaper than a lookup per
-            // cell.
-            let __t = std::time::Instant::now();
-            let mut columns: Vec<_> = cas.iter().map(|ca| ca.iter()).collect();
-            let mut fields: Vec<&str> = Vec::with_capacity(cas.len());
-            for i in 0..df.height() {
-                fields.clear();
-                fields.extend(columns.iter_mut().map(|c| c.next().flatten().unwrap_or("")));
-                count += 1;
-                row(&cols, Loc::Row(i as u64 + 1), &fields, report);
+            let open = || {
+                std::fs::File::open(&src.path)
+                    .map(ParquetReader::new)
+                    .map_err(|e| format!("cannot read the file: {e}"))
+            };
+            let not_parquet = |e: PolarsError| format!("not a readable Parquet file: {e}");
+            let metadata = open()?.get_metadata().map_err(not_parquet)?.clone();
+            // Read a few row groups at a time, so the text of a multi-million-row file is
+            // never all in memory at once (a row group is never split: slicing inside one
+            // would decode it again for every slice).
+            let mut slices: Vec<(usize, usize)> = Vec::new();
+            let mut offset = 0;
+            for group in &metadata.row_groups {
+                match slices.last_mut() {
+                    Some((_, len)) if *len + group.num_rows() <= SLICE_ROWS => {
+                        *len += group.num_rows()
+                    }
+                    _ => slices.push((offset, group.num_rows())),
+                }
+                offset += group.num_rows();
             }
-            if std::env::var("BCFMON_PROFILE").is_ok() { eprintln!("PROF {:>8.3} rows loop {}", __t.elapsed().as_secs_f64(), src.shown); }
+            if slices.is_empty() {
+                slices.push((0, 0));
+            }
+            let mut cols: Option<Columns> = None;
+            for (start, len) in slices {
+                let mut reader = open()?;
+                reader.set_metadata(metadata.clone());
+                let df = reader
+                    .with_slice(Some((start, len)))
+                    .finish()
+                    .map_err(not_parquet)?;
+                if cols.is_none() {
+                    let header: Vec<String> = df
+                        .get_column_names()
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect();
+                    cols = Some(map_header(src, &header, report)?);
+                }
+                let cols = cols.as_ref().expect("set on the first slice");
+                let strings: Vec<Series> = df
+                    .columns()
+                    .iter()
+                    .map(|c| c.as_materialized_series().cast(&DataType::String))
+                    .collect::<PolarsResult<_>>()
+                    .map_err(|e| format!("cannot read the columns: {e}"))?;
+                drop(df);
+                let cas: Vec<&StringChunked> = strings
+                    .iter()
+                    .map(|s| s.str().expect("cast to string"))
+                    .collect();
+                // One iterator per column: walking the chunks is much cheaper than a lookup
+                // per cell.
+                let mut columns: Vec<_> = cas.iter().map(|ca| ca.iter()).collect();
+                let height = cas.first().map_or(0, |c| c.len());
+                let mut fields: Vec<&str> = Vec::with_capacity(cas.len());
+                for _ in 0..height {
+                    fields.clear();
+                    fields.extend(columns.iter_mut().map(|c| c.next().flatten().unwrap_or("")));
+                    count += 1;
+                    row(cols, Loc::Row(count as u64), &fields, report);
+                }
+            }
         }
     }
     Ok(count)

@@ -4,9 +4,8 @@
 
 use super::people::{self, People, Span, Tally};
 use super::reablement::outcome_rank;
-use crate::extract::events::Events;
+use crate::extract::events::{person_key, Events};
 use polars::prelude::*;
-use std::collections::HashMap;
 
 /// Treatment function codes excluded from ascof-2d (data-contract.md §3).
 fn excluded_treatment(code: &str) -> bool {
@@ -17,14 +16,10 @@ fn excluded_treatment(code: &str) -> bool {
     LIST.contains(&code) || code.starts_with("65") || code.starts_with('7')
 }
 
-fn strs(df: &DataFrame, name: &str) -> Vec<Option<String>> {
+fn strs<'a>(df: &'a DataFrame, name: &str) -> Vec<Option<&'a str>> {
     df.column(name)
         .ok()
-        .and_then(|c| {
-            c.str()
-                .ok()
-                .map(|s| s.iter().map(|v| v.map(str::to_string)).collect())
-        })
+        .and_then(|c| c.str().ok().map(|s| s.iter().collect()))
         .unwrap_or_else(|| vec![None; df.height()])
 }
 
@@ -42,7 +37,8 @@ fn dates(df: &DataFrame, name: &str) -> Vec<Option<i32>> {
 
 /// A counted spell: an eligible discharge, or the discharge a reablement episode links to.
 struct Counted {
-    area: String,
+    /// Index into `Linked::areas`.
+    area: usize,
     discharged: i32,
     age: i32,
     in_lt_community: bool,
@@ -52,6 +48,7 @@ struct Counted {
 
 /// The derived tables: eligible discharges and linked reablement episodes.
 pub struct Linked {
+    areas: Vec<String>,
     discharges: Vec<Counted>,
     links: Vec<Counted>,
     /// Whether the treatment function exclusion could be applied.
@@ -108,7 +105,7 @@ pub fn link(people: &People, events: &Events, discharges: &DataFrame) -> Result<
         .and_then(|c| c.i32().ok().map(|c| c.iter().collect()))
         .unwrap_or_else(|| vec![None; d.height()]);
     struct Spell {
-        area: String,
+        area: usize,
         key: Option<u32>,
         admitted: i32,
         discharged: i32,
@@ -117,6 +114,15 @@ pub fn link(people: &People, events: &Events, discharges: &DataFrame) -> Result<
         death: Option<i32>,
     }
     let mut eligible: Vec<Spell> = Vec::new();
+    // Each spell's person in events, by the pseudonymised NHS number (rule 3's link).
+    let keys: Vec<Option<u32>> = (0..d.height())
+        .map(|i| {
+            let key = person_key(areas[i].unwrap_or_default(), Some(persons[i]?), None);
+            events.by_nhs_number.get(&key).copied()
+        })
+        .collect();
+    let mut area_names: Vec<String> = Vec::new();
+    let mut area_index: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
     let mut linked_any = false;
     for i in 0..d.height() {
         let (Some(a), Some(x)) = (admitted[i], discharged[i]) else {
@@ -127,26 +133,24 @@ pub fn link(people: &People, events: &Events, discharges: &DataFrame) -> Result<
             (None, Some(a)) => a,
             _ => continue,
         };
-        let bad =
-            |v: &Option<String>, list: &[&str]| v.as_deref().is_none_or(|v| list.contains(&v));
+        let bad = |v: Option<&str>, list: &[&str]| v.is_none_or(|v| list.contains(&v));
         if a >= x
             || age < 65
-            || bad(&adm_m[i], &["31", "32", "82", "83"])
-            || bad(&dis_m[i], &["4", "5"])
-            || bad(&dest[i], &["49", "50", "51", "52", "79", "87", "88"])
+            || bad(adm_m[i], &["31", "32", "82", "83"])
+            || bad(dis_m[i], &["4", "5"])
+            || bad(dest[i], &["49", "50", "51", "52", "79", "87", "88"])
         {
             continue;
         }
-        if tfc[i].as_deref().is_some_and(excluded_treatment) {
+        if tfc[i].is_some_and(excluded_treatment) {
             continue;
         }
-        let area = areas[i].clone().unwrap_or_default();
-        let key = persons[i].as_ref().and_then(|p| {
-            events
-                .by_nhs_number
-                .get(&format!("{area}\u{1f}{p}"))
-                .copied()
+        let name = areas[i].unwrap_or_default();
+        let area = *area_index.entry(name).or_insert_with(|| {
+            area_names.push(name.to_string());
+            area_names.len() - 1
         });
+        let key = keys[i];
         linked_any |= key.is_some();
         let in_bed_care = key.is_some_and(|k| {
             service_rows(k)
@@ -171,19 +175,15 @@ pub fn link(people: &People, events: &Events, discharges: &DataFrame) -> Result<
         return Err("needs linked discharges: no hospital spell's Person_ID matches an NHS_Number in events".into());
     }
     // Spells by person, for links and emergency readmissions (any spell, not only eligible).
-    let mut spells_by_person: HashMap<u32, Vec<(i32, bool)>> = HashMap::new();
+    let mut spells_by_person: foldhash::HashMap<u32, Vec<(i32, bool)>> =
+        foldhash::HashMap::default();
     for i in 0..d.height() {
-        let area = areas[i].clone().unwrap_or_default();
-        if let (Some(p), Some(a)) = (&persons[i], admitted[i]) {
-            if let Some(k) = events.by_nhs_number.get(&format!("{area}\u{1f}{p}")) {
-                let emergency = adm_m[i]
-                    .as_deref()
-                    .is_some_and(|m| super::hospital::EMERGENCY.contains(&m));
-                spells_by_person.entry(*k).or_default().push((a, emergency));
-            }
+        if let (Some(k), Some(a)) = (keys[i], admitted[i]) {
+            let emergency = adm_m[i].is_some_and(|m| super::hospital::EMERGENCY.contains(&m));
+            spells_by_person.entry(k).or_default().push((a, emergency));
         }
     }
-    let mut eligible_by_person: HashMap<u32, Vec<usize>> = HashMap::new();
+    let mut eligible_by_person: foldhash::HashMap<u32, Vec<usize>> = foldhash::HashMap::default();
     for (n, s) in eligible.iter().enumerate() {
         if let Some(k) = s.key {
             eligible_by_person.entry(k).or_default().push(n);
@@ -237,7 +237,7 @@ pub fn link(people: &People, events: &Events, discharges: &DataFrame) -> Result<
             let bed = service_rows(p)
                 .any(|r| (service[r] == nursing || service[r] == residential) && within(start[r]));
             links.push(Counted {
-                area: best.area.clone(),
+                area: best.area,
                 discharged: x,
                 age: best.age,
                 in_lt_community: best.in_lt_community,
@@ -256,6 +256,7 @@ pub fn link(people: &People, events: &Events, discharges: &DataFrame) -> Result<
         })
         .collect();
     Ok(Linked {
+        areas: area_names,
         discharges,
         links,
         treatment_checked,
@@ -301,47 +302,24 @@ pub fn slots(part: u8, breakdown: Option<&str>) -> (usize, usize) {
 /// Counts every window at once: part 1 is at home after 84 days of linked episodes, part 2 is
 /// linked episodes of eligible discharges, each by discharge date in [ws, we].
 pub fn counts(linked: &Linked, windows: &[Span]) -> Tally {
-    let mut areas: Vec<String> = linked
-        .discharges
-        .iter()
-        .map(|c| c.area.clone())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    areas.dedup();
-    let index: HashMap<&str, usize> = areas
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (a.as_str(), i))
-        .collect();
-    let slots_of = |c: &Counted, link: bool| -> Vec<usize> {
+    let slots_of = |c: &Counted, link: bool| -> u64 {
         BREAKDOWNS
             .iter()
             .enumerate()
             .filter(|(_, b)| in_breakdown(c, b))
-            .flat_map(|(b, _)| {
-                if link {
-                    vec![3 * b]
-                        .into_iter()
-                        .chain(c.at_home.then_some(3 * b + 1))
-                        .collect::<Vec<_>>()
+            .fold(0, |mask, (b, _)| {
+                mask | if link {
+                    (1 << (3 * b)) | (u64::from(c.at_home) << (3 * b + 1))
                 } else {
-                    vec![3 * b + 2]
+                    1 << (3 * b + 2)
                 }
             })
-            .collect()
     };
-    let items: Vec<(usize, i32, Vec<usize>)> = linked
+    let items = linked
         .links
         .iter()
         .map(|c| (c, true))
         .chain(linked.discharges.iter().map(|c| (c, false)))
-        .map(|(c, link)| (index[c.area.as_str()], c.discharged, slots_of(c, link)))
-        .collect();
-    people::tally_dated(
-        areas.clone(),
-        windows,
-        3 * BREAKDOWNS.len(),
-        items.iter().map(|(a, d, s)| (*a, *d, s.as_slice())),
-    )
+        .map(|(c, link)| (c.area, c.discharged, slots_of(c, link)));
+    people::tally_dated(linked.areas.clone(), windows, 3 * BREAKDOWNS.len(), items)
 }

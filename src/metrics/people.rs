@@ -250,19 +250,20 @@ impl Tally {
     }
 }
 
-/// Counts dated items (an episode's end, a discharge) into every window holding the date.
-pub fn tally_dated<'a>(
+/// Counts dated items (an episode's end, a discharge) into every window holding the date:
+/// each item is (area, day, the slots it counts in as a bit set).
+pub fn tally_dated(
     areas: Vec<String>,
     windows: &[Span],
     slots: usize,
-    items: impl Iterator<Item = (usize, i32, &'a [usize])>,
+    items: impl Iterator<Item = (usize, i32, u64)>,
 ) -> Tally {
     let mut t = Tally::new(areas, windows.len(), slots);
     for (area, day, counted) in items {
         for (w, (ws, we)) in windows.iter().enumerate() {
             if *ws <= day && day <= *we {
-                for s in counted {
-                    t.add(w, area, *s, 1);
+                for s in (0..slots).filter(|s| counted & (1 << s) != 0) {
+                    t.add(w, area, s, 1);
                 }
             }
         }

@@ -297,22 +297,18 @@ pub fn slots(breakdown: Option<&str>) -> (usize, usize) {
 /// the end (an unknown age counts in the total only).
 pub fn short_term_support(people: &People, events: &Events, windows: &[Span]) -> Tally {
     let eps = episodes(people, events);
-    let slots_of = |e: &Episode| -> Vec<usize> {
+    let slots_of = |e: &Episode| -> u64 {
         let band = match e.age {
             Some(a) if (18..=64).contains(&a) => Some(1),
             Some(a) if a >= 65 => Some(2),
             _ => None,
         };
         let numerator = !NOT_NUMERATOR.contains(&e.final_outcome);
-        std::iter::once(0)
-            .chain(band)
-            .flat_map(|b| {
-                let n = numerator.then_some(2 * b);
-                n.into_iter().chain(std::iter::once(2 * b + 1))
-            })
-            .collect()
+        std::iter::once(0).chain(band).fold(0, |mask, b| {
+            mask | (u64::from(numerator) << (2 * b)) | (1 << (2 * b + 1))
+        })
     };
-    let counted: Vec<(usize, i32, Vec<usize>)> = eps
+    let counted: Vec<(usize, i32, u64)> = eps
         .iter()
         .filter(|e| {
             e.new_client
@@ -326,6 +322,6 @@ pub fn short_term_support(people: &People, events: &Events, windows: &[Span]) ->
         people.area_names.clone(),
         windows,
         6,
-        counted.iter().map(|(a, d, s)| (*a, *d, s.as_slice())),
+        counted.into_iter(),
     )
 }
