@@ -247,9 +247,7 @@ pub fn prepare(
         },
     };
     let mut ledger = Ledger::default();
-    let __t = std::time::Instant::now();
     let mut data = metrics::load(root, &programme, &mut ledger);
-    if std::env::var("BCFMON_PROFILE").is_ok() { eprintln!("PROF {:>8.3} load", __t.elapsed().as_secs_f64()); }
     let areas: Option<Vec<String>> = if all {
         None
     } else {

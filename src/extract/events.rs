@@ -543,7 +543,7 @@ pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
         }
     };
     // W03: a row identical in every column to an earlier row; the later copy is ignored.
-    let mut seen = foldhash::HashSet::default();
+    let mut seen = foldhash::HashSet::with_capacity_and_hasher(c.hash.len(), Default::default());
     let keep: Vec<bool> = c
         .hash
         .iter()
@@ -625,12 +625,6 @@ pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
         date_column("Event_Start_Date", pick_i32(&c.start)),
         date_column("Event_End_Date", pick_i32(&c.end)),
         date_column("__end", pick_i32(&derived)),
-        Column::new(
-            "__line".into(),
-            idx.iter()
-                .map(|i| c.loc[*i].to_string())
-                .collect::<Vec<_>>(),
-        ),
     ];
     for (k, (name, _)) in CLOSED.iter().enumerate() {
         columns.push(Column::new(

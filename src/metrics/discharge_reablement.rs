@@ -4,6 +4,7 @@
 
 use super::people::{self, People, Span, Tally};
 use super::reablement::outcome_rank;
+use rayon::prelude::*;
 use crate::extract::events::{person_key, Events};
 use polars::prelude::*;
 
@@ -116,6 +117,7 @@ pub fn link(people: &People, events: &Events, discharges: &DataFrame) -> Result<
     let mut eligible: Vec<Spell> = Vec::new();
     // Each spell's person in events, by the pseudonymised NHS number (rule 3's link).
     let keys: Vec<Option<u32>> = (0..d.height())
+        .into_par_iter()
         .map(|i| {
             let key = person_key(areas[i].unwrap_or_default(), Some(persons[i]?), None);
             events.by_nhs_number.get(&key).copied()
@@ -175,23 +177,31 @@ pub fn link(people: &People, events: &Events, discharges: &DataFrame) -> Result<
         return Err("needs linked discharges: no hospital spell's Person_ID matches an NHS_Number in events".into());
     }
     // Spells by person, for links and emergency readmissions (any spell, not only eligible).
-    let mut spells_by_person: foldhash::HashMap<u32, Vec<(i32, bool)>> =
-        foldhash::HashMap::default();
-    for i in 0..d.height() {
-        if let (Some(k), Some(a)) = (keys[i], admitted[i]) {
+    // (person, admission, emergency) of every linked spell, and (person, eligible spell), each
+    // sorted by person so a person's spells are one run.
+    let mut spells: Vec<(u32, i32, bool)> = (0..d.height())
+        .filter_map(|i| {
             let emergency = adm_m[i].is_some_and(|m| super::hospital::EMERGENCY.contains(&m));
-            spells_by_person.entry(k).or_default().push((a, emergency));
-        }
-    }
-    let mut eligible_by_person: foldhash::HashMap<u32, Vec<usize>> = foldhash::HashMap::default();
-    for (n, s) in eligible.iter().enumerate() {
-        if let Some(k) = s.key {
-            eligible_by_person.entry(k).or_default().push(n);
-        }
-    }
+            Some((keys[i]?, admitted[i]?, emergency))
+        })
+        .collect();
+    spells.sort_unstable();
+    let mut by_person: Vec<(u32, usize)> = eligible
+        .iter()
+        .enumerate()
+        .filter_map(|(n, s)| Some((s.key?, n)))
+        .collect();
+    by_person.sort_unstable();
     // Rule 2: reablement episodes, clustered as ascof-2a rule 3; rule 3: links.
     let mut links = Vec::new();
-    for (&p, candidates) in &eligible_by_person {
+    for group in by_person.chunk_by(|a, b| a.0 == b.0) {
+        let p = group[0].0;
+        let candidates = group.iter().map(|(_, n)| *n);
+        let person_spells = {
+            let from = spells.partition_point(|s| s.0 < p);
+            let to = spells.partition_point(|s| s.0 <= p);
+            &spells[from..to]
+        };
         let mut st: Vec<usize> = service_rows(p)
             .filter(|&r| service[r] == st_max && reablement(people.component[r]))
             .collect();
@@ -220,8 +230,8 @@ pub fn link(people: &People, events: &Events, discharges: &DataFrame) -> Result<
         let person_death = people.death[p as usize];
         for es in episode_starts {
             let Some(best) = candidates
-                .iter()
-                .map(|&n| &eligible[n])
+                .clone()
+                .map(|n| &eligible[n])
                 .filter(|s| s.discharged >= es - 7 && s.discharged <= es + 3 && s.admitted <= es)
                 .max_by_key(|s| s.discharged)
             else {
@@ -229,10 +239,9 @@ pub fn link(people: &People, events: &Events, discharges: &DataFrame) -> Result<
             };
             let x = best.discharged;
             let within = |day: i32| day >= x && day <= x + 84;
-            let readmitted = spells_by_person.get(&p).is_some_and(|v| {
-                v.iter()
-                    .any(|(a, emergency)| *emergency && *a > x && *a > es && *a <= x + 84)
-            });
+            let readmitted = person_spells
+                .iter()
+                .any(|(_, a, emergency)| *emergency && *a > x && *a > es && *a <= x + 84);
             let died = person_death.or(best.death).is_some_and(within);
             let bed = service_rows(p)
                 .any(|r| (service[r] == nursing || service[r] == residential) && within(start[r]));

@@ -899,10 +899,6 @@ pub fn compute(
         .progress_chars("=> "),
     );
     for req in requests {
-        let __t = std::time::Instant::now();
-        struct Prof(std::time::Instant, String);
-        impl Drop for Prof { fn drop(&mut self) { if std::env::var("BCFMON_PROFILE").is_ok() { eprintln!("PROF {:>8.3} {}", self.0.elapsed().as_secs_f64(), self.1); } } }
-        let _prof = Prof(__t, format!("{} {}", req.metric, req.window));
         bar.set_message(req.metric.clone());
         bar.inc(months.len().max(1) as u64);
         let unit_of = || {
