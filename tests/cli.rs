@@ -956,6 +956,36 @@ fn compute_events_families_by_hand() {
     assert!(dq.contains("events.csv,34,warning,W03,"), "{dq}");
 }
 
+/// ascof-2e by hand (tests/fixtures/own_home), FY 2024-25 (ws 1 April 2024, we 31 March 2025).
+#[test]
+fn compute_own_home_by_hand() {
+    let dir = copy_fixture("own_home");
+    let out = run_in(
+        dir.path(),
+        &["compute", "--period", "2025-03", "--out", "r.csv"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rows = parse_csv(&fs::read_to_string(dir.path().join("r.csv")).unwrap());
+    let cells = |m| result_row(&rows, m, "financial-year", "2024-25")[6..9].to_vec();
+    // The cohort (rule 1-2, age at the latest LTS end capped at we): H1 75 owner occupier
+    // (settled); H2 34, ended 30 Sept 2024 in a registered care home (not settled); H3 45,
+    // whose two top-ranked rows disagree (private tenant vs rough sleeper) so the status is
+    // Unknown and rule 4 infers it from community support with home care: presumed at home
+    // (settled); H4 65 (born January 1960: 23,831 days to we, 4 × 23,831 div 1,461 = 65), no
+    // status, extra care housing (settled); H5 79 in nursing care, status Unknown, inferred
+    // a nursing home (not settled); H10 35, social housing tenant (settled); H11 49, with
+    // family (settled). Left out: H6 died before ws, H7 is 17, H8 has no birth month, H9
+    // starts after we. 5 of 7 = 71.4.
+    assert_eq!(cells("ascof-2e"), ["5", "7", "71.4"]);
+    // 18-64: H2, H3, H10, H11, of whom H3, H10, H11 are settled. 65+: H1, H4, H5.
+    assert_eq!(cells("ascof-2e/18-64"), ["3", "4", "75.0"]);
+    assert_eq!(cells("ascof-2e/65+"), ["2", "3", "66.7"]);
+    // Learning disability as at we (rule 7): H3 (both top rows agree) and H10, whose later
+    // open assessment gives "Support to unpaid carer", which ranks as not known, so the
+    // learning disability row stands. H11 (mental health) and H2 are not. 2 of 2.
+    assert_eq!(cells("ascof-2e-ld"), ["2", "2", "100.0"]);
+}
+
 // ---------------------------------------------------------------------------------------
 // synth: deterministic, every extract, and the engine runs clean on it.
 

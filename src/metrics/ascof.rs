@@ -234,7 +234,8 @@ pub fn own_home_slots(learning_disability: bool, breakdown: Option<&str>) -> (us
 /// open), not dead before ws. Rule 2: age at max(min(derived end, we)) over those rows; under
 /// 18 and unknown excluded. Rule 3: the known status of the top-ranked rows with start ≤ we
 /// (latest min(end, we), then latest start); rows that disagree make it Unknown. Rule 4: for
-/// Unknown, the inference from the top-ranked service rows. Rule 7: ascof-2e-ld restricts to
+/// Unknown (none known, or the top rows disagree), the inference from the top-ranked
+/// service rows. Rule 7: ascof-2e-ld restricts to
 /// people whose primary support reason as at we (resolved like rule 3, with "Support to
 /// unpaid carer" also not known) is learning disability support.
 pub fn own_home(people: &People, events: &Events, windows: &[Span]) -> Tally {
@@ -311,9 +312,13 @@ pub fn own_home(people: &People, events: &Events, windows: &[Span]) -> Tally {
                 |r| (capped(r), people.start[r]),
                 &mut top,
             );
-            let status = top.first().map(|&first| {
+            // A known status the top-ranked rows agree on; rows that disagree leave it
+            // Unknown, and Unknown goes to rule 4's inference like no status at all.
+            let status = top.first().and_then(|&first| {
                 let s = people.accommodation[first];
-                top.iter().all(|&r| people.accommodation[r] == s) && settled[s as usize]
+                top.iter()
+                    .all(|&r| people.accommodation[r] == s)
+                    .then_some(settled[s as usize])
             });
             let is_settled = status.unwrap_or_else(|| {
                 top_rows(
@@ -366,13 +371,25 @@ pub fn own_home(people: &People, events: &Events, windows: &[Span]) -> Tally {
 /// ascof-3d slots for a part (`1a`, `2a`, `1b`, `2b`) and breakdown: (numerator, denominator).
 pub fn self_directed_slots(part: &str, breakdown: Option<&str>) -> (usize, usize) {
     let base = 3 * band_index(breakdown);
-    let n = if part.starts_with('1') { base } else { base + 1 };
+    let n = if part.starts_with('1') {
+        base
+    } else {
+        base + 1
+    };
     (n, base + 2)
 }
 
 /// Counts a person at their best category into the 3d slots of their bands: the first
 /// numerator (1a/1b) takes categories ≤ `wide`, the second (2a/2b) only `narrow`.
-fn count_self_directed(t: &mut Tally, w: usize, area: usize, a: Option<i32>, cat: i32, wide: i32, narrow: i32) {
+fn count_self_directed(
+    t: &mut Tally,
+    w: usize,
+    area: usize,
+    a: Option<i32>,
+    cat: i32,
+    wide: i32,
+    narrow: i32,
+) {
     for b in bands(a) {
         t.add(w, area, 3 * b, u64::from(cat <= wide));
         t.add(w, area, 3 * b + 1, u64::from(cat == narrow));
@@ -450,7 +467,11 @@ pub fn carers_self_directed(people: &People, events: &Events, windows: &[Span]) 
             return None;
         }
         Some(match () {
-            _ if direct && (m == c.by_direct_payment || has(&dp_component, people.component[r])) => 1,
+            _ if direct
+                && (m == c.by_direct_payment || has(&dp_component, people.component[r])) =>
+            {
+                1
+            }
             _ if direct && m == c.managed => 2,
             _ if direct && m == c.commissioned => 3,
             _ if direct => 4,

@@ -4,9 +4,9 @@
 
 use super::people::{self, People, Span, Tally};
 use super::reablement::outcome_rank;
-use rayon::prelude::*;
 use crate::extract::events::{person_key, Events};
 use polars::prelude::*;
+use rayon::prelude::*;
 
 /// Treatment function codes excluded from ascof-2d (data-contract.md §3).
 fn excluded_treatment(code: &str) -> bool {
@@ -274,14 +274,7 @@ pub fn link(people: &People, events: &Events, discharges: &DataFrame) -> Result<
 
 /// The breakdowns (rule 6), in slot order: total, `/65-74`, `/75-84`, `/85+` (age at
 /// discharge), `/in-lt-community`, `/not-in-lts`.
-const BREAKDOWNS: [&str; 6] = [
-    "",
-    "65-74",
-    "75-84",
-    "85+",
-    "in-lt-community",
-    "not-in-lts",
-];
+const BREAKDOWNS: [&str; 6] = ["", "65-74", "75-84", "85+", "in-lt-community", "not-in-lts"];
 
 fn in_breakdown(c: &Counted, b: &str) -> bool {
     match b {

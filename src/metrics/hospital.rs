@@ -29,12 +29,11 @@ fn one_of(c: &str, values: &[&str]) -> Expr {
 /// not people. Spells still in progress count." The denominator is population 65+. Dated by
 /// `Admission_Date`.
 pub fn emergency_admissions_65() -> Expr {
-    one_of("Admission_Method", EMERGENCY)
-        .and(
-            age_at(col("Admission_Date"))
-                .gt_eq(lit(65))
-                .fill_null(lit(false)),
-        )
+    one_of("Admission_Method", EMERGENCY).and(
+        age_at(col("Admission_Date"))
+            .gt_eq(lit(65))
+            .fill_null(lit(false)),
+    )
 }
 
 /// `bcf-discharge-usual-residence` (metrics.md §8): "denominator = spells with

@@ -11,8 +11,8 @@ pub mod safeguarding;
 
 use crate::catalogue::{self, Unit};
 use crate::config::{LocalMetric, Programme};
-use crate::extract::{self, Ledger};
 use crate::extract::values::days;
+use crate::extract::{self, Ledger};
 use crate::period::{months_between, window_bounds, window_label, Month, Window};
 use crate::rounding::ratio_1dp;
 use crate::stats::ci;
@@ -39,8 +39,14 @@ pub struct Data {
     decoded: std::sync::OnceLock<Result<DataFrame, String>>,
     /// Each family's counts for a list of windows: the requests of a family (its parts,
     /// breakdowns) over the same windows share one pass.
-    tallies: std::sync::Mutex<HashMap<(&'static str, Vec<Span>), Arc<Tally>>>,
+    tallies: std::sync::Mutex<TallyCache>,
 }
+
+/// Each family's tallies by the windows they count.
+type TallyCache = HashMap<(&'static str, Vec<Span>), Arc<Tally>>;
+
+/// A family's pass: its tally for the windows given.
+type MakeTally<'a> = Box<dyn Fn(&[Span]) -> Result<Tally, String> + 'a>;
 
 impl Data {
     /// The coverage that applies to an area's rows of an extract: for events, the area's
@@ -347,12 +353,21 @@ struct Dated {
 /// Counts a dated plan's rows into every window holding their date: one query gives each
 /// row's area, date and flags; then the windows only count. Slots: numerator, denominator,
 /// sum and sum of squares of the summed value over the numerator rows.
-fn count_dated(frame: &DataFrame, area: &str, dt: &Dated, windows: &[Span]) -> Result<Tally, String> {
+fn count_dated(
+    frame: &DataFrame,
+    area: &str,
+    dt: &Dated,
+    windows: &[Span],
+) -> Result<Tally, String> {
     let mut select = vec![
         col(area).alias("a"),
         col(dt.date.as_str()).cast(DataType::Int32).alias("t"),
         dt.num.clone().fill_null(lit(false)).alias("n"),
-        dt.den.clone().unwrap_or(lit(false)).fill_null(lit(false)).alias("d"),
+        dt.den
+            .clone()
+            .unwrap_or(lit(false))
+            .fill_null(lit(false))
+            .alias("d"),
     ];
     if let Some(s) = &dt.summed {
         select.push(
@@ -376,7 +391,12 @@ fn count_dated(frame: &DataFrame, area: &str, dt: &Dated, windows: &[Span]) -> R
         .collect()
         .map_err(|e| e.to_string())?;
     let get = |name: &str| rows.column(name).map_err(|e| e.to_string());
-    let (a, t, n, d) = (get("a")?.str().map_err(|e| e.to_string())?, get("t")?.i32().map_err(|e| e.to_string())?, get("n")?.bool().map_err(|e| e.to_string())?, get("d")?.bool().map_err(|e| e.to_string())?);
+    let (a, t, n, d) = (
+        get("a")?.str().map_err(|e| e.to_string())?,
+        get("t")?.i32().map_err(|e| e.to_string())?,
+        get("n")?.bool().map_err(|e| e.to_string())?,
+        get("d")?.bool().map_err(|e| e.to_string())?,
+    );
     let s = match get("s") {
         Ok(c) => Some(c.i64().map_err(|e| e.to_string())?.clone()),
         Err(_) => None,
@@ -384,7 +404,12 @@ fn count_dated(frame: &DataFrame, area: &str, dt: &Dated, windows: &[Span]) -> R
     let mut areas: Vec<String> = Vec::new();
     let mut index: HashMap<&str, usize> = HashMap::new();
     let mut items = Vec::with_capacity(rows.height());
-    for (i, ((a, t), (n, d))) in a.iter().zip(t.iter()).zip(n.iter().zip(d.iter())).enumerate() {
+    for (i, ((a, t), (n, d))) in a
+        .iter()
+        .zip(t.iter())
+        .zip(n.iter().zip(d.iter()))
+        .enumerate()
+    {
         let (Some(a), Some(t)) = (a, t) else { continue };
         let k = *index.entry(a).or_insert_with(|| {
             areas.push(a.to_string());
@@ -417,7 +442,7 @@ fn count_dated(frame: &DataFrame, area: &str, dt: &Dated, windows: &[Span]) -> R
 struct Tallied<'a> {
     /// Requests of one family over the same windows share its pass.
     family: &'static str,
-    make: Box<dyn Fn(&[Span]) -> Result<Tally, String> + 'a>,
+    make: MakeTally<'a>,
     n: usize,
     d: Option<usize>,
 }
@@ -722,7 +747,7 @@ fn people(data: &Data) -> Result<&People, String> {
 fn tallied_plan<'a>(
     def: &catalogue::MetricDef,
     family: &'static str,
-    make: Box<dyn Fn(&[Span]) -> Result<Tally, String> + 'a>,
+    make: MakeTally<'a>,
     n: usize,
     d: Option<usize>,
 ) -> Plan<'a> {
@@ -736,12 +761,7 @@ fn tallied_plan<'a>(
         summed: None,
         population: None,
         dated: None,
-        tallied: Some(Tallied {
-            family,
-            make,
-            n,
-            d,
-        }),
+        tallied: Some(Tallied { family, make, n, d }),
         has_denominator: d.is_some(),
         lookback: 0,
         lookahead: 0,

@@ -115,7 +115,9 @@ impl People {
             vec![None; n_persons],
         );
         for p in 0..n_persons {
-            let Some(&first) = order.get(offsets[p]).filter(|_| offsets[p] < offsets[p + 1])
+            let Some(&first) = order
+                .get(offsets[p])
+                .filter(|_| offsets[p] < offsets[p + 1])
             else {
                 continue;
             };

@@ -140,7 +140,7 @@ fn episodes(people: &People, events: &Events) -> Vec<Episode> {
                     index: people.index[r] as usize,
                 }),
         );
-    let to_date = |d: i64| if d >= OPEN { None } else { Some(d as i32) };
+        let to_date = |d: i64| if d >= OPEN { None } else { Some(d as i32) };
         let mut st: Vec<&Row> = rows
             .iter()
             .filter(|r| r.event == service_event && r.service == st_max)
@@ -191,7 +191,9 @@ fn episodes(people: &People, events: &Events) -> Vec<Episode> {
                 .iter()
                 .filter(|r| !own(r) && r.start >= ep_start && ep_start < r.end && r.end <= ep_end)
                 .collect();
-            let final_outcome: &'static str = if p_death.is_some_and(|d| d <= ep_end.saturating_add(7)) {
+            let final_outcome: &'static str = if p_death
+                .is_some_and(|d| d <= ep_end.saturating_add(7))
+            {
                 "NFA: Deceased"
             } else if ep_outcome == hospital {
                 "Admitted to hospital"
@@ -318,10 +320,5 @@ pub fn short_term_support(people: &People, events: &Events, windows: &[Span]) ->
         })
         .filter_map(|e| Some((e.area, e.end?, slots_of(e))))
         .collect();
-    people::tally_dated(
-        people.area_names.clone(),
-        windows,
-        6,
-        counted.into_iter(),
-    )
+    people::tally_dated(people.area_names.clone(), windows, 6, counted.into_iter())
 }
