@@ -944,6 +944,20 @@ fn compute_events_families_by_hand() {
         cells("assessments-65plus", "month", "2025-03"),
         ["1", "", "1"]
     );
+    // Carers supported in the 12 months to 31 March 2025, each at their lowest category:
+    // K1 (direct to the carer by direct payment) 1; K6 (a "Direct payment" component, no
+    // mechanism) 1; K2 (managed budget) 2; K3 (commissioned 3, beside an information-only
+    // assessment 5) 3. Left out: K5 (direct, no mechanism: 4), K4 and A4 (information and
+    // advice: 5), K7 (support ended December 2023). 1b = categories 1-2 of 1-3: 3 of 4;
+    // 2b = direct payments: 2 of 4.
+    assert_eq!(
+        cells("ascof-3d-1b", "rolling-12-months", "2025-03"),
+        ["3", "4", "75.0"]
+    );
+    assert_eq!(
+        cells("ascof-3d-2b", "rolling-12-months", "2025-03"),
+        ["2", "4", "50.0"]
+    );
     let dq = fs::read_to_string(dir.path().join("data_quality.csv")).unwrap();
     assert!(
         dq.contains("events.csv,32,error,E03,Event_Type,Visit,"),
