@@ -85,19 +85,13 @@ impl Events {
             .expect("a listed value")
     }
 
-    /// Dictionary keys of an open-list column whose value satisfies `pred` (empty value = key 0).
-    pub fn keys_where(&self, column: &str, pred: impl Fn(Option<&str>) -> bool) -> Vec<u32> {
+    /// Which dictionary keys of an open-list column have a value satisfying `pred`, as a
+    /// lookup indexed by key (key 0 is the empty value, `pred(None)`).
+    pub fn key_set(&self, column: &str, pred: impl Fn(Option<&str>) -> bool) -> Vec<bool> {
         let dict = &self.dictionaries[column];
-        let mut out: Vec<u32> = dict
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| pred(Some(v)))
-            .map(|(i, _)| i as u32 + 1)
-            .collect();
-        if pred(None) {
-            out.push(0);
-        }
-        out
+        std::iter::once(pred(None))
+            .chain(dict.iter().map(|v| pred(Some(v))))
+            .collect()
     }
 }
 

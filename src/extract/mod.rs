@@ -291,12 +291,12 @@ pub fn map_header(
     }
 }
 
-/// Reads the header, maps it to the contract (refusing the file on F02/F03), then calls
-/// `row` for every record with its location and fields. Returns the number of rows read,
-/// or why the file was refused.
 /// About how many Parquet rows are read into memory at a time.
 const SLICE_ROWS: usize = 250_000;
 
+/// Reads the header, maps it to the contract (refusing the file on F02/F03), then calls
+/// `row` for every record with its location and fields. Returns the number of rows read,
+/// or why the file was refused.
 pub fn read_rows(
     src: &Source,
     report: &mut FileReport,

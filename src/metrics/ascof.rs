@@ -14,18 +14,9 @@ fn code(column: &str, value: &str) -> u8 {
     Events::code(column, value)
 }
 
-/// Which dictionary keys of an open-list column satisfy `pred`, indexed by key (key 0 is the
-/// empty value).
-fn key_set(events: &Events, column: &str, pred: impl Fn(Option<&str>) -> bool) -> Vec<bool> {
-    let dict = &events.dictionaries[column];
-    let mut out = vec![pred(None)];
-    out.extend(dict.iter().map(|v| pred(Some(v))));
-    out
-}
-
 /// The keys whose value is one of `values`, ignoring case.
 fn keys_named(events: &Events, column: &str, values: &[&str]) -> Vec<bool> {
-    key_set(events, column, |v| {
+    events.key_set(column, |v| {
         v.is_some_and(|v| values.iter().any(|x| x.eq_ignore_ascii_case(v)))
     })
 }
@@ -136,7 +127,7 @@ pub fn admission_slot(band: &str) -> usize {
 /// in both bands counts once, in the lower band.
 pub fn admissions(people: &People, events: &Events, windows: &[Span]) -> Tally {
     let c = Codes::new();
-    let component_ok = key_set(events, "Service_Component", |v| match v {
+    let component_ok = events.key_set("Service_Component", |v| match v {
         None => true,
         Some(v) => {
             let l = v.to_lowercase();
@@ -270,7 +261,7 @@ pub fn own_home(people: &People, events: &Events, windows: &[Span]) -> Tally {
             .find(|(code, _)| *code == s)
             .map_or(8, |(_, h)| *h)
     };
-    let reason_not_known = key_set(events, "Primary_Support_Reason", |v| {
+    let reason_not_known = events.key_set("Primary_Support_Reason", |v| {
         v.is_none_or(|v| {
             v.eq_ignore_ascii_case("Unknown")
                 || v.eq_ignore_ascii_case("Social support: Support to unpaid carer")

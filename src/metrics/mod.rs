@@ -342,23 +342,18 @@ fn window_aggs(num: &Expr, den: Option<&Expr>, summed: Option<&Expr>, i: usize) 
 }
 
 /// A row-counting rule whose window only selects rows by one date column: the date, and the
-/// window-free numerator, denominator and summed value (day averages).
+/// window-free numerator and denominator (a day average's summed value is the plan's).
 struct Dated {
     date: String,
     num: Expr,
     den: Option<Expr>,
-    summed: Option<Expr>,
 }
 
 /// Counts a dated plan's rows into every window holding their date: one query gives each
 /// row's area, date and flags; then the windows only count. Slots: numerator, denominator,
 /// sum and sum of squares of the summed value over the numerator rows.
-fn count_dated(
-    frame: &DataFrame,
-    area: &str,
-    dt: &Dated,
-    windows: &[Span],
-) -> Result<Tally, String> {
+fn count_dated(plan: &Plan<'_>, dt: &Dated, windows: &[Span]) -> Result<Tally, String> {
+    let (frame, area) = (&plan.frame, plan.area);
     let mut select = vec![
         col(area).alias("a"),
         col(dt.date.as_str()).cast(DataType::Int32).alias("t"),
@@ -369,7 +364,7 @@ fn count_dated(
             .fill_null(lit(false))
             .alias("d"),
     ];
-    if let Some(s) = &dt.summed {
+    if let Some(s) = &plan.summed {
         select.push(
             when(dt.num.clone())
                 .then(s.clone())
@@ -487,6 +482,16 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
             lookback: 0,
             lookahead: 0,
         };
+    // The hospital metrics: spells counted by one date column (see `Dated`).
+    let discharges_by = |date: &str, num: Expr, den: Option<Expr>| -> Result<Plan<'a>, String> {
+        let mut p = simple("discharges", "LA_Code", frame("discharges")?, no_exprs());
+        p.dated = Some(Dated {
+            date: date.to_string(),
+            num,
+            den,
+        });
+        Ok(p)
+    };
     Ok(match base {
         "safeguarding-concerns-timely" => {
             let n: u32 = param(req, "timescale_working_days", 2)?;
@@ -539,45 +544,22 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
         }
         "bcf-discharge-usual-residence" => {
             let (num, den) = hospital::discharge_usual_residence();
-            dated_plan(
-                simple("discharges", "LA_Code", frame("discharges")?, no_exprs()),
-                "Discharge_Date",
-                num,
-                Some(den),
-                None,
-            )
+            discharges_by("Discharge_Date", num, Some(den))?
         }
         "bcf-discharged-on-drd" => {
             let e = hospital::delay_eligible();
-            dated_plan(
-                simple("discharges", "LA_Code", frame("discharges")?, no_exprs()),
-                "Discharge_Date",
-                e.clone().and(hospital::delay_days().eq(lit(0))),
-                Some(e),
-                None,
-            )
+            let on_the_day = e.clone().and(hospital::delay_days().eq(lit(0)));
+            discharges_by("Discharge_Date", on_the_day, Some(e))?
         }
         "bcf-discharge-delay-avg" => {
             let e = hospital::delay_eligible();
-            let mut p = dated_plan(
-                simple("discharges", "LA_Code", frame("discharges")?, no_exprs()),
-                "Discharge_Date",
-                e.clone(),
-                Some(e),
-                Some(hospital::delay_days()),
-            );
+            let mut p = discharges_by("Discharge_Date", e.clone(), Some(e))?;
             p.summed = Some(hospital::delay_days());
             p
         }
         "bcf-emergency-admissions-65" => {
             frame("population")?;
-            let mut p = dated_plan(
-                simple("discharges", "LA_Code", frame("discharges")?, no_exprs()),
-                "Admission_Date",
-                hospital::emergency_admissions_65(),
-                None,
-                None,
-            );
+            let mut p = discharges_by("Admission_Date", hospital::emergency_admissions_65(), None)?;
             p.population = Some("65+");
             p
         }
@@ -711,26 +693,9 @@ fn events(data: &Data) -> Result<&crate::extract::events::Events, String> {
     })
 }
 
-/// The row expressions of a plan counted by its dates instead.
+/// The row expressions of a plan that counts another way (by dates, or by a family's tally).
 fn no_exprs() -> Box<dyn Fn(NaiveDate, NaiveDate) -> (Expr, Option<Expr>)> {
     Box::new(|_, _| (lit(false), None))
-}
-
-/// Makes a row-counting plan count by one date column (see `Dated`).
-fn dated_plan<'a>(
-    mut plan: Plan<'a>,
-    date: &str,
-    num: Expr,
-    den: Option<Expr>,
-    summed: Option<Expr>,
-) -> Plan<'a> {
-    plan.dated = Some(Dated {
-        date: date.to_string(),
-        num,
-        den,
-        summed,
-    });
-    plan
 }
 
 /// The events grouped by person, made once per run when a family first needs them.
@@ -757,7 +722,7 @@ fn tallied_plan<'a>(
         snapshot: def.snapshot,
         frame: DataFrame::empty(),
         area: "LA_Code",
-        exprs: Box::new(|_, _| (lit(false), None)),
+        exprs: no_exprs(),
         summed: None,
         population: None,
         dated: None,
@@ -800,7 +765,6 @@ fn plan_local<'a>(m: &LocalMetric, data: &'a Data) -> Result<Plan<'a>, String> {
             date: date.clone(),
             num: numerator.clone(),
             den: denominator.clone(),
-            summed: None,
         });
     let area = if source == "chc" || source == "population" || source == "benchmarks" {
         "Area_Code"
@@ -983,7 +947,7 @@ pub fn compute(
             .collect();
         let tally = match (&plan.tallied, &plan.dated) {
             (Some(t), _) => Some(data.tally(t.family, spans, &t.make)),
-            (None, Some(dt)) => Some(count_dated(&plan.frame, plan.area, dt, &spans).map(Arc::new)),
+            (None, Some(dt)) => Some(count_dated(&plan, dt, &spans).map(Arc::new)),
             (None, None) => None,
         };
         let batched: Option<Result<DataFrame, String>> = tally.is_none().then(|| {
