@@ -1000,6 +1000,151 @@ fn compute_own_home_by_hand() {
     assert_eq!(cells("ascof-2e-ld"), ["2", "2", "100.0"]);
 }
 
+/// ascof-2a by hand (tests/fixtures/short_term): ST-Max episodes of new clients and their
+/// final outcomes, with every edge of metrics.md §1. Born January 1950 unless said; A2 and
+/// A4 were born March 1980 (44), A12 and A13 January 1960.
+#[test]
+fn compute_short_term_support_by_hand() {
+    let dir = copy_fixture("short_term");
+    let out = run_in(
+        dir.path(),
+        &["compute", "--period", "2025-04", "--out", "r.csv"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let ledger = fs::read_to_string(dir.path().join("data_quality.csv")).unwrap();
+    assert_eq!(ledger.lines().count(), 1, "every row accepted: {ledger}");
+    let rows = parse_csv(&fs::read_to_string(dir.path().join("r.csv")).unwrap());
+    let cells = |m, w, p| result_row(&rows, m, w, p)[6..9].to_vec();
+    // FY 2024-25, episodes ending 1 April 2024 - 31 March 2025. In the denominator:
+    //   A1  one row, ended as planned (S4a: its own outcome, F empty)            num
+    //   A2  two rows, the second starting exactly 7 days after the first ends: one
+    //       episode; outcome of the later row, information and advice (18-64)     num
+    //   A3  two rows 8 days apart: two episodes, both ended as planned           num ×2
+    //   A4  followed 5 days later by long-term community support (S3, 18-64)     den only
+    //   A5  followed by other short-term support in a short-term residential
+    //       component (S3: "Residential or Nursing care")                        den only
+    //   A7  died 8 days after the end (S1 needs ≤ 7)                             num
+    //   A10 long-term support ended 91 days before the start: a new client        num
+    //   A12 born January 1960, episode ends 31 Dec 2024 at 64 (18-64)             num
+    //   A13 born January 1960, episode ends 1 Jan 2025 at 65 (65+)                num
+    //   A15 no birth month: the total only                                       num
+    //   A16 started before ws, ended 5 April 2024                                num
+    //   A20 support declined, then only an ended-as-planned review in F, so no S4
+    //       candidate; equipment nested in the episode (S5: ongoing low level)   num
+    //   A21 progress outcome (not usable); a nested assessment ending 10 days
+    //       before the episode end gives information and advice (S4c)            num
+    // Left out: A6 died 7 days after the end (S1 deceased); A8 admitted to hospital (S2);
+    // A9 long-term support ended 90 days before the start (not a new client); A11 open;
+    // A14 aged 16; A17 ended 31 March 2024 and A18 1 April 2025 (outside); A19 a review in
+    // F declined support, which outranks the episode's "NFA: Other" (S4b); A22's nested
+    // assessment ended 14 days before the end (S4c needs < 14), leaving the progress
+    // outcome (S6); A26's two rows end on the same day and the lower rank, support
+    // declined, is the episode outcome.
+    // 14 episodes, 12 in the numerator: 85.714… → 85.7.
+    assert_eq!(
+        cells("ascof-2a", "financial-year", "2024-25"),
+        ["12", "14", "85.7"]
+    );
+    // 18-64 by age at the end: A2, A4, A12. 65+: A1, A3 ×2, A5, A7, A10, A13, A16, A20, A21.
+    assert_eq!(
+        cells("ascof-2a/18-64", "financial-year", "2024-25"),
+        ["2", "3", "66.7"]
+    );
+    assert_eq!(
+        cells("ascof-2a/65+", "financial-year", "2024-25"),
+        ["9", "10", "90.0"]
+    );
+    // Rolling 12 months to April 2025: A16 (5 April 2024) leaves, A18 (1 April 2025) joins.
+    assert_eq!(
+        cells("ascof-2a", "rolling-12-months", "2025-04"),
+        ["12", "14", "85.7"]
+    );
+    // To February 2025: the FY set without March 2025 (none end then) plus A17 (31 March
+    // 2024): 13 of 15 = 86.7.
+    assert_eq!(
+        cells("ascof-2a", "rolling-12-months", "2025-02"),
+        ["13", "15", "86.7"]
+    );
+    // To June 2024 (from 1 July 2023): A1, A2, A10, A15, A16, A17 — 6 of 6 (A19 declined).
+    assert_eq!(
+        cells("ascof-2a", "rolling-12-months", "2024-06"),
+        ["6", "6", "100.0"]
+    );
+    // Coverage starts 1 April 2023: the window from 1 June 2023 lacks its 91 days of
+    // history; the one from 1 July 2023 has exactly 91.
+    assert_eq!(
+        result_row(&rows, "ascof-2a", "rolling-12-months", "2024-05")[12],
+        "insufficient-coverage"
+    );
+}
+
+/// ascof-2d by hand (tests/fixtures/discharge_reablement): hospital spells linked to
+/// reablement episodes by NHS number, with every edge of metrics.md §4. Born June 1945
+/// (78-79) unless said; D1 and X20 January 1955, D13 and D14 January 1960, D15 January 1939.
+#[test]
+fn compute_discharge_to_reablement_by_hand() {
+    let dir = copy_fixture("discharge_reablement");
+    let out = run_in(
+        dir.path(),
+        &["compute", "--period", "2025-04", "--out", "r.csv"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let ledger = fs::read_to_string(dir.path().join("data_quality.csv")).unwrap();
+    assert_eq!(ledger.lines().count(), 1, "every row accepted: {ledger}");
+    let rows = parse_csv(&fs::read_to_string(dir.path().join("r.csv")).unwrap());
+    let cells = |m| result_row(&rows, m, "financial-year", "2024-25")[6..9].to_vec();
+    // Eligible discharges in FY 2024-25 (part 2 denominator), 19 spells: S_D1, S_D2, S_D3,
+    // S_D4, S_D5, S_D6, S_D7A, S_D7B, S_D8, S_D8E (elective), S_D9, S_D10, S_D12, S_D14
+    // (65 at discharge on 1 Jan 2025), S_D15, S_D16G, S_D18, S_D19, S_D20 (not in events).
+    // Not eligible: zero-day stays (S_D2R, S_D4R, S_D16F, S_D19R), S_D11 (in residential
+    // care at admission), S_D13 (64 at discharge on 31 Dec 2024), S_D15X (died: method 4),
+    // S_D16A-E (maternity admission, died, transfer destination 51, treatment functions
+    // 710 and 650), S_D17A/B and S_D21 (discharged outside the year), S_D18R (still in).
+    //
+    // Linked episodes (part 2 numerator, part 1 denominator), 12:
+    //   D1  discharged 2 days before the start                              at home
+    //   D2  discharged exactly 7 days before; emergency readmission on day 84   not
+    //   D4  discharged 3 days after the start; emergency readmission day 85  at home
+    //   D7  two qualifying discharges: the later (9 Sept) is used, and death on
+    //       2 Dec is day 84 from it (day 89 from the earlier)                    not
+    //   D8  elective readmission within 84 days                             at home
+    //   D9  long-term residential care starting on day 84                       not
+    //   D10 long-term nursing care starting on day 85                       at home
+    //   D12 in long-term community support at admission                     at home
+    //   D14 aged 65                                                          at home
+    //   D15 died in hospital 28 days later (the death is on a later spell)       not
+    //   D18 emergency readmission still in hospital                              not
+    //   D19 emergency admission the day after discharge but before the
+    //       episode started (rule 5a needs after the start)                  at home
+    // Not linked: D3 (discharged 8 days before the start), D5 (4 days after), D6 (admitted
+    // the day after the start), D11 and D13 (their discharges are not eligible), D17 (its
+    // links are outside the year).
+    // Part 1: 7 of 12 = 58.333… → 58.3. Part 2: 12 of 19 = 63.157… → 63.2.
+    assert_eq!(cells("ascof-2d-1"), ["7", "12", "58.3"]);
+    assert_eq!(cells("ascof-2d-2"), ["12", "19", "63.2"]);
+    // By age at discharge: 65-74 is D1, D14 (and X20, eligible only); 85+ is D15; 75-84
+    // the other nine links (five at home) and fifteen eligible spells.
+    assert_eq!(cells("ascof-2d-1/65-74"), ["2", "2", "100.0"]);
+    assert_eq!(cells("ascof-2d-2/65-74"), ["2", "3", "66.7"]);
+    assert_eq!(cells("ascof-2d-1/75-84"), ["5", "9", "55.6"]);
+    assert_eq!(cells("ascof-2d-2/75-84"), ["9", "15", "60.0"]);
+    assert_eq!(cells("ascof-2d-1/85+"), ["0", "1", "0.0"]);
+    assert_eq!(cells("ascof-2d-2/85+"), ["1", "1", "100.0"]);
+    // In long-term community support at admission: D12 alone.
+    assert_eq!(cells("ascof-2d-1/in-lt-community"), ["1", "1", "100.0"]);
+    assert_eq!(cells("ascof-2d-2/in-lt-community"), ["1", "1", "100.0"]);
+    assert_eq!(cells("ascof-2d-1/not-in-lts"), ["6", "11", "54.5"]);
+    assert_eq!(cells("ascof-2d-2/not-in-lts"), ["11", "18", "61.1"]);
+    // Coverage: events run to 30 Sept 2025 but discharges only from 20 March 2024 to 30
+    // June 2025, and both must span ws - 7 .. we + 84. Of the rolling windows only the one
+    // to March 2025 does: to April 2025 needs follow-up to 23 July 2025, to February 2025
+    // needs discharges from 23 Feb 2024.
+    let rolling = |p| result_row(&rows, "ascof-2d-1", "rolling-12-months", p);
+    assert_eq!(rolling("2025-03")[6..9], ["7", "12", "58.3"]);
+    assert_eq!(rolling("2025-04")[12], "insufficient-coverage");
+    assert_eq!(rolling("2025-02")[12], "insufficient-coverage");
+}
+
 // ---------------------------------------------------------------------------------------
 // synth: deterministic, every extract, and the engine runs clean on it.
 

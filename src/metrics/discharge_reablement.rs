@@ -112,7 +112,6 @@ pub fn link(people: &People, events: &Events, discharges: &DataFrame) -> Result<
         discharged: i32,
         age: i32,
         in_lt_community: bool,
-        death: Option<i32>,
     }
     let mut eligible: Vec<Spell> = Vec::new();
     // Each spell's person in events, by the pseudonymised NHS number (rule 3's link).
@@ -170,19 +169,18 @@ pub fn link(people: &People, events: &Events, discharges: &DataFrame) -> Result<
             discharged: x,
             age,
             in_lt_community,
-            death: spell_death[i],
         });
     }
     if !linked_any && !eligible.is_empty() {
         return Err("needs linked discharges: no hospital spell's Person_ID matches an NHS_Number in events".into());
     }
-    // Spells by person, for links and emergency readmissions (any spell, not only eligible).
-    // (person, admission, emergency) of every linked spell, and (person, eligible spell), each
-    // sorted by person so a person's spells are one run.
-    let mut spells: Vec<(u32, i32, bool)> = (0..d.height())
+    // Spells by person, for links, emergency readmissions and deaths (any spell, not only
+    // eligible). (person, admission, emergency, death) of every linked spell, and (person,
+    // eligible spell), each sorted by person so a person's spells are one run.
+    let mut spells: Vec<(u32, i32, bool, Option<i32>)> = (0..d.height())
         .filter_map(|i| {
             let emergency = adm_m[i].is_some_and(|m| super::hospital::EMERGENCY.contains(&m));
-            Some((keys[i]?, admitted[i]?, emergency))
+            Some((keys[i]?, admitted[i]?, emergency, spell_death[i]))
         })
         .collect();
     spells.sort_unstable();
@@ -241,8 +239,13 @@ pub fn link(people: &People, events: &Events, discharges: &DataFrame) -> Result<
             let within = |day: i32| day >= x && day <= x + 84;
             let readmitted = person_spells
                 .iter()
-                .any(|(_, a, emergency)| *emergency && *a > x && *a > es && *a <= x + 84);
-            let died = person_death.or(best.death).is_some_and(within);
+                .any(|(_, a, emergency, _)| *emergency && *a > x && *a > es && *a <= x + 84);
+            // The death date may come from events or from any of the person's spells (rule
+            // 5b names both sources); a death in the 84 days from either counts.
+            let died = std::iter::once(person_death)
+                .chain(person_spells.iter().map(|s| s.3))
+                .flatten()
+                .any(within);
             let bed = service_rows(p)
                 .any(|r| (service[r] == nursing || service[r] == residential) && within(start[r]));
             links.push(Counted {

@@ -301,6 +301,9 @@ struct Plan<'a> {
     lookback: i64,
     /// Days of follow-up the window needs after we.
     lookahead: i64,
+    /// A second extract whose coverage must also span the look-back and look-ahead (ascof-2d
+    /// needs both events and discharges, metrics.md §0.4).
+    also_covered_by: Option<&'static str>,
 }
 
 /// The aggregations of one window of a row-counting plan, suffixed with its index: the
@@ -481,6 +484,7 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
             has_denominator: true,
             lookback: 0,
             lookahead: 0,
+            also_covered_by: None,
         };
     // The hospital metrics: spells counted by one date column (see `Dated`).
     let discharges_by = |date: &str, num: Expr, den: Option<Expr>| -> Result<Plan<'a>, String> {
@@ -649,6 +653,7 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
             // Events and discharges must cover 7 days before and 84 days after (metrics.md §0.4).
             p.lookback = 7;
             p.lookahead = 84;
+            p.also_covered_by = Some("discharges");
             p
         }
         "assessments-65plus" => {
@@ -730,6 +735,7 @@ fn tallied_plan<'a>(
         has_denominator: d.is_some(),
         lookback: 0,
         lookahead: 0,
+        also_covered_by: None,
     }
 }
 
@@ -796,6 +802,7 @@ fn plan_local<'a>(m: &LocalMetric, data: &'a Data) -> Result<Plan<'a>, String> {
         has_denominator: true,
         lookback: 0,
         lookahead: 0,
+        also_covered_by: None,
     })
 }
 
@@ -974,14 +981,14 @@ pub fn compute(
             };
             let (ws_eff, we_eff) = if plan.snapshot { (we, we) } else { (ws, we) };
             let look_from = ws_eff - chrono::Duration::days(plan.lookback);
+            let look_to = we_eff + chrono::Duration::days(plan.lookahead);
             let is_covered = |a: &str| {
-                data.coverage_for(plan.source, a).is_some_and(|c| {
-                    covered(
-                        c,
-                        look_from,
-                        we_eff + chrono::Duration::days(plan.lookahead),
-                    )
-                })
+                std::iter::once(plan.source)
+                    .chain(plan.also_covered_by)
+                    .all(|s| {
+                        data.coverage_for(s, a)
+                            .is_some_and(|c| covered(c, look_from, look_to))
+                    })
             };
             if !area_list.iter().any(|a| is_covered(a)) {
                 for a in &area_list {
