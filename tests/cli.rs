@@ -900,6 +900,11 @@ fn compute_events_families_by_hand() {
         cells("ascof-2c", "financial-year", "2024-25"),
         ["3", "30000", "10.0"]
     );
+    // The BCF long-term admissions metric is ascof-2c under another id (metrics.md §3).
+    assert_eq!(
+        cells("bcf-ltc-admissions-65", "financial-year", "2024-25"),
+        ["3", "30000", "10.0"]
+    );
     // ascof-2b: P6, aged 64 at admission: 1 per 100,000 aged 18-64.
     assert_eq!(
         cells("ascof-2b", "financial-year", "2024-25"),
