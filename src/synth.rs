@@ -989,7 +989,7 @@ pub fn generate(
                                 m.to_string(),
                                 c.partner.clone(),
                                 crate::money::plain_2dp(amount),
-                                "Pooled fund".into(),
+                                c.funding_stream.clone().unwrap_or("Pooled fund".into()),
                                 note.into(),
                             ])?;
                         }
@@ -1021,7 +1021,11 @@ pub fn generate(
                     }
                 }
             }
-            if let Some(first) = scheme.finance.first().and_then(|p| p.contributions.first()) {
+            // A refund as a line of its own. A scheme that names its funding streams has one
+            // row per month, partner and stream (N03, N05), so its refunds are netted into
+            // the month's row by the ledger that produces the extract: no extra line.
+            let first = scheme.finance.first().and_then(|p| p.contributions.first());
+            if let Some(first) = first.filter(|_| scheme.funding_streams().is_empty()) {
                 let m = crate::period::Month::of(scheme.finance[0].financial_year.start()).next();
                 fin.row(vec![
                     scheme.reference.clone(),
@@ -1041,7 +1045,10 @@ pub fn generate(
                     month.clone(),
                     partner.id.clone(),
                     "£1,000".into(),
-                    "Adjustment".into(),
+                    // Only the amount is wrong (N04): the stream is one the scheme declares.
+                    s.funding_streams()
+                        .first()
+                        .map_or("Adjustment".into(), |f| f.to_string()),
                     "typed with a pound sign".into(),
                 ])?; // N04
                      // More bad rows only where there are enough good ones to stay under the

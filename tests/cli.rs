@@ -1204,9 +1204,21 @@ fn synth_is_deterministic_and_compute_all_runs_clean_on_it() {
         assert_eq!(fa, fb, "{name} is byte-identical for the same seed");
         assert!(fa.len() > 100, "{name} has rows");
     }
-    // The programme's finance rows: A1 is planned for 2024-25 by LA and ICB.
+    // The programme's finance rows: A1 is planned for 2024-25 by LA and ICB, each through
+    // its declared funding stream (which `check` below accepts, N03).
     let finance = fs::read_to_string(dir.path().join("a/finance.csv")).unwrap();
-    assert!(finance.contains("\nA1,2024-04,ICB,"), "{finance}");
+    assert!(
+        finance
+            .lines()
+            .any(|l| l.starts_with("A1,2024-04,ICB,") && l.ends_with(",NHS minimum contribution,")),
+        "{finance}"
+    );
+    assert!(
+        finance
+            .lines()
+            .any(|l| l.starts_with("A1,2024-04,LA,") && l.ends_with(",iBCF,")),
+        "{finance}"
+    );
     // Use the synthetic data as the fixture's data/ and run everything.
     fs::rename(dir.path().join("a"), dir.path().join("data")).unwrap();
     let out = run_in(dir.path(), &["compute", "--all", "--out", "all.csv"]);
@@ -1374,7 +1386,7 @@ fn finance_is_right_to_the_penny() {
         dir.path(),
         &["report", "--period", "2024-06", "--out", "pack"],
     );
-    // 7 of 20 finance rows are bad on purpose: more than the 5% reject rate, so exit 1,
+    // 9 of 22 finance rows are bad on purpose: more than the 5% reject rate, so exit 1,
     // but the pack is written with the problems on its data-quality page.
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
@@ -1391,7 +1403,9 @@ fn finance_is_right_to_the_penny() {
     // F2 commences in May and has no actuals: the plan is the forecast.
     // F3's fund manager forecasts 1100.01, shared 600:400 by largest remainder: 110001p ×
     //   0.6 = 66000.6, × 0.4 = 44000.4 → floors 66000 + 44000, the spare penny to ICB (.6).
-    //   LA's two identical rows are both rejected (N05), so LA has spent nothing.
+    //   LA's two identical rows are both rejected (N05), so LA has spent nothing. F3 names
+    //   its funding streams, so its rows through an undeclared stream (`Adjustment`) or
+    //   none are rejected (N03) and ICB has spent only the 50.00 of its declared stream.
     assert_eq!(
         fs::read_to_string(pack.join("finance.csv")).unwrap(),
         "scheme,partner,financial_year,plan,actual_to_date,forecast_outturn,variance,variance_pct,forecast_basis
@@ -1428,6 +1442,10 @@ F3,ALL,2024-25,1000.00,50.00,1100.01,100.01,10.0,fund-manager
     for figure in ["£1,520", "50.6%", "£6,080", "202.6%", "101.3%"] {
         assert!(f1.contains(figure), "{figure} on F1's page");
     }
+    // The scheme page names each contribution's stream.
+    let f3 = fs::read_to_string(pack.join("schemes/F3.html")).unwrap();
+    assert!(f3.contains("NHS Example ICB (NHS minimum contribution)"));
+    assert!(f3.contains("Exampleshire Council (iBCF)"));
     let index = fs::read_to_string(pack.join("index.html")).unwrap();
     // Pooled budget: F1 12000 + F2 3000 + F3 1000 = £16,000 plan; forecast 11642.04 + 3000
     // + 1100.01 = £15,742.05; variance −257.95 (−1.6%: on track).
@@ -1449,6 +1467,8 @@ F3,ALL,2024-25,1000.00,50.00,1100.01,100.01,10.0,fund-manager
         (19, "N04"),
         (20, "N04"),
         (21, "N06"),
+        (22, "N03"),
+        (23, "N03"),
     ] {
         assert!(
             dq.lines()
@@ -1470,10 +1490,16 @@ F3,ALL,2024-25,1000.00,50.00,1100.01,100.01,10.0,fund-manager
         "{}",
         check.stderr
     );
+    for message in [
+        "finance.csv:22: error N03 (Funding_Stream): `Adjustment` is not a funding stream of scheme `F3`, which declares NHS minimum contribution, iBCF (or `Savings` for savings achieved)",
+        "finance.csv:23: error N03 (Funding_Stream): Funding_Stream is empty; scheme `F3` declares NHS minimum contribution, iBCF (or `Savings` for savings achieved)",
+    ] {
+        assert!(check.stderr.contains(message), "{}", check.stderr);
+    }
     assert!(
         check
             .stdout
-            .contains("20 rows read, 13 accepted, 7 rejected, 1 with warnings"),
+            .contains("22 rows read, 13 accepted, 9 rejected, 1 with warnings"),
         "{}",
         check.stdout
     );

@@ -32,6 +32,10 @@ pub enum Commencement {
 pub struct Contribution {
     pub partner: String,
     pub amount: Decimal,
+    /// The funding stream the money comes through (`NHS minimum contribution`, `iBCF`,
+    /// `DFG`, …). Once a scheme names any, its finance rows must name one of them
+    /// (data-contract §5, N03).
+    pub funding_stream: Option<String>,
 }
 
 /// The scheme's money for one financial year (Schedule 3 section 3, "Finance").
@@ -124,6 +128,22 @@ pub struct Scheme {
     pub joint_funding: Option<JointFunding>,
     pub kpis: Vec<Kpi>,
     pub metrics: Vec<LocalMetric>,
+}
+
+impl Scheme {
+    /// The funding streams its contributions name, each once, in the order first named.
+    /// Empty when the scheme does not break its money down by stream.
+    pub fn funding_streams(&self) -> Vec<&str> {
+        let mut streams: Vec<&str> = Vec::new();
+        for c in self.finance.iter().flat_map(|p| &p.contributions) {
+            if let Some(s) = c.funding_stream.as_deref() {
+                if !streams.iter().any(|x| x.eq_ignore_ascii_case(s)) {
+                    streams.push(s);
+                }
+            }
+        }
+        streams
+    }
 }
 
 pub const SCHEME_KEYS: &[&str] = &[
@@ -302,7 +322,13 @@ fn read_finance(
     let mut ok = true;
     if let Some(cv) = get(t, "contribution") {
         for (ct, cspan) in src.tables(cv, "contribution") {
-            src.check_keys(ct, &["partner", "amount"], "in [[finance.contribution]]");
+            src.check_keys(
+                ct,
+                &["partner", "amount", "funding_stream"],
+                "in [[finance.contribution]]",
+            );
+            let funding_stream =
+                get(ct, "funding_stream").and_then(|v| src.string(v, "funding_stream"));
             let partner = req_string(src, ct, &cspan, "partner", "in [[finance.contribution]]");
             if let (Some(p), Some(pv)) = (&partner, get(ct, "partner")) {
                 if settings.partner(p).is_none() {
@@ -319,7 +345,35 @@ fn read_finance(
             };
             match (partner, amount) {
                 (Some(partner), Some(amount)) => {
-                    contributions.push(Contribution { partner, amount })
+                    // One line per partner and stream: the finance extract has one row per
+                    // month for each (N05), so a second line could never be matched.
+                    let same = |c: &Contribution| {
+                        c.partner.eq_ignore_ascii_case(&partner)
+                            && c.funding_stream.as_deref().map(str::to_lowercase)
+                                == funding_stream.as_deref().map(str::to_lowercase)
+                    };
+                    if contributions.iter().any(same) {
+                        ok = false;
+                        src.error(
+                            &cspan,
+                            format!(
+                                "partner `{partner}` contributes twice{} in this year",
+                                funding_stream
+                                    .as_deref()
+                                    .map(|s| format!(" through `{s}`"))
+                                    .unwrap_or_default()
+                            ),
+                            Some(
+                                "add the amounts together, or name each line's funding_stream"
+                                    .into(),
+                            ),
+                        );
+                    }
+                    contributions.push(Contribution {
+                        partner,
+                        amount,
+                        funding_stream,
+                    })
                 }
                 _ => ok = false,
             }

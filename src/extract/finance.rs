@@ -128,6 +128,34 @@ pub fn load(src: &Source, programme: &Programme, ledger: &mut Ledger) -> Option<
                 ),
             );
         }
+        // N03 for streams: once a scheme names its funding streams, every row names one of
+        // them. Savings rows are not money through a stream and keep their own word.
+        let stream = get("Funding_Stream");
+        if let Some(streams) = declared
+            .map(|s| s.funding_streams())
+            .filter(|s| !s.is_empty())
+        {
+            let named = streams.iter().any(|s| s.eq_ignore_ascii_case(stream))
+                || stream.eq_ignore_ascii_case(crate::finance::SAVINGS_STREAM);
+            if !named {
+                let what = if stream.is_empty() {
+                    format!("Funding_Stream is empty; scheme `{scheme}` declares")
+                } else {
+                    format!(
+                        "`{stream}` is not a funding stream of scheme `{scheme}`, which declares"
+                    )
+                };
+                add(
+                    "N03",
+                    "Funding_Stream",
+                    format!(
+                        "{what} {} (or `{}` for savings achieved)",
+                        streams.join(", "),
+                        crate::finance::SAVINGS_STREAM
+                    ),
+                );
+            }
+        }
         let amount = parse_amount(get("Amount"));
         if amount.is_none() {
             add(

@@ -970,7 +970,14 @@ fn scheme_page(
                 value => format_gbp(p.value),
                 full_year_effect => p.full_year_effect.map(format_gbp),
                 forecast => p.forecast_outturn.map(format_gbp),
-                contributions => p.contributions.iter().map(|c| (partner_name(settings, &c.partner), format_gbp(c.amount))).collect::<Vec<_>>(),
+                contributions => p.contributions.iter().map(|c| {
+                    let name = partner_name(settings, &c.partner);
+                    let name = match &c.funding_stream {
+                        Some(stream) => format!("{name} ({stream})"),
+                        None => name,
+                    };
+                    (name, format_gbp(c.amount))
+                }).collect::<Vec<_>>(),
             }
         })
         .collect();
