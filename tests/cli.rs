@@ -669,7 +669,6 @@ fn compute_fixture(name: &str, period: &str) -> (Vec<Vec<String>>, Vec<String>) 
 }
 
 /// The row of `compute` output for (metric, window, period), as cells.
-
 fn result_row<'a>(
     rows: &'a [Vec<String>],
     metric: &str,
