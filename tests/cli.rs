@@ -1135,6 +1135,42 @@ fn compute_discharge_to_reablement_by_hand() {
     assert_eq!(rolling("2025-02")[12], "insufficient-coverage");
 }
 
+/// Without Person_ID (a column the contract marks "M": needed for ascof-2d only) the spells
+/// cannot be linked to events: ascof-2d is not-computable and the note says why.
+#[test]
+fn discharge_to_reablement_needs_person_id() {
+    let dir = copy_fixture("discharge_reablement");
+    let path = dir.path().join("data/discharges.csv");
+    let text = fs::read_to_string(&path).unwrap();
+    // Person_ID is the second column: drop it from every line.
+    let without: String = text
+        .lines()
+        .map(|l| {
+            let mut cells: Vec<&str> = l.split(',').collect();
+            cells.remove(1);
+            cells.join(",") + "\n"
+        })
+        .collect();
+    fs::write(&path, without).unwrap();
+    let out = run_in(
+        dir.path(),
+        &["compute", "--period", "2025-04", "--out", "r.csv"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "ascof-2d-1 is not-computable: needs linked discharges: the discharges extract has no Person_ID"
+        ),
+        "{}",
+        out.stderr
+    );
+    let rows = parse_csv(&fs::read_to_string(dir.path().join("r.csv")).unwrap());
+    assert_eq!(
+        result_row(&rows, "ascof-2d-2", "financial-year", "2024-25")[12],
+        "not-computable"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // synth: deterministic, every extract, and the engine runs clean on it.
 

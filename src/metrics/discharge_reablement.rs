@@ -59,7 +59,10 @@ pub struct Linked {
 /// Derives eligibility (rule 1), reablement episodes (rule 2), links (rule 3) and the 84-day
 /// outcome (rule 5). `Err` when the extracts cannot be linked ("needs linked discharges").
 pub fn link(people: &People, events: &Events, discharges: &DataFrame) -> Result<Linked, String> {
-    if discharges.column("Person_ID").is_err() {
+    let no_person_id = discharges
+        .column("Person_ID")
+        .map_or(true, |c| !c.is_empty() && c.null_count() == c.len());
+    if no_person_id {
         return Err("needs linked discharges: the discharges extract has no Person_ID".into());
     }
     let code = |c: &str, v: &str| Events::code(c, v);
