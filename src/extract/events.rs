@@ -548,9 +548,9 @@ pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
         for (i, v) in closed_vals.iter().enumerate() {
             c.closed[i].push(*v);
         }
-        for i in 0..OPEN.len() {
+        for (i, (dict, keys)) in dicts.iter_mut().zip(&mut c.open).enumerate() {
             let v = null(get(FIRST_OPEN + i)).map(super::values::normalized);
-            c.open[i].push(dicts[i].key(v.as_deref()));
+            keys.push(dict.key(v.as_deref()));
         }
     });
     if birth_form_missing {
