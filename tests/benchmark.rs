@@ -4,7 +4,8 @@
 //! `BCFMON_BENCH_RUNS`), printing rows/s, wall seconds and peak memory. Run it with
 //! `cargo bench --bench engine` (release build); figures go in the README. Targets: 5M events
 //! in under 30 s and 4 GB, and 5M at most 6× the 1M time. Then the board pack: `report` on
-//! the shipped example (render time = report − compute, target under 2 s) and on a generated programme of 40 schemes × 8 KPIs (target under 10 s).
+//! the shipped example (render time = report − compute, target under 2 s) and on a generated
+//! programme of 40 schemes × 8 KPIs (target under 10 s).
 
 use std::path::Path;
 use std::process::Command;
