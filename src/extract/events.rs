@@ -12,6 +12,7 @@ use super::{
 };
 use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 
 /// The closed-list columns kept, with their lists.
@@ -637,44 +638,47 @@ pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
         .collect();
     let idx: Vec<usize> = (0..c.person.len()).filter(|i| keep[*i]).collect();
     let pick_i32 = |v: &Vec<Option<i32>>| idx.iter().map(|i| v[*i]).collect::<Vec<_>>();
-    let mut columns = vec![
-        Column::new(
-            "LA_Code".into(),
-            idx.iter()
-                .map(|i| areas.values[c.area[*i] as usize - 1].as_str())
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "__person".into(),
-            idx.iter().map(|i| c.person[*i]).collect::<Vec<_>>(),
-        ),
-        date_column(
-            "__birth",
-            idx.iter().map(|i| birth_p[c.person[*i] as usize]).collect(),
-        ),
-        date_column(
-            "__death",
-            idx.iter().map(|i| death_p[c.person[*i] as usize]).collect(),
-        ),
-        date_column("Date_of_Death", pick_i32(&c.death)),
-        date_column("Event_Start_Date", pick_i32(&c.start)),
-        date_column("Event_End_Date", pick_i32(&c.end)),
-        date_column("__end", pick_i32(&derived)),
-    ];
-    for (k, (name, _)) in CLOSED.iter().enumerate() {
-        columns.push(Column::new(
-            (*name).into(),
-            idx.iter()
-                .map(|i| c.closed[k][*i] as u32)
-                .collect::<Vec<u32>>(),
-        ));
-    }
-    for (k, name) in OPEN.iter().enumerate() {
-        columns.push(Column::new(
-            (*name).into(),
-            idx.iter().map(|i| c.open[k][*i]).collect::<Vec<u32>>(),
-        ));
-    }
+    // The columns are independent: build them side by side (a few seconds at 5M rows).
+    const DATED: usize = 8;
+    let columns: Vec<Column> = (0..DATED + CLOSED.len() + OPEN.len())
+        .into_par_iter()
+        .map(|k| match k {
+            0 => Column::new(
+                "LA_Code".into(),
+                idx.iter()
+                    .map(|i| areas.values[c.area[*i] as usize - 1].as_str())
+                    .collect::<Vec<_>>(),
+            ),
+            1 => Column::new(
+                "__person".into(),
+                idx.iter().map(|i| c.person[*i]).collect::<Vec<_>>(),
+            ),
+            2 => date_column(
+                "__birth",
+                idx.iter().map(|i| birth_p[c.person[*i] as usize]).collect(),
+            ),
+            3 => date_column(
+                "__death",
+                idx.iter().map(|i| death_p[c.person[*i] as usize]).collect(),
+            ),
+            4 => date_column("Date_of_Death", pick_i32(&c.death)),
+            5 => date_column("Event_Start_Date", pick_i32(&c.start)),
+            6 => date_column("Event_End_Date", pick_i32(&c.end)),
+            7 => date_column("__end", pick_i32(&derived)),
+            k if k < DATED + CLOSED.len() => Column::new(
+                CLOSED[k - DATED].0.into(),
+                idx.iter()
+                    .map(|i| c.closed[k - DATED][*i] as u32)
+                    .collect::<Vec<u32>>(),
+            ),
+            k => Column::new(
+                OPEN[k - DATED - CLOSED.len()].into(),
+                idx.iter()
+                    .map(|i| c.open[k - DATED - CLOSED.len()][*i])
+                    .collect::<Vec<u32>>(),
+            ),
+        })
+        .collect();
     let frame = DataFrame::new_infer_height(columns).expect("columns of one length");
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
     let coverage = periods
