@@ -699,10 +699,10 @@ pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
         .zip(dicts)
         .map(|(n, d)| (*n, d.values))
         .collect();
-    let by_nhs_number = persons
-        .into_iter()
-        .filter(|(_, p)| with_nhs[*p as usize])
-        .collect();
+    // Sized up front: collecting from a filter would grow the table a step at a time.
+    let mut by_nhs_number: foldhash::HashMap<u128, u32> =
+        foldhash::HashMap::with_capacity_and_hasher(persons.len(), Default::default());
+    by_nhs_number.extend(persons.into_iter().filter(|(_, p)| with_nhs[*p as usize]));
     super::settle(ledger, summary, report);
     Some(Events {
         frame,
