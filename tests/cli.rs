@@ -1627,6 +1627,10 @@ fn report_builds_the_example_pack() {
     let index = String::from_utf8_lossy(&pack["index.html"]).into_owned();
     assert!(index.contains("£9,427,810"));
     assert!(index.contains("data as at 31 March 2016"));
+    // An interval names its unit once (a percent on both limits).
+    assert!(index.contains("95% CI 241.9 to 505.6 per 100,000"), "{index}");
+    assert!(index.contains("95% CI 0.4 to 0.9 days"), "{index}");
+    assert!(index.contains("95% CI 77.2% to 88.9%"), "{index}");
     // metrics.csv guards text cells against formula injection and uses the judged columns.
     let metrics = String::from_utf8_lossy(&pack["metrics.csv"]).into_owned();
     assert!(metrics.starts_with("scheme,area_code,metric,window,period,"));

@@ -345,12 +345,15 @@ fn card(
     };
     let ci = match last {
         Some(r) if !suppressed => match (r.row.lower95, r.row.upper95) {
+            // The unit once, after the upper limit ("95% CI 241.9 to 505.6 per 100,000"),
+            // except percent, which reads naturally on both.
             (Some(l), Some(u)) => {
-                format!(
-                    "95% CI {} to {}",
-                    format_value(l, unit),
-                    format_value(u, unit)
-                )
+                let lower = match unit {
+                    Unit::Percent => format_value(l, unit),
+                    Unit::Count => crate::judge::group_thousands(l, 0),
+                    Unit::Per100k | Unit::Days => crate::judge::group_thousands(l, 1),
+                };
+                format!("95% CI {lower} to {}", format_value(u, unit))
             }
             _ => String::new(),
         },
