@@ -1030,37 +1030,42 @@ fn compute_short_term_support_by_hand() {
     //       candidate; equipment nested in the episode (S5: ongoing low level)   num
     //   A21 progress outcome (not usable); a nested assessment ending 10 days
     //       before the episode end gives information and advice (S4c)            num
+    //   A24 two other short-term services follow: the one in a short-term nursing
+    //       component is preferred (S3: "Residential or Nursing care")           den only
     // Left out: A6 died 7 days after the end (S1 deceased); A8 admitted to hospital (S2);
     // A9 long-term support ended 90 days before the start (not a new client); A11 open;
     // A14 aged 16; A17 ended 31 March 2024 and A18 1 April 2025 (outside); A19 a review in
     // F declined support, which outranks the episode's "NFA: Other" (S4b); A22's nested
     // assessment ended 14 days before the end (S4c needs < 14), leaving the progress
     // outcome (S6); A26's two rows end on the same day and the lower rank, support
-    // declined, is the episode outcome.
-    // 14 episodes, 12 in the numerator: 85.714… → 85.7.
+    // declined, is the episode outcome; A25's two nested assessments and reviews end on the
+    // same day and the lower rank, support declined, is taken (S4c); A23 is an unpaid carer
+    // (rule 1).
+    // 15 episodes, 12 in the numerator: 80.0.
     assert_eq!(
         cells("ascof-2a", "financial-year", "2024-25"),
-        ["12", "14", "85.7"]
+        ["12", "15", "80.0"]
     );
-    // 18-64 by age at the end: A2, A4, A12. 65+: A1, A3 ×2, A5, A7, A10, A13, A16, A20, A21.
+    // 18-64 by age at the end: A2, A4, A12. 65+: A1, A3 ×2, A5, A7, A10, A13, A16, A20, A21,
+    // A24: 9 of 11 = 81.818… → 81.8.
     assert_eq!(
         cells("ascof-2a/18-64", "financial-year", "2024-25"),
         ["2", "3", "66.7"]
     );
     assert_eq!(
         cells("ascof-2a/65+", "financial-year", "2024-25"),
-        ["9", "10", "90.0"]
+        ["9", "11", "81.8"]
     );
     // Rolling 12 months to April 2025: A16 (5 April 2024) leaves, A18 (1 April 2025) joins.
     assert_eq!(
         cells("ascof-2a", "rolling-12-months", "2025-04"),
-        ["12", "14", "85.7"]
+        ["12", "15", "80.0"]
     );
     // To February 2025: the FY set without March 2025 (none end then) plus A17 (31 March
-    // 2024): 13 of 15 = 86.7.
+    // 2024): 13 of 16 = 81.25, exactly half way, rounded up (§0.5) to 81.3.
     assert_eq!(
         cells("ascof-2a", "rolling-12-months", "2025-02"),
-        ["13", "15", "86.7"]
+        ["13", "16", "81.3"]
     );
     // To June 2024 (from 1 July 2023): A1, A2, A10, A15, A16, A17 — 6 of 6 (A19 declined).
     assert_eq!(
@@ -1628,7 +1633,10 @@ fn report_builds_the_example_pack() {
     assert!(index.contains("£9,427,810"));
     assert!(index.contains("data as at 31 March 2016"));
     // An interval names its unit once (a percent on both limits).
-    assert!(index.contains("95% CI 241.9 to 505.6 per 100,000"), "{index}");
+    assert!(
+        index.contains("95% CI 241.9 to 505.6 per 100,000"),
+        "{index}"
+    );
     assert!(index.contains("95% CI 0.4 to 0.9 days"), "{index}");
     assert!(index.contains("95% CI 77.2% to 88.9%"), "{index}");
     // metrics.csv guards text cells against formula injection and uses the judged columns.
