@@ -419,16 +419,14 @@ fn count_dated(plan: &Plan<'_>, dt: &Dated, windows: &[Span]) -> Result<Tally, S
     }
     let mut tally = Tally::new(areas, windows.len(), 4);
     for (k, t, n, d, v) in items {
-        for (w, (ws, we)) in windows.iter().enumerate() {
-            if *ws <= t && t <= *we {
-                if n {
-                    tally.add(w, k, 0, 1);
-                    tally.add(w, k, 2, v);
-                    tally.add(w, k, 3, v * v);
-                }
-                if d {
-                    tally.add(w, k, 1, 1);
-                }
+        for w in people::windows_holding(windows, t) {
+            if n {
+                tally.add(w, k, 0, 1);
+                tally.add(w, k, 2, v);
+                tally.add(w, k, 3, v * v);
+            }
+            if d {
+                tally.add(w, k, 1, 1);
             }
         }
     }

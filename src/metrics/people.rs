@@ -262,15 +262,22 @@ pub fn tally_dated(
 ) -> Tally {
     let mut t = Tally::new(areas, windows.len(), slots);
     for (area, day, counted) in items {
-        for (w, (ws, we)) in windows.iter().enumerate() {
-            if *ws <= day && day <= *we {
-                for s in (0..slots).filter(|s| counted & (1 << s) != 0) {
-                    t.add(w, area, s, 1);
-                }
+        for w in windows_holding(windows, day) {
+            for s in (0..slots).filter(|s| counted & (1 << s) != 0) {
+                t.add(w, area, s, 1);
             }
         }
     }
     t
+}
+
+/// The windows (by position) whose span holds the day.
+pub fn windows_holding(windows: &[Span], day: i32) -> impl Iterator<Item = usize> + '_ {
+    windows
+        .iter()
+        .enumerate()
+        .filter(move |(_, (ws, we))| *ws <= day && day <= *we)
+        .map(|(w, _)| w)
 }
 
 /// The rows ranked first on a key (highest), reusing `top` as the buffer.
