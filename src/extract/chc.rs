@@ -2,8 +2,8 @@
 
 use super::values::{canonical, days, null, parse_date};
 use super::{
-    date_column, duplicated, finish, read_rows, refuse, rejected_locs, FileReport, FileSummary,
-    Ledger, Loaded, Loc, Severity, Source,
+    date_column, finish, read_rows, refuse, rejected_locs, require_unique_ids, FileReport,
+    FileSummary, Ledger, Loaded, Loc, Severity, Source,
 };
 use polars::prelude::*;
 
@@ -105,28 +105,8 @@ pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
         Ok(n) => n,
         Err(why) => return refuse(ledger, report, summary, why),
     };
-    let ids: Vec<Option<String>> = rows.iter().map(|r| r.id.clone()).collect();
-    for (r, dup) in rows.iter().zip(duplicated(&ids)) {
-        match &r.id {
-            None => report.add(
-                r.loc,
-                Severity::Error,
-                "C01",
-                "Referral_ID",
-                "",
-                "the referral has no Referral_ID",
-            ),
-            Some(id) if dup => report.add(
-                r.loc,
-                Severity::Error,
-                "C01",
-                "Referral_ID",
-                id,
-                "Referral_ID is repeated; every copy is rejected",
-            ),
-            _ => {}
-        }
-    }
+    let ids: Vec<(Loc, Option<&str>)> = rows.iter().map(|r| (r.loc, r.id.as_deref())).collect();
+    require_unique_ids(&mut report, ("C01", "Referral_ID", "referral"), &ids);
     let rejected = rejected_locs(&report);
     let kept: Vec<&Row> = rows.iter().filter(|r| !rejected.contains(&r.loc)).collect();
     let frame = DataFrame::new_infer_height(vec![

@@ -2,8 +2,8 @@
 
 use super::values::{days, null, parse_date, whole};
 use super::{
-    date_column, duplicated, finish, read_rows, refuse, rejected_locs, FileReport, FileSummary,
-    Ledger, Loaded, Loc, Severity, Source,
+    date_column, finish, read_rows, refuse, rejected_locs, require_unique_ids, FileReport,
+    FileSummary, Ledger, Loaded, Loc, Severity, Source,
 };
 use chrono::NaiveDate;
 use polars::prelude::*;
@@ -216,28 +216,8 @@ pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
         Ok(n) => n,
         Err(why) => return refuse(ledger, report, summary, why),
     };
-    let ids: Vec<Option<&str>> = rows.iter().map(|r| r.spell.as_deref()).collect();
-    for (r, dup) in rows.iter().zip(duplicated(&ids)) {
-        match &r.spell {
-            None => report.add(
-                r.loc,
-                Severity::Error,
-                "D01",
-                "Spell_ID",
-                "",
-                "the spell has no Spell_ID",
-            ),
-            Some(id) if dup => report.add(
-                r.loc,
-                Severity::Error,
-                "D01",
-                "Spell_ID",
-                id,
-                "Spell_ID is repeated; every copy is rejected",
-            ),
-            _ => {}
-        }
-    }
+    let ids: Vec<(Loc, Option<&str>)> = rows.iter().map(|r| (r.loc, r.spell.as_deref())).collect();
+    require_unique_ids(&mut report, ("D01", "Spell_ID", "spell"), &ids);
     let rejected = rejected_locs(&report);
     let kept: Vec<&Row> = rows.iter().filter(|r| !rejected.contains(&r.loc)).collect();
     let text = |f: &dyn Fn(&Row) -> Option<&str>| kept.iter().map(|r| f(r)).collect::<Vec<_>>();

@@ -464,6 +464,37 @@ pub fn finish(
     Some(loaded)
 }
 
+/// An identifier every row must have, once (D01, S01, C01): a row without one is rejected,
+/// and so is every copy of a repeated one.
+pub fn require_unique_ids(
+    report: &mut FileReport,
+    (rule, column, what): (&str, &str, &str),
+    ids: &[(Loc, Option<&str>)],
+) {
+    let keys: Vec<Option<&str>> = ids.iter().map(|(_, id)| *id).collect();
+    for ((loc, id), dup) in ids.iter().zip(duplicated(&keys)) {
+        match id {
+            None => report.add(
+                *loc,
+                Severity::Error,
+                rule,
+                column,
+                "",
+                format!("the {what} has no {column}"),
+            ),
+            Some(id) if dup => report.add(
+                *loc,
+                Severity::Error,
+                rule,
+                column,
+                id,
+                format!("{column} is repeated; every copy is rejected"),
+            ),
+            _ => {}
+        }
+    }
+}
+
 /// Marks every copy of a key that appears more than once (the "reject all copies" rules).
 pub fn duplicated<K: std::hash::Hash + Eq>(keys: &[Option<K>]) -> Vec<bool> {
     let mut counts: foldhash::HashMap<&K, usize> = foldhash::HashMap::default();

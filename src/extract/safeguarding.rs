@@ -2,8 +2,8 @@
 
 use super::values::{canonical, days, null, parse_date};
 use super::{
-    date_column, duplicated, finish, read_rows, refuse, rejected_locs, FileReport, FileSummary,
-    Ledger, Loaded, Loc, Severity, Source,
+    date_column, finish, read_rows, refuse, rejected_locs, require_unique_ids, FileReport,
+    FileSummary, Ledger, Loaded, Loc, Severity, Source,
 };
 use polars::prelude::*;
 
@@ -155,28 +155,8 @@ pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
         Err(why) => return refuse(ledger, report, summary, why),
     };
     // S01: an empty or repeated Concern_ID rejects every copy.
-    let ids: Vec<Option<String>> = rows.iter().map(|r| r.id.clone()).collect();
-    for (r, dup) in rows.iter().zip(duplicated(&ids)) {
-        match &r.id {
-            None => report.add(
-                r.loc,
-                Severity::Error,
-                "S01",
-                "Concern_ID",
-                "",
-                "the concern has no Concern_ID",
-            ),
-            Some(id) if dup => report.add(
-                r.loc,
-                Severity::Error,
-                "S01",
-                "Concern_ID",
-                id,
-                "Concern_ID is repeated; every copy is rejected",
-            ),
-            _ => {}
-        }
-    }
+    let ids: Vec<(Loc, Option<&str>)> = rows.iter().map(|r| (r.loc, r.id.as_deref())).collect();
+    require_unique_ids(&mut report, ("S01", "Concern_ID", "concern"), &ids);
     let rejected = rejected_locs(&report);
     let kept: Vec<&Row> = rows.iter().filter(|r| !rejected.contains(&r.loc)).collect();
     let frame = DataFrame::new_infer_height(vec![
