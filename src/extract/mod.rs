@@ -540,3 +540,46 @@ pub fn settle(ledger: &mut Ledger, mut summary: FileSummary, report: FileReport)
     ledger.issues.extend(report.issues);
     ledger.files.push(summary);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_identifier_is_required_once() {
+        // Spells on lines 2-5: S1, none, S2, S1 again. Line 3 has none; S1's two copies
+        // (lines 2 and 5) are both rejected; S2 stands.
+        let mut report = FileReport::new("data/discharges.csv");
+        let ids = [
+            (Loc::Line(2), Some("S1")),
+            (Loc::Line(3), None),
+            (Loc::Line(4), Some("S2")),
+            (Loc::Line(5), Some("S1")),
+        ];
+        require_unique_ids(&mut report, ("D01", "Spell_ID", "spell"), &ids);
+        let got: Vec<(Loc, &str, &str, &str)> = report
+            .issues
+            .iter()
+            .map(|i| (i.loc, i.rule.as_str(), i.value.as_str(), i.message.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    Loc::Line(2),
+                    "D01",
+                    "S1",
+                    "Spell_ID is repeated; every copy is rejected"
+                ),
+                (Loc::Line(3), "D01", "", "the spell has no Spell_ID"),
+                (
+                    Loc::Line(5),
+                    "D01",
+                    "S1",
+                    "Spell_ID is repeated; every copy is rejected"
+                ),
+            ]
+        );
+        assert!(report.issues.iter().all(|i| i.severity == Severity::Error));
+    }
+}
