@@ -296,7 +296,6 @@ struct Plan<'a> {
     /// Families that count people rather than rows fill a tally of every window in one
     /// pass instead of `exprs`.
     tallied: Option<Tallied<'a>>,
-    has_denominator: bool,
     /// Days of history the window needs before ws (metrics.md §0.4).
     lookback: i64,
     /// Days of follow-up the window needs after we.
@@ -454,12 +453,14 @@ fn param<T: std::str::FromStr>(req: &Request, name: &str, default: T) -> Result<
 
 fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan<'a>, String> {
     let (base, breakdown) = catalogue::split_breakdown(&req.metric);
-    let frame = |name: &str| {
+    // An extract's frame, or why it is missing; `frame` copies it for a plan that owns it
+    // (a polars frame shares its buffers, so the copy is cheap).
+    let frame_ref = |name: &str| {
         data.frames
             .get(name)
-            .cloned()
             .ok_or_else(|| data.missing.get(name).cloned().unwrap_or_default())
     };
+    let frame = |name: &str| frame_ref(name).cloned();
     if let Some(local) = programme.local_metrics().find(|m| m.id == req.metric) {
         return plan_local(local, data);
     }
@@ -479,7 +480,6 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
             population: None,
             dated: None,
             tallied: None,
-            has_denominator: true,
             lookback: 0,
             lookahead: 0,
             also_covered_by: None,
@@ -577,7 +577,6 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
                 None,
             );
             p.population = Some(band);
-            p.has_denominator = false;
             p.lookback = 365;
             p
         }
@@ -631,10 +630,7 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
         }
         "ascof-2d-1" | "ascof-2d-2" => {
             let (people, ev) = (people(data)?, events(data)?);
-            let spells = data
-                .frames
-                .get("discharges")
-                .ok_or_else(|| data.missing.get("discharges").cloned().unwrap_or_default())?;
+            let spells = frame_ref("discharges")?;
             let linked = data
                 .linked
                 .get_or_init(|| discharge_reablement::link(people, ev, spells).map(Arc::new))
@@ -656,15 +652,13 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
         }
         "assessments-65plus" => {
             let people = people(data)?;
-            let mut p = tallied_plan(
+            tallied_plan(
                 def,
                 "assessments",
                 Box::new(move |w| Ok(ascof::assessments_65(people, w))),
                 0,
                 None,
-            );
-            p.has_denominator = false;
-            p
+            )
         }
         "reviews-12-months" => {
             let (people, ev) = (people(data)?, events(data)?);
@@ -730,7 +724,6 @@ fn tallied_plan<'a>(
         population: None,
         dated: None,
         tallied: Some(Tallied { family, make, n, d }),
-        has_denominator: d.is_some(),
         lookback: 0,
         lookahead: 0,
         also_covered_by: None,
@@ -797,7 +790,6 @@ fn plan_local<'a>(m: &LocalMetric, data: &'a Data) -> Result<Plan<'a>, String> {
         population: None,
         dated,
         tallied: None,
-        has_denominator: true,
         lookback: 0,
         lookahead: 0,
         also_covered_by: None,
