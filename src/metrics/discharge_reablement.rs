@@ -3,7 +3,7 @@
 //! links and outcomes do not depend on the window and are derived once; windows only count.
 
 use super::people::{self, People, Span, Tally};
-use super::reablement::outcome_rank;
+use super::reablement;
 use crate::extract::events::{person_key, Events};
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -132,10 +132,9 @@ pub fn link(people: &People, events: &Events, discharges: &DataFrame) -> Result<
         let (Some(a), Some(x)) = (admitted[i], discharged[i]) else {
             continue;
         };
-        let age = match (birth[i], age_at_admission[i]) {
-            (Some(b), _) => ((x as i64 - b as i64) * 4).div_euclid(1461) as i32,
-            (None, Some(a)) => a,
-            _ => continue,
+        // From the birth month when given, else the age at admission (data-contract §3).
+        let Some(age) = people::age(birth[i], x).or(age_at_admission[i]) else {
+            continue;
         };
         let bad = |v: Option<&str>, list: &[&str]| v.is_none_or(|v| list.contains(&v));
         if a >= x
@@ -203,31 +202,13 @@ pub fn link(people: &People, events: &Events, discharges: &DataFrame) -> Result<
             let to = spells.partition_point(|s| s.0 <= p);
             &spells[from..to]
         };
-        let mut st: Vec<usize> = service_rows(p)
+        let st: Vec<usize> = service_rows(p)
             .filter(|&r| service[r] == st_max && reablement(people.component[r]))
             .collect();
-        st.sort_by_key(|&r| {
-            (
-                start[r],
-                end[r],
-                outcome_rank(people.outcome[r]),
-                people.index[r],
-            )
-        });
-        let mut episode_starts = Vec::new();
-        let mut latest_end = i64::MIN;
-        for r in st {
-            let s = start[r] as i64;
-            if episode_starts.is_empty() || s > latest_end.saturating_add(7) {
-                episode_starts.push(start[r]);
-            }
-            let e = if end[r] == people::OPEN {
-                i64::MAX / 4
-            } else {
-                end[r] as i64
-            };
-            latest_end = latest_end.max(e);
-        }
+        // Each episode starts at its first row (rows are clustered in start order).
+        let episode_starts = reablement::cluster(people, st)
+            .into_iter()
+            .map(|ep| start[ep[0]]);
         let person_death = people.death[p as usize];
         for es in episode_starts {
             let Some(best) = candidates

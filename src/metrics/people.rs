@@ -8,8 +8,6 @@
 //! once and let each window only count").
 
 use crate::extract::events::Events;
-use crate::extract::values::days;
-use chrono::NaiveDate;
 use polars::prelude::*;
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -20,11 +18,6 @@ pub const OPEN: i32 = i32::MAX;
 
 /// A window as days since 1970-01-01: [ws, we].
 pub type Span = (i32, i32);
-
-/// The windows of a request in day numbers.
-pub fn spans(windows: &[(NaiveDate, NaiveDate)]) -> Vec<Span> {
-    windows.iter().map(|(s, e)| (days(*s), days(*e))).collect()
-}
 
 /// Age in whole years on `day` from a birth (the 1st of the birth month): floor(days / 365.25),
 /// as floor(4·days / 1461) in integers (metrics.md §0.3).

@@ -79,6 +79,8 @@ struct Row {
     /// Derived end; open = OPEN.
     end: i64,
     index: usize,
+    /// Position in `People`'s row slices.
+    pos: usize,
 }
 
 /// An ST-Max episode with what the window rules need (rules 1-6).
@@ -91,6 +93,33 @@ struct Episode {
     age: Option<i32>,
     died_before_start: bool,
     new_client: bool,
+}
+
+/// Rule 3: a person's ST-Max rows (positions in `people`'s row slices) as episodes, in
+/// order. The rows are sorted by start, derived end, outcome rank and line; a row belongs to
+/// the current episode if it starts at most 7 days after the latest derived end among the
+/// earlier rows (overlaps included), else it starts a new one. ascof-2d clusters its
+/// reablement rows the same way (metrics.md §4 rule 2).
+pub fn cluster(people: &People, mut rows: Vec<usize>) -> Vec<Vec<usize>> {
+    rows.sort_by_key(|&r| {
+        (
+            people.start[r],
+            people.end[r],
+            outcome_rank(people.outcome[r]),
+            people.index[r],
+        )
+    });
+    let mut episodes: Vec<Vec<usize>> = Vec::new();
+    let mut latest_end = i32::MIN;
+    for r in rows {
+        // An open end (`people::OPEN`) saturates: every later row joins.
+        match episodes.last_mut() {
+            Some(ep) if people.start[r] <= latest_end.saturating_add(7) => ep.push(r),
+            _ => episodes.push(vec![r]),
+        }
+        latest_end = latest_end.max(people.end[r]);
+    }
+    episodes
 }
 
 /// Every ST-Max episode of every person, with its final outcome (rules 1-6).
@@ -138,28 +167,26 @@ fn episodes(people: &People, events: &Events) -> Vec<Episode> {
                         people.end[r] as i64
                     },
                     index: people.index[r] as usize,
+                    pos: r,
                 }),
         );
         let to_date = |d: i64| if d >= OPEN { None } else { Some(d as i32) };
-        let mut st: Vec<&Row> = rows
+        let st: Vec<usize> = rows
             .iter()
             .filter(|r| r.event == service_event && r.service == st_max)
+            .map(|r| r.pos)
             .collect();
         if st.is_empty() {
             continue;
         }
-        // Rule 3: sort by start, derived end, outcome rank, then line.
-        st.sort_by_key(|r| (r.start, r.end, outcome_rank(r.outcome), r.index));
-        let mut episodes: Vec<Vec<&Row>> = Vec::new();
-        let mut latest_end = i64::MIN;
-        for r in st {
-            if !episodes.is_empty() && r.start <= latest_end.saturating_add(7) {
-                episodes.last_mut().expect("non-empty").push(r);
-            } else {
-                episodes.push(vec![r]);
-            }
-            latest_end = latest_end.max(r.end);
-        }
+        let row_at = |pos: usize| {
+            rows.iter()
+                .find(|r| r.pos == pos)
+                .expect("an ST-Max row of this person")
+        };
+        let episodes = cluster(people, st)
+            .into_iter()
+            .map(|ep| ep.into_iter().map(row_at).collect::<Vec<&Row>>());
         let (p_birth, p_death) = (people.birth[p], people.death[p].map(|d| d as i64));
         for ep in episodes {
             let ep_start = ep.iter().map(|r| r.start).min().expect("non-empty");
@@ -266,10 +293,7 @@ fn episodes(people: &People, events: &Events) -> Vec<Episode> {
                     && r.start < ep_start
                     && (r.end >= OPEN || ep_start - r.end < 91)
             });
-            let age = match (p_birth, to_date(ep_end)) {
-                (Some(b), Some(e)) => Some(((e as i64 - b as i64) * 4).div_euclid(1461) as i32),
-                _ => None,
-            };
+            let age = to_date(ep_end).and_then(|e| people::age(p_birth, e));
             out.push(Episode {
                 area: people.area[p] as usize,
                 end: to_date(ep_end),
