@@ -92,7 +92,7 @@ const LTS: [&str; 4] = [
 
 /// The age bands a person of age `a` (18+ or unknown) is counted in: 0 = all, 1 = 18-64,
 /// 2 = 65+ (an unknown age only in all).
-fn bands(a: Option<i32>) -> impl Iterator<Item = usize> {
+pub(super) fn bands(a: Option<i32>) -> impl Iterator<Item = usize> {
     let band = match a {
         Some(a) if (18..=64).contains(&a) => Some(1),
         Some(a) if a >= 65 => Some(2),
@@ -102,7 +102,7 @@ fn bands(a: Option<i32>) -> impl Iterator<Item = usize> {
 }
 
 /// The band index of a breakdown (`None` = all).
-fn band_index(breakdown: Option<&str>) -> usize {
+pub(super) fn band_index(breakdown: Option<&str>) -> usize {
     match breakdown {
         Some("18-64") => 1,
         Some("65+") => 2,

@@ -309,11 +309,7 @@ fn episodes(people: &People, events: &Events) -> Vec<Episode> {
 
 /// ascof-2a slots for a breakdown: (numerator, denominator).
 pub fn slots(breakdown: Option<&str>) -> (usize, usize) {
-    let b = match breakdown {
-        Some("18-64") => 1,
-        Some("65+") => 2,
-        _ => 0,
-    };
+    let b = super::ascof::band_index(breakdown);
     (2 * b, 2 * b + 1)
 }
 
@@ -324,13 +320,8 @@ pub fn slots(breakdown: Option<&str>) -> (usize, usize) {
 pub fn short_term_support(people: &People, events: &Events, windows: &[Span]) -> Tally {
     let eps = episodes(people, events);
     let slots_of = |e: &Episode| -> u64 {
-        let band = match e.age {
-            Some(a) if (18..=64).contains(&a) => Some(1),
-            Some(a) if a >= 65 => Some(2),
-            _ => None,
-        };
         let numerator = !NOT_NUMERATOR.contains(&e.final_outcome);
-        std::iter::once(0).chain(band).fold(0, |mask, b| {
+        super::ascof::bands(e.age).fold(0, |mask, b| {
             mask | (u64::from(numerator) << (2 * b)) | (1 << (2 * b + 1))
         })
     };
