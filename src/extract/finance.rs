@@ -90,6 +90,12 @@ pub fn load(src: &Source, programme: &Programme, ledger: &mut Ledger) -> Option<
         .iter()
         .map(|p| p.id.as_str())
         .collect();
+    // Each scheme's declared funding streams, listed once rather than for every row.
+    let streams: HashMap<&str, Vec<&str>> = programme
+        .schemes
+        .iter()
+        .map(|s| (s.reference.as_str(), s.funding_streams()))
+        .collect();
     let mut rows = Vec::new();
     let read = read_rows(src, &mut report, |c, loc, f, report| {
         let get = |name: &str| {
@@ -132,7 +138,7 @@ pub fn load(src: &Source, programme: &Programme, ledger: &mut Ledger) -> Option<
         // them. Savings rows are not money through a stream and keep their own word.
         let stream = get("Funding_Stream");
         if let Some(streams) = declared
-            .map(|s| s.funding_streams())
+            .map(|s| &streams[s.reference.as_str()])
             .filter(|s| !s.is_empty())
         {
             let named = streams.iter().any(|s| s.eq_ignore_ascii_case(stream))
