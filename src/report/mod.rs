@@ -348,10 +348,14 @@ fn card(
             // The unit once, after the upper limit ("95% CI 241.9 to 505.6 per 100,000"),
             // except percent, which reads naturally on both.
             (Some(l), Some(u)) => {
+                // The number as `format_value` writes it, without its unit words.
                 let lower = match unit {
                     Unit::Percent => format_value(l, unit),
-                    Unit::Count => crate::judge::group_thousands(l, 0),
-                    Unit::Per100k | Unit::Days => crate::judge::group_thousands(l, 1),
+                    _ => format_value(l, unit)
+                        .split(' ')
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
                 };
                 format!("95% CI {lower} to {}", format_value(u, unit))
             }
