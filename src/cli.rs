@@ -50,7 +50,8 @@ pub enum Command {
         /// Exit 1 if any row of any extract was rejected.
         #[arg(long)]
         strict: bool,
-        /// Where to write the table (.csv, .parquet or .json).
+        /// Where to write the table (.csv, .parquet or .json); never an input (a scheme
+        /// file, the programme file or an extract).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Where to write the data-quality ledger (default: data_quality.csv beside --out).
@@ -72,7 +73,9 @@ pub enum Command {
         /// month); default: the latest complete month in the data.
         #[arg(long)]
         period: Option<String>,
-        /// Where to write the pack (default: out/<period>/ under the root).
+        /// Where to write the pack (default: out/<period>/ under the root). Replaced only
+        /// when it is missing, empty, or a pack bcfmon wrote (marked by .bcfmon-pack); never
+        /// a file, the root, schemes/, data/ or any folder that holds an input.
         #[arg(long)]
         out: Option<PathBuf>,
         /// A folder of your own templates; any file there replaces the built-in one of the
@@ -89,7 +92,8 @@ pub enum Command {
         /// The random seed: the same seed gives the same files.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// The folder to write into.
+        /// The folder to write into; its files must not exist (unless --force) and must not
+        /// be extracts of --root.
         #[arg(long)]
         out: PathBuf,
         /// The folder whose schemes/ gives the area, schemes, partners and years (if present).
@@ -104,6 +108,10 @@ pub enum Command {
         /// Last day covered (default: 31 March ending the latest plan year).
         #[arg(long, value_parser = parse_iso_date)]
         to: Option<NaiveDate>,
+        /// Overwrite files already in --out (a previous synth's). An input of --root (a
+        /// scheme file or an extract) is never overwritten.
+        #[arg(long)]
+        force: bool,
     },
     /// List the built-in metric catalogue, or explain one metric's rule.
     Metrics {
@@ -341,6 +349,7 @@ pub fn run() -> ExitCode {
             format,
             from,
             to,
+            force,
         } => crate::commands::synth::run(&crate::commands::synth::Args {
             people,
             seed,
@@ -349,6 +358,7 @@ pub fn run() -> ExitCode {
             parquet: format == "parquet",
             from,
             to,
+            force,
         }),
         Command::Compute {
             root,

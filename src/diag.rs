@@ -30,6 +30,16 @@ impl Diagnostic {
         }
     }
 
+    /// A problem with the file's content as a whole (empty, unreadable): placed at its start,
+    /// 1:1, so every message about a file's content has the same `path:line:column` form.
+    pub fn at_start(path: &Path, message: impl Into<String>) -> Self {
+        Diagnostic {
+            line: 1,
+            column: 1,
+            ..Diagnostic::file(path, message)
+        }
+    }
+
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self

@@ -13,6 +13,7 @@ pub mod judge;
 pub mod local;
 pub mod metrics;
 pub mod money;
+pub mod output;
 pub mod period;
 pub mod report;
 pub mod rounding;

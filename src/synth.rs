@@ -68,11 +68,8 @@ impl Table {
         header: &[&'static str],
         parquet: bool,
     ) -> Result<Table, String> {
-        let path = dir.join(format!(
-            "{name}.{}",
-            if parquet { "parquet" } else { "csv" }
-        ));
-        let file = std::fs::File::create(&path)
+        let path = file_path(dir, name, parquet);
+        let file = std::fs::File::create(partial(&path))
             .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
         let mut t = Table {
             header: header.to_vec(),
@@ -201,13 +198,69 @@ pub struct Options {
     pub to: NaiveDate,
 }
 
-/// Generates every extract into `opts.out`; returns (file, rows) per extract.
+/// The extracts synth writes, in the order it writes them.
+const WRITTEN: [&str; 7] = [
+    "events",
+    "discharges",
+    "safeguarding",
+    "chc",
+    "population",
+    "finance",
+    "benchmarks",
+];
+
+fn file_path(dir: &Path, name: &str, parquet: bool) -> PathBuf {
+    dir.join(format!(
+        "{name}.{}",
+        if parquet { "parquet" } else { "csv" }
+    ))
+}
+
+/// Where a file is written until every file is complete.
+fn partial(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.bcfmon-{}.partial", std::process::id()))
+}
+
+/// Every file `generate` writes for `opts`.
+pub fn files(opts: &Options) -> Vec<PathBuf> {
+    WRITTEN
+        .iter()
+        .map(|n| file_path(&opts.out, n, opts.parquet))
+        .collect()
+}
+
+/// Generates every extract into `opts.out`; returns (file, rows) per extract. Each file is
+/// written beside its final name and renamed into place only when all are complete, so a
+/// failed run leaves no half-written extract.
 pub fn generate(
     opts: &Options,
     programme: Option<&Programme>,
 ) -> Result<Vec<(PathBuf, usize)>, String> {
     std::fs::create_dir_all(&opts.out)
         .map_err(|e| format!("cannot create {}: {e}", opts.out.display()))?;
+    let written = write_all(opts, programme).and_then(|written| {
+        for (path, _) in &written {
+            std::fs::rename(partial(path), path)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+        Ok(written)
+    });
+    if written.is_err() {
+        for path in files(opts) {
+            let _ = std::fs::remove_file(partial(&path));
+        }
+    }
+    written
+}
+
+fn write_all(
+    opts: &Options,
+    programme: Option<&Programme>,
+) -> Result<Vec<(PathBuf, usize)>, String> {
     let mut rng = Rng::new(opts.seed);
     let area = opts.area.as_str();
     let (from, to) = (opts.from, opts.to);

@@ -1,5 +1,8 @@
 //! The integration tests: each runs the real `bcfmon` binary on fixture folders.
 
+mod robustness;
+mod safety;
+
 use assert_cmd::Command;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -769,14 +772,21 @@ fn compute_hand_made_extracts() {
         )[12],
         "insufficient-coverage"
     );
-    // No events extract: ascof-2c is not-computable, and the note says why.
+    // No events extract: ascof-2c is not-computable, and the closing note (once, for every
+    // extract not supplied) says why.
     assert_eq!(
         result_row(&rows, "ascof-2c", "rolling-12-months", "2024-06")[12],
         "not-computable"
     );
     assert!(
+        out.stderr.contains(
+            "note: not supplied: benchmarks, events, finance (neither configured in programme.toml nor found in data/); their metrics are not-computable"
+        ),
+        "{}",
         out.stderr
-            .contains("ascof-2c is not-computable: no events extract"),
+    );
+    assert!(
+        !out.stderr.contains("ascof-2c is not-computable"),
         "{}",
         out.stderr
     );

@@ -5,6 +5,7 @@ use crate::catalogue::CATALOGUE;
 use crate::config;
 use crate::extract::{Issue, Ledger, Loc, Severity};
 use crate::metrics::{self, Request, ResultRow, COLUMNS};
+use crate::output::{resolve, write_atomic, Inputs};
 use crate::period::{parse_period, Month, Period, Window};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -18,24 +19,6 @@ pub struct Args<'a> {
     pub data_quality: Option<&'a Path>,
     /// Write the judged KPI table instead of the results table.
     pub judge: bool,
-}
-
-/// Writes a file atomically: a temporary file beside it, then a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.partial"));
-    std::fs::write(&tmp, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("cannot write {}: {e}", path.display())
-    })
 }
 
 /// The requests the schemes' KPIs need.
@@ -222,22 +205,27 @@ pub struct Prepared {
     pub month: Option<Month>,
 }
 
-/// Loads the programme and the extracts and computes the KPI rows (or, with `all`, every
-/// metric the data supports) for every month up to `period`.
-pub fn prepare(
-    root: &Path,
-    period: Option<&str>,
-    all: bool,
-    who: &str,
-) -> Result<Prepared, String> {
-    let programme = config::load(root).map_err(|diags| {
+/// Loads and validates the programme, or says how many problems stop `who`.
+pub fn load_programme(root: &Path, who: &str) -> Result<config::Programme, String> {
+    config::load(root).map_err(|diags| {
         let mut s: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
         s.push(format!(
             "bcfmon {who}: the schemes have {} problem(s); run `bcfmon check`",
             diags.len()
         ));
         s.join("\n")
-    })?;
+    })
+}
+
+/// Loads the extracts and computes the KPI rows (or, with `all`, every metric the data
+/// supports) for every month up to `period`.
+pub fn prepare(
+    root: &Path,
+    programme: config::Programme,
+    period: Option<&str>,
+    all: bool,
+    who: &str,
+) -> Result<Prepared, String> {
     let until = match period {
         None => None,
         Some(p) => match parse_period(p) {
@@ -247,7 +235,14 @@ pub fn prepare(
         },
     };
     let mut ledger = Ledger::default();
-    let mut data = metrics::load(root, &programme, &mut ledger);
+    let mut data = metrics::load(root, &programme, &mut ledger).map_err(|missing| {
+        let n = missing.len();
+        format!(
+            "{}\nbcfmon {who}: {n} configured extract{} not found; nothing was written",
+            missing.join("\n"),
+            if n == 1 { " was" } else { "s were" }
+        )
+    })?;
     let areas: Option<Vec<String>> = if all {
         None
     } else {
@@ -291,7 +286,35 @@ pub fn prepare(
     })
 }
 
+/// What to do when an output path is refused.
+const FILE_HINT: &str = "give a new file outside schemes/ and data/, e.g. out/results.csv";
+
 pub fn run(args: &Args<'_>) -> Result<(), String> {
+    let who = |e: String| format!("bcfmon compute: {e}");
+    let programme = load_programme(args.root, "compute")?;
+    // Every output is checked before any work: none may be an input, nor the other output.
+    let inputs = Inputs::of(args.root, Some(&programme.settings), None);
+    let dq_path: Option<PathBuf> = args
+        .data_quality
+        .map(Path::to_path_buf)
+        .or_else(|| args.out.map(|o| o.with_file_name("data_quality.csv")));
+    if let Some(out) = args.out {
+        inputs.check_file(out, "--out", FILE_HINT).map_err(who)?;
+    }
+    if let Some(dq) = &dq_path {
+        let option = if args.data_quality.is_some() {
+            "--data-quality"
+        } else {
+            "the data-quality ledger beside --out,"
+        };
+        inputs.check_file(dq, option, FILE_HINT).map_err(who)?;
+        if args.out.is_some_and(|o| resolve(o) == resolve(dq)) {
+            return Err(who(format!(
+                "--out and the data-quality ledger are both {}; nothing was written\n  hint: give --data-quality another file name",
+                dq.display()
+            )));
+        }
+    }
     let Prepared {
         programme,
         data,
@@ -299,7 +322,7 @@ pub fn run(args: &Args<'_>) -> Result<(), String> {
         rows,
         notes,
         ..
-    } = prepare(args.root, args.period, args.all, "compute")?;
+    } = prepare(args.root, programme, args.period, args.all, "compute")?;
     for n in &notes {
         eprintln!("bcfmon compute: note: {n}");
     }
@@ -328,16 +351,15 @@ pub fn run(args: &Args<'_>) -> Result<(), String> {
     } else {
         render(&rows, &ext)?
     };
-    let dq_path: Option<PathBuf> = args
-        .data_quality
-        .map(Path::to_path_buf)
-        .or_else(|| args.out.map(|o| o.with_file_name("data_quality.csv")));
     match args.out {
-        Some(out) => write_atomic(out, &bytes).map_err(|e| format!("bcfmon compute: {e}"))?,
+        Some(out) => write_atomic(out, &bytes).map_err(who)?,
         None => print!("{}", String::from_utf8_lossy(&bytes)),
     }
     if let Some(dq) = &dq_path {
-        write_atomic(dq, ledger.to_csv().as_bytes()).map_err(|e| format!("bcfmon compute: {e}"))?;
+        write_atomic(dq, ledger.to_csv().as_bytes()).map_err(who)?;
+    }
+    if let Some(note) = metrics::absent_note(&data) {
+        eprintln!("bcfmon compute: note: {note}");
     }
     let failures = failures(&ledger, programme.settings.max_reject_rate, args.strict);
     if failures.is_empty() {

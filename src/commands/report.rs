@@ -1,7 +1,9 @@
 //! `bcfmon report`: builds the board pack and puts it in place atomically — written into a
-//! folder beside the target, then renamed over it, so a failed run leaves the old pack as it was.
+//! folder beside the target, then renamed over it, so a failed run leaves the old pack as it was;
+//! only a missing or empty folder, or a pack bcfmon wrote, is ever replaced (`output`).
 
-use super::compute::{failures, prepare};
+use super::compute::{failures, load_programme, prepare};
+use crate::output::{write_pack, Inputs};
 use crate::period::Month;
 use std::path::{Path, PathBuf};
 
@@ -13,7 +15,14 @@ pub struct Args<'a> {
 }
 
 pub fn run(args: &Args<'_>) -> Result<(), String> {
-    let prep = prepare(args.root, args.period, false, "report")?;
+    let who = |e: String| format!("bcfmon report: {e}");
+    let programme = load_programme(args.root, "report")?;
+    let inputs = Inputs::of(args.root, Some(&programme.settings), args.templates);
+    // A given --out is checked before any work; the default (named by the month) when written.
+    if let Some(out) = args.out {
+        inputs.check_pack(out, "--out").map_err(who)?;
+    }
+    let prep = prepare(args.root, programme, args.period, false, "report")?;
     let month: Month = prep.month.ok_or(
         "bcfmon report: the extracts cover no complete month; give --period yyyy-mm".to_string(),
     )?;
@@ -26,7 +35,12 @@ pub fn run(args: &Args<'_>) -> Result<(), String> {
         .out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| args.root.join("out").join(month.to_string()));
-    write_pack(&out, &files).map_err(|e| format!("bcfmon report: {e}"))?;
+    let what = if args.out.is_some() {
+        "--out"
+    } else {
+        "the pack folder"
+    };
+    write_pack(&out, what, &files, &inputs).map_err(who)?;
     let pages = files.keys().filter(|k| k.ends_with(".html")).count();
     println!(
         "bcfmon report: {} ({} pages, {} files) for {}",
@@ -35,6 +49,9 @@ pub fn run(args: &Args<'_>) -> Result<(), String> {
         files.len(),
         crate::report::month_words(month)
     );
+    if let Some(note) = crate::metrics::absent_note(&prep.data) {
+        eprintln!("bcfmon report: note: {note}");
+    }
     let failures = failures(&prep.ledger, prep.programme.settings.max_reject_rate, false);
     if failures.is_empty() {
         Ok(())
@@ -44,50 +61,4 @@ pub fn run(args: &Args<'_>) -> Result<(), String> {
             failures.join("\nbcfmon report: ")
         ))
     }
-}
-
-/// Writes every file into `.<name>.building` beside `out`, then swaps it into place.
-pub fn write_pack(out: &Path, files: &crate::report::Files) -> Result<(), String> {
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| format!("{}: not a folder name", out.display()))?;
-    std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
-    let building = parent.join(format!(".{name}.building"));
-    let old = parent.join(format!(".{name}.old"));
-    for stale in [&building, &old] {
-        if stale.exists() {
-            std::fs::remove_dir_all(stale).map_err(|e| format!("{}: {e}", stale.display()))?;
-        }
-    }
-    let write_all = || -> Result<(), String> {
-        for (rel, bytes) in files {
-            let path = building.join(rel);
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            }
-            std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-        }
-        Ok(())
-    };
-    if let Err(e) = write_all() {
-        let _ = std::fs::remove_dir_all(&building);
-        return Err(e);
-    }
-    if out.exists() {
-        std::fs::rename(out, &old).map_err(|e| format!("{}: {e}", out.display()))?;
-    }
-    if let Err(e) = std::fs::rename(&building, out) {
-        // Put the old pack back.
-        let _ = std::fs::rename(&old, out);
-        return Err(format!("{}: {e}", out.display()));
-    }
-    if old.exists() {
-        let _ = std::fs::remove_dir_all(&old);
-    }
-    Ok(())
 }

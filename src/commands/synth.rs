@@ -1,5 +1,6 @@
 //! `bcfmon synth`: writes a synthetic set of every extract, deterministic for a seed.
 
+use crate::output::Inputs;
 use crate::synth::{generate, Options};
 use chrono::NaiveDate;
 use std::path::Path;
@@ -12,6 +13,8 @@ pub struct Args<'a> {
     pub parquet: bool,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
+    /// Overwrite files a previous synth wrote (never an input).
+    pub force: bool,
 }
 
 pub fn run(args: &Args<'_>) -> Result<(), String> {
@@ -50,6 +53,35 @@ pub fn run(args: &Args<'_>) -> Result<(), String> {
         from,
         to,
     };
+    // Every file is checked before any is written: never an input, never a file that is
+    // there already unless --force.
+    let inputs = Inputs::of(args.root, programme.as_ref().map(|p| &p.settings), None);
+    if args.out.exists() && !args.out.is_dir() {
+        return Err(format!(
+            "bcfmon synth: --out {} is a file, not a folder; nothing was written",
+            args.out.display()
+        ));
+    }
+    let mut present = Vec::new();
+    for path in crate::synth::files(&opts) {
+        inputs
+            .check_file(
+                &path,
+                "the synthetic file",
+                "synth into a new folder, then move the files yourself if you mean to replace the extracts",
+            )
+            .map_err(|e| format!("bcfmon synth: {e}"))?;
+        if path.exists() {
+            present.push(path.display().to_string());
+        }
+    }
+    if !present.is_empty() && !args.force {
+        return Err(format!(
+            "bcfmon synth: {} already exist{}; nothing was written\n  hint: give a new folder, or --force to overwrite files a previous synth wrote",
+            present.join(", "),
+            if present.len() == 1 { "s" } else { "" }
+        ));
+    }
     let written = generate(&opts, programme.as_ref()).map_err(|e| format!("bcfmon synth: {e}"))?;
     for (path, rows) in written {
         eprintln!("bcfmon synth: wrote {} ({rows} rows)", path.display());

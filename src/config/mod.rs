@@ -46,7 +46,7 @@ struct Parsed {
 /// Reads a file as UTF-8 text, refusing empty files and invalid bytes with their position.
 fn read_text(path: &Path, shown_path: &Path) -> Result<Parsed, Diagnostic> {
     let bytes = std::fs::read(path)
-        .map_err(|e| Diagnostic::file(shown_path, format!("cannot read the file: {e}")))?;
+        .map_err(|e| Diagnostic::at_start(shown_path, format!("cannot read the file: {e}")))?;
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
@@ -70,7 +70,7 @@ fn read_text(path: &Path, shown_path: &Path) -> Result<Parsed, Diagnostic> {
         .map(str::to_string)
         .unwrap_or(text);
     if text.trim().is_empty() {
-        return Err(Diagnostic::file(shown_path, "the file is empty")
+        return Err(Diagnostic::at_start(shown_path, "the file is empty")
             .with_hint("a scheme file needs at least reference, name and finance; `bcfmon new scheme REF` writes a complete one"));
     }
     Ok(Parsed {
@@ -228,7 +228,7 @@ pub fn load(root: &Path) -> Result<Programme, Vec<Diagnostic>> {
         .iter()
         .flat_map(|s| s.metrics.iter().map(|m| m.id.as_str()))
         .collect();
-    for (path, r) in refs {
+    for (path, r) in &refs {
         if local_ids.contains(&r.metric.as_str()) {
             continue;
         }
@@ -242,7 +242,7 @@ pub fn load(root: &Path) -> Result<Programme, Vec<Diagnostic>> {
             },
         };
         diags.push(Diagnostic {
-            path,
+            path: path.clone(),
             line: r.line,
             column: r.column,
             message: format!("unknown metric `{}`", r.metric),
@@ -264,35 +264,47 @@ pub fn load(root: &Path) -> Result<Programme, Vec<Diagnostic>> {
                 if *p == crate::catalogue::Polarity::Neutral
                     && (k.target.is_some() || !k.trajectory.is_empty())
                 {
-                    diags.push(
-                        Diagnostic::file(
-                            &s.file,
-                            format!(
-                                "the KPI for `{}` has a target but its metric is neutral",
-                                k.metric
-                            ),
-                        )
-                        .with_hint("set polarity = \"high-is-good\" or \"low-is-good\" on the KPI"),
-                    );
+                    // The KPI's metric reference is where the file names it.
+                    let (line, column) = refs
+                        .iter()
+                        .find(|(p, r)| *p == s.file && r.metric == k.metric)
+                        .map_or((1, 1), |(_, r)| (r.line, r.column));
+                    diags.push(Diagnostic {
+                        path: s.file.clone(),
+                        line,
+                        column,
+                        message: format!(
+                            "the KPI for `{}` has a target but its metric is neutral",
+                            k.metric
+                        ),
+                        hint: Some(
+                            "set polarity = \"high-is-good\" or \"low-is-good\" on the KPI".into(),
+                        ),
+                    });
                 }
             }
         }
     }
     // A local metric id declared in two files is ambiguous.
-    let mut seen: Vec<(&str, &Path)> = Vec::new();
+    let mut seen: Vec<(&Scheme, &LocalMetric)> = Vec::new();
     for s in &schemes {
         for m in &s.metrics {
-            if let Some((_, first)) = seen.iter().find(|(id, _)| *id == m.id) {
-                diags.push(Diagnostic::file(
-                    &s.file,
-                    format!(
-                        "local metric `{}` is also declared in {}",
+            if let Some((first_scheme, first)) = seen.iter().find(|(_, f)| f.id == m.id) {
+                diags.push(Diagnostic {
+                    path: s.file.clone(),
+                    line: m.at.0,
+                    column: m.at.1,
+                    message: format!(
+                        "local metric `{}` is also declared in {}:{}:{}",
                         m.id,
-                        first.display()
+                        first_scheme.file.display(),
+                        first.at.0,
+                        first.at.1
                     ),
-                ));
+                    hint: Some("give one of them another id".into()),
+                });
             } else {
-                seen.push((&m.id, &s.file));
+                seen.push((s, m));
             }
         }
     }

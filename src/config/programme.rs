@@ -27,6 +27,17 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// The character encoding of a CSV extract: UTF-8 (the contract's), Windows-1252 (a CSV
+    /// saved from Excel) or UTF-16 (a SQL Server "Unicode" export; little-endian unless a
+    /// byte-order mark says otherwise). A byte-order mark in the file always wins.
+    Encoding {
+        Utf8 = "utf-8",
+        Windows1252 = "windows-1252",
+        Utf16 = "utf-16",
+    }
+}
+
+vocabulary! {
     /// How dates are written in a CSV extract (data-contract.md §0.3).
     DateFormat {
         Iso = "yyyy-mm-dd",
@@ -54,6 +65,9 @@ pub struct DataSource {
     pub path: PathBuf,
     pub format: Option<Format>,
     pub date_format: DateFormat,
+    pub encoding: Encoding,
+    /// Where `path` is written in programme.toml (line, column), for messages about the file.
+    pub path_at: (usize, usize),
     pub coverage_start: Option<NaiveDate>,
     pub coverage_end: Option<NaiveDate>,
 }
@@ -271,6 +285,7 @@ pub(super) fn read_settings(
                         "path",
                         "format",
                         "date_format",
+                        "encoding",
                         "coverage_start",
                         "coverage_end",
                     ],
@@ -282,6 +297,10 @@ pub(super) fn read_settings(
                 let date_format = get(et, "date_format")
                     .map(|f| src.choice(f, "date_format", DateFormat::ALL, DateFormat::parse))
                     .unwrap_or(Some(DateFormat::Iso));
+                let encoding = get(et, "encoding")
+                    .map(|f| src.choice(f, "encoding", Encoding::ALL, Encoding::parse))
+                    .unwrap_or(Some(Encoding::Utf8));
+                let path_at = get(et, "path").map_or((0, 0), |p| src.locate(&p.span()));
                 let coverage_start =
                     get(et, "coverage_start").and_then(|d| parse_date(src, d, "coverage_start"));
                 let coverage_end =
@@ -297,13 +316,17 @@ pub(super) fn read_settings(
                         );
                     }
                 }
-                if let (Some(path), Some(date_format)) = (path, date_format) {
+                if let (Some(path), Some(date_format), Some(encoding)) =
+                    (path, date_format, encoding)
+                {
                     data.insert(
                         name.to_string(),
                         DataSource {
                             path: PathBuf::from(path),
                             format,
                             date_format,
+                            encoding,
+                            path_at,
                             coverage_start,
                             coverage_end,
                         },

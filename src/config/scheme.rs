@@ -107,6 +107,8 @@ pub struct LocalMetric {
     pub denominator: Option<String>,
     pub polarity: Polarity,
     pub rule: Option<String>,
+    /// Where its `id` is written (line, column), for messages about the metric.
+    pub at: (usize, usize),
 }
 
 /// A validated scheme.
@@ -643,7 +645,9 @@ fn read_local_metric(src: &mut Source<'_>, t: &DeTable<'_>, span: &Span) -> Opti
         }
     }
     let rule = get(t, "rule").and_then(|r| src.string(r, "rule"));
+    let at = get(t, "id").map_or((1, 1), |v| src.locate(&v.span()));
     Some(LocalMetric {
+        at,
         id: id?,
         title: title?,
         source: source?.name.to_string(),

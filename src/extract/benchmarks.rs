@@ -254,6 +254,7 @@ mod tests {
             shown: "data/public/admissions_care_homes_65p.csv".into(),
             format: Format::Csv,
             date_format: DateFormat::Iso,
+            encoding: crate::config::programme::Encoding::Utf8,
         };
         let mut ledger = Ledger::default();
         let loaded = load(&src, &mut ledger).expect("not refused");

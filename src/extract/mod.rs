@@ -10,9 +10,10 @@ pub mod events;
 pub mod finance;
 pub mod population;
 pub mod safeguarding;
+pub mod text;
 pub mod values;
 
-use crate::config::programme::{DateFormat, Format, Settings};
+use crate::config::programme::{DateFormat, Encoding, Format, Settings};
 use crate::contract::{self, Extract, Need};
 use polars::prelude::*;
 use std::fmt;
@@ -163,12 +164,18 @@ pub struct Source {
     pub shown: String,
     pub format: Format,
     pub date_format: DateFormat,
+    /// The declared text encoding of a CSV file (a byte-order mark overrides it).
+    pub encoding: Encoding,
 }
 
 /// Finds an extract: the configured path, else `data/<name>.parquet`, then `.csv`.
-/// `None` when it is absent (its metrics are then `not-computable`, never an error).
-pub fn find(root: &Path, settings: &Settings, name: &str) -> Option<Source> {
-    let extract = contract::extract(name)?;
+/// `Ok(None)` when it is neither configured nor found (its metrics are then
+/// `not-computable`, never an error); `Err` when programme.toml names a path with no readable
+/// file behind it — a typo or a moved share must fail the run, not empty the pack.
+pub fn find(root: &Path, settings: &Settings, name: &str) -> Result<Option<Source>, String> {
+    let Some(extract) = contract::extract(name) else {
+        return Ok(None);
+    };
     let show = |rel: &Path| -> String {
         if root == Path::new(".") {
             rel.display().to_string()
@@ -179,7 +186,7 @@ pub fn find(root: &Path, settings: &Settings, name: &str) -> Option<Source> {
     if let Some(ds) = settings.data.get(name) {
         let full = root.join(&ds.path);
         if !full.is_file() {
-            return None;
+            return Err(missing_message(root, name, ds, &full));
         }
         let format = ds.format.unwrap_or(
             if ds
@@ -192,27 +199,75 @@ pub fn find(root: &Path, settings: &Settings, name: &str) -> Option<Source> {
                 Format::Csv
             },
         );
-        return Some(Source {
+        return Ok(Some(Source {
             extract,
             shown: show(&ds.path),
             path: full,
             format,
             date_format: ds.date_format,
-        });
+            encoding: ds.encoding,
+        }));
     }
     for (ext, format) in [("parquet", Format::Parquet), ("csv", Format::Csv)] {
         let rel = PathBuf::from("data").join(format!("{name}.{ext}"));
         if root.join(&rel).is_file() {
-            return Some(Source {
+            return Ok(Some(Source {
                 extract,
                 shown: show(&rel),
                 path: root.join(&rel),
                 format,
                 date_format: DateFormat::Iso,
-            });
+                encoding: Encoding::Utf8,
+            }));
         }
     }
-    None
+    Ok(None)
+}
+
+/// `programme.toml:line:column: [data.<name>] path "..." names no file (resolved: ...)`,
+/// with what is there instead and what to do.
+fn missing_message(
+    root: &Path,
+    name: &str,
+    ds: &crate::config::programme::DataSource,
+    full: &Path,
+) -> String {
+    let programme = if root == Path::new(".") {
+        PathBuf::from("schemes/programme.toml")
+    } else {
+        root.join("schemes/programme.toml")
+    };
+    let resolved = std::path::absolute(full).unwrap_or_else(|_| full.to_path_buf());
+    let written = ds.path.display().to_string();
+    let (what, hint) = if full.is_dir() {
+        (
+            "is a folder, not a file",
+            format!("name the {name} file inside it, e.g. path = \"{written}/{name}.csv\""),
+        )
+    } else if written.contains(['*', '?', '[']) {
+        (
+            "names no file (bcfmon reads one file per extract and does not expand wildcards)",
+            format!("combine the files into one {name} extract and name it in path"),
+        )
+    } else if full.exists() {
+        (
+            "is not a regular file",
+            format!("name the {name} file itself"),
+        )
+    } else {
+        (
+            "names no file",
+            "correct the path (it is relative to the folder that holds schemes/), or remove \
+             the [data.NAME] table to make its metrics not-computable"
+                .replace("NAME", name),
+        )
+    };
+    let (line, column) = ds.path_at;
+    format!(
+        "{}:{line}:{column}: [data.{name}] path \"{written}\" {what}; resolved: {}\n  hint: {hint}",
+        programme.display(),
+        resolved.display()
+    )
 }
 
 /// Which file column holds each contract column.
@@ -291,6 +346,104 @@ pub fn map_header(
     }
 }
 
+/// Opens a CSV extract in its encoding: UTF-8 goes to the reader as it is; Windows-1252 and
+/// UTF-16 are decoded as they stream. A byte-order mark that contradicts the declared
+/// encoding wins, with a warning (W09).
+fn open_csv(
+    src: &Source,
+    report: &mut FileReport,
+) -> Result<csv::Reader<Box<dyn std::io::Read>>, String> {
+    use std::io::{Read, Seek};
+    let mut file =
+        std::fs::File::open(&src.path).map_err(|e| format!("cannot read the file: {e}"))?;
+    let mut first = [0u8; 64];
+    let mut n = 0;
+    while n < first.len() {
+        match file.read(&mut first[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("cannot read the file: {e}")),
+        }
+    }
+    let detected = text::detect(&first[..n], src.encoding);
+    if detected.overrode {
+        report.add(
+            Loc::File,
+            Severity::Warning,
+            "W09",
+            "",
+            detected.name(),
+            format!(
+                "the file starts with a {} byte-order mark but [data.{}] declares encoding = \"{}\"; it is read as {}",
+                detected.name(),
+                src.extract.name,
+                src.encoding,
+                detected.name()
+            ),
+        );
+    }
+    if detected.is_utf8() && detected.bom == 0 && text::looks_like_utf16(&first[..n]) {
+        return Err(format!(
+            "line 1: every other byte is NUL: the file looks like UTF-16 text read as {}; {}",
+            src.encoding,
+            encoding_hint(src)
+        ));
+    }
+    file.seek(std::io::SeekFrom::Start(detected.bom as u64))
+        .map_err(|e| format!("cannot read the file: {e}"))?;
+    let input: Box<dyn std::io::Read> = if detected.is_utf8() {
+        Box::new(file)
+    } else {
+        Box::new(text::Decoded::new(std::io::BufReader::new(file), detected))
+    };
+    Ok(csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(input))
+}
+
+/// What to do about text in the wrong encoding: the `encoding` key and its values.
+fn encoding_hint(src: &Source) -> String {
+    let name = src.extract.name;
+    format!(
+        "set encoding in [data.{name}] of schemes/programme.toml (with its path = \"...\"): \
+         \"windows-1252\" for a CSV saved from Excel, \"utf-16\" for a SQL Server Unicode \
+         export, \"utf-8\" otherwise"
+    )
+}
+
+/// A CSV reading error as a refusal reason, with the first bad byte located for text that
+/// is not valid in its encoding.
+fn csv_error(src: &Source, e: csv::Error) -> String {
+    let line = e.position().map_or(1, |p| p.line());
+    // The encoding the file was read in, found again from its first bytes.
+    let detected = || {
+        let mut first = [0u8; 4];
+        let n = std::fs::File::open(&src.path)
+            .and_then(|mut f| std::io::Read::read(&mut f, &mut first))
+            .unwrap_or(0);
+        text::detect(&first[..n], src.encoding)
+    };
+    let bad = match e.kind() {
+        // The reader checks UTF-8 per record: find the first bad byte of the file itself.
+        csv::ErrorKind::Utf8 { .. } => {
+            let d = detected();
+            Some((text::first_bad_byte(&src.path, d), d.name()))
+        }
+        csv::ErrorKind::Io(io) => text::bad_byte_of(io).map(|b| (Some(b), detected().name())),
+        _ => None,
+    };
+    match bad {
+        Some((Some(b), name)) => format!("{b} is not valid {name} text; {}", encoding_hint(src)),
+        Some((None, name)) => format!(
+            "line {line}: the text is not valid {name}; {}",
+            encoding_hint(src)
+        ),
+        None => format!("line {line}: {e}"),
+    }
+}
+
 /// About how many Parquet rows are read into memory at a time.
 const SLICE_ROWS: usize = 250_000;
 
@@ -305,17 +458,16 @@ pub fn read_rows(
     let mut count = 0;
     match src.format {
         Format::Csv => {
-            let mut reader = csv::ReaderBuilder::new()
-                .has_headers(true)
-                .flexible(true)
-                .from_path(&src.path)
-                .map_err(|e| format!("cannot read the file: {e}"))?;
+            let mut reader = open_csv(src, report)?;
             let header: Vec<String> = reader
                 .headers()
-                .map_err(|e| format!("line 1: {e}"))?
+                .map_err(|e| csv_error(src, e))?
                 .iter()
                 .map(|h| h.trim_start_matches('\u{feff}').to_string())
                 .collect();
+            if header.iter().all(|h| h.trim().is_empty()) {
+                return Err("line 1: the file has no header row (it is empty)".into());
+            }
             let cols = map_header(src, &header, report)?;
             let width = header.len();
             let mut record = csv::StringRecord::new();
@@ -337,15 +489,7 @@ pub fn read_rows(
                         let fields: Vec<&str> = record.iter().collect();
                         row(&cols, Loc::Line(line), &fields, report);
                     }
-                    Err(e) => {
-                        let line = e.position().map_or(0, |p| p.line());
-                        return Err(match e.kind() {
-                            csv::ErrorKind::Utf8 { .. } => {
-                                format!("line {line}: the text is not valid UTF-8")
-                            }
-                            _ => format!("line {line}: {e}"),
-                        });
-                    }
+                    Err(e) => return Err(csv_error(src, e)),
                 }
             }
         }
@@ -427,7 +571,13 @@ pub fn refuse(
     why: String,
 ) -> Option<Loaded> {
     if !report.issues.iter().any(|i| i.severity == Severity::File) {
-        report.add(Loc::File, Severity::File, "F01", "", "", why.clone());
+        // A reason that names its line ("line 3: ...") is placed on that line.
+        let placed = why.strip_prefix("line ").and_then(|rest| {
+            let (n, message) = rest.split_once(": ")?;
+            Some((Loc::Line(n.parse().ok()?), message.to_string()))
+        });
+        let (loc, message) = placed.unwrap_or((Loc::File, why.clone()));
+        report.add(loc, Severity::File, "F01", "", "", message);
     }
     summary.refused = Some(why);
     summary.read = 0;
@@ -531,11 +681,24 @@ pub fn settle(ledger: &mut Ledger, mut summary: FileSummary, report: FileReport)
     let warned_lines: std::collections::BTreeSet<Loc> = report
         .issues
         .iter()
-        .filter(|i| i.severity == Severity::Warning && !rejected_lines.contains(&i.loc))
+        .filter(|i| {
+            // A file-level warning (W09) is about no row.
+            i.severity == Severity::Warning
+                && i.loc != Loc::File
+                && !rejected_lines.contains(&i.loc)
+        })
         .map(|i| i.loc)
         .collect();
-    summary.rejected = rejected_lines.len();
-    summary.warned = warned_lines.len();
+    if summary.refused.is_some() {
+        // A refused file gives no rows at all: read, accepted and rejected are all 0 (the
+        // problems found on rows before the refusal stay in the ledger).
+        summary.read = 0;
+        summary.rejected = 0;
+        summary.warned = 0;
+    } else {
+        summary.rejected = rejected_lines.len();
+        summary.warned = warned_lines.len();
+    }
     summary.accepted = summary.read.saturating_sub(summary.rejected);
     ledger.issues.extend(report.issues);
     ledger.files.push(summary);

@@ -30,6 +30,9 @@ pub struct Data {
     pub coverage: BTreeMap<String, (NaiveDate, NaiveDate)>,
     /// Why an extract is unusable: absent, or refused.
     pub missing: BTreeMap<String, String>,
+    /// The extracts neither configured nor found (not an error: their metrics are
+    /// not-computable), in name order.
+    pub absent: BTreeSet<String>,
     pub events: Option<crate::extract::events::Events>,
     /// The accepted rows of the finance extract (money stays `Decimal`, outside polars).
     pub finance: Option<crate::extract::finance::Actuals>,
@@ -126,18 +129,29 @@ const EXTRACTS: [&str; 7] = [
 
 /// Loads every extract the engine can use, recording problems in the ledger. The extracts
 /// are independent, so they load side by side (each into its own ledger, merged in a fixed
-/// order so the ledger reads the same on every run).
-pub fn load(root: &Path, programme: &Programme, ledger: &mut Ledger) -> Data {
+/// order so the ledger reads the same on every run). Fails, reading nothing, when
+/// programme.toml names an extract path with no file behind it (one message per path).
+pub fn load(root: &Path, programme: &Programme, ledger: &mut Ledger) -> Result<Data, Vec<String>> {
     let mut data = Data::default();
     let settings = &programme.settings;
+    let mut sources = Vec::with_capacity(EXTRACTS.len());
+    let mut unfound = Vec::new();
+    for name in EXTRACTS {
+        match extract::find(root, settings, name) {
+            Ok(src) => sources.push((name, src)),
+            Err(message) => unfound.push(message),
+        }
+    }
+    if !unfound.is_empty() {
+        return Err(unfound);
+    }
     let loaded: Vec<(&str, Option<extract::Source>, Loaded, Ledger)> =
         std::thread::scope(|scope| {
-            let handles: Vec<_> = EXTRACTS
-                .iter()
-                .map(|&name| {
+            let handles: Vec<_> = sources
+                .into_iter()
+                .map(|(name, src)| {
                     scope.spawn(move || {
                         let mut part = Ledger::default();
-                        let src = extract::find(root, settings, name);
                         let outcome = match &src {
                             None => Loaded::Absent,
                             Some(src) => match name {
@@ -178,12 +192,8 @@ pub fn load(root: &Path, programme: &Programme, ledger: &mut Ledger) -> Data {
         };
         match outcome {
             Loaded::Absent => {
-                data.missing.insert(
-                    name.into(),
-                    format!(
-                        "no {name} extract (data/{name}.parquet or .csv, or [data.{name}] path)"
-                    ),
-                );
+                data.absent.insert(name.into());
+                data.missing.insert(name.into(), absent_reason(name));
             }
             Loaded::Finance(actuals) => {
                 if actuals.is_none() {
@@ -222,7 +232,24 @@ pub fn load(root: &Path, programme: &Programme, ledger: &mut Ledger) -> Data {
             }
         }
     }
-    data
+    Ok(data)
+}
+
+/// Why the metrics of an extract neither configured nor found are not-computable.
+fn absent_reason(name: &str) -> String {
+    format!("no {name} extract (data/{name}.parquet or .csv, or [data.{name}] path)")
+}
+
+/// The closing note on the extracts not supplied: listed once, together, or `None`.
+pub fn absent_note(data: &Data) -> Option<String> {
+    if data.absent.is_empty() {
+        return None;
+    }
+    let names: Vec<&str> = data.absent.iter().map(String::as_str).collect();
+    Some(format!(
+        "not supplied: {} (neither configured in programme.toml nor found in data/); their metrics are not-computable",
+        names.join(", ")
+    ))
 }
 
 /// What to compute: a metric (with breakdown) over a window, with the KPI's parameters.
@@ -893,7 +920,11 @@ pub fn compute(
         let plan = match plan(req, data, programme) {
             Ok(p) => p,
             Err(why) => {
-                notes.insert(format!("{} is not-computable: {why}", req.metric));
+                // An extract not supplied is named once, at the end of the run
+                // (`absent_note`), not once for every metric it would have fed.
+                if !data.absent.iter().any(|name| why == absent_reason(name)) {
+                    notes.insert(format!("{} is not-computable: {why}", req.metric));
+                }
                 let area_list: Vec<String> = areas
                     .map(|a| a.to_vec())
                     .unwrap_or_else(|| vec![programme.settings.area.code.clone()]);
