@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod money;
 pub mod output;
 pub mod period;
+pub mod pipeline;
 pub mod report;
 pub mod rounding;
 pub mod stats;

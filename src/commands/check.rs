@@ -1,6 +1,7 @@
 //! `bcfmon check`: validate the programme and every scheme, print every problem or a summary.
 
 use crate::config::{self, Programme};
+use crate::extract::Severity;
 use crate::money::format_gbp;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -58,73 +59,37 @@ fn check_extracts(root: &Path, programme: &Programme, strict: bool) -> Result<()
     // Every error and file problem by file:line; a rule that fires on many rows is shown
     // once with its count and first lines (data_quality.csv from `compute` lists them all).
     let mut problems = String::new();
-    let mut groups: Vec<(String, String, String, Vec<&crate::extract::Issue>)> = Vec::new();
-    for i in ledger
-        .issues
-        .iter()
-        .filter(|i| i.severity != crate::extract::Severity::Info)
+    for g in ledger
+        .groups()
+        .into_iter()
+        .filter(|g| g.severity != Severity::Info)
     {
-        let key = (i.file.clone(), i.severity.to_string(), i.rule.clone());
-        match groups
-            .iter_mut()
-            .find(|g| (g.0.clone(), g.1.clone(), g.2.clone()) == key)
-        {
-            Some(g) => g.3.push(i),
-            None => groups.push((key.0, key.1, key.2, vec![i])),
-        }
-    }
-    let at = |i: &crate::extract::Issue| match i.loc {
-        crate::extract::Loc::Line(n) => format!("{}:{n}", i.file),
-        crate::extract::Loc::Row(n) => format!("{} row {n}", i.file),
-        crate::extract::Loc::File => i.file.clone(),
-    };
-    for (_, severity, rule, issues) in &groups {
-        if issues.len() <= 5 {
-            for i in issues {
+        let (severity, rule) = (g.severity, g.rule);
+        if g.issues.len() <= 5 {
+            for i in &g.issues {
                 let _ = writeln!(
                     problems,
                     "{}: {severity} {rule} ({}): {}",
-                    at(i),
+                    i.place(),
                     i.column,
                     i.message
                 );
             }
         } else {
-            let first: Vec<String> = issues.iter().take(5).map(|i| i.loc.to_string()).collect();
-            let i = issues[0];
+            let first: Vec<String> = g.issues.iter().take(5).map(|i| i.loc.to_string()).collect();
+            let i = g.issues[0];
             let _ = writeln!(
                 problems,
                 "{}: {severity} {rule} ({}) on {} rows, first at lines {}, …: {}",
                 i.file,
                 i.column,
-                issues.len(),
+                g.issues.len(),
                 first.join(", "),
                 i.message
             );
         }
     }
-    // The run's rule (data-contract.md §0.4): a refused file, or more rejected rows than
-    // max_reject_rate, fails; with --strict any rejected row does.
-    let rate = programme.settings.max_reject_rate;
-    let failures: Vec<String> = ledger
-        .files
-        .iter()
-        .filter_map(|f| match &f.refused {
-            Some(why) => Some(format!("{}: refused: {why}", f.file)),
-            None if f.read > 0 && f.rejected as f64 > rate * f.read as f64 => Some(format!(
-                "{}: {} of {} rows rejected (more than {:.0}%)",
-                f.file,
-                f.rejected,
-                f.read,
-                rate * 100.0
-            )),
-            None if strict && f.rejected > 0 => Some(format!(
-                "{}: {} rows rejected (--strict)",
-                f.file, f.rejected
-            )),
-            None => None,
-        })
-        .collect();
+    let failures = ledger.failures(programme.settings.max_reject_rate, strict);
     if !failures.is_empty() {
         Err(format!(
             "{problems}bcfmon check: {}",

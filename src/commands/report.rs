@@ -2,9 +2,9 @@
 //! folder beside the target, then renamed over it, so a failed run leaves the old pack as it was;
 //! only a missing or empty folder, or a pack bcfmon wrote, is ever replaced (`output`).
 
-use super::compute::{failures, load_programme, prepare};
 use crate::output::{write_pack, Inputs};
 use crate::period::Month;
+use crate::pipeline::load_programme;
 use std::path::{Path, PathBuf};
 
 pub struct Args<'a> {
@@ -22,7 +22,7 @@ pub fn run(args: &Args<'_>) -> Result<(), String> {
     if let Some(out) = args.out {
         inputs.check_pack(out, "--out").map_err(who)?;
     }
-    let prep = prepare(args.root, programme, args.period, false, "report")?;
+    let prep = crate::pipeline::run(args.root, programme, args.period, false, "report")?;
     let month: Month = prep.month.ok_or(
         "bcfmon report: the extracts cover no complete month; give --period yyyy-mm".to_string(),
     )?;
@@ -52,7 +52,9 @@ pub fn run(args: &Args<'_>) -> Result<(), String> {
     if let Some(note) = crate::metrics::absent_note(&prep.data) {
         eprintln!("bcfmon report: note: {note}");
     }
-    let failures = failures(&prep.ledger, prep.programme.settings.max_reject_rate, false);
+    let failures = prep
+        .ledger
+        .failures(prep.programme.settings.max_reject_rate, false);
     if failures.is_empty() {
         Ok(())
     } else {

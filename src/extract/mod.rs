@@ -60,6 +60,25 @@ pub struct Issue {
     pub message: String,
 }
 
+impl Issue {
+    /// Where the issue is, as messages name it: `file:line`, `file row N`, or the file.
+    pub fn place(&self) -> String {
+        match self.loc {
+            Loc::Line(n) => format!("{}:{n}", self.file),
+            Loc::Row(n) => format!("{} row {n}", self.file),
+            Loc::File => self.file.clone(),
+        }
+    }
+}
+
+/// The issues of one file with one severity and rule, in ledger order.
+pub struct IssueGroup<'a> {
+    pub file: &'a str,
+    pub severity: Severity,
+    pub rule: &'a str,
+    pub issues: Vec<&'a Issue>,
+}
+
 /// Row counts for one file: read = accepted + rejected, always.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FileSummary {
@@ -115,8 +134,54 @@ impl Ledger {
         out
     }
 
+    /// The issues grouped by file, severity and rule, in order of each group's first issue:
+    /// how `check` and the data-quality page summarise a rule that fires on many rows.
+    pub fn groups(&self) -> Vec<IssueGroup<'_>> {
+        let mut groups: Vec<IssueGroup<'_>> = Vec::new();
+        for i in &self.issues {
+            match groups
+                .iter_mut()
+                .find(|g| g.file == i.file && g.severity == i.severity && g.rule == i.rule)
+            {
+                Some(g) => g.issues.push(i),
+                None => groups.push(IssueGroup {
+                    file: &i.file,
+                    severity: i.severity,
+                    rule: &i.rule,
+                    issues: vec![i],
+                }),
+            }
+        }
+        groups
+    }
+
     pub fn rejected(&self) -> usize {
         self.files.iter().map(|f| f.rejected).sum()
+    }
+
+    /// The run's failures by the reject rule (data-contract.md §0.4): a refused file, or more
+    /// than `rate` of a file's rows rejected, or with `strict` any rejected row.
+    pub fn failures(&self, rate: f64, strict: bool) -> Vec<String> {
+        let mut failures = Vec::new();
+        for f in &self.files {
+            if let Some(why) = &f.refused {
+                failures.push(format!("{}: refused: {why}", f.file));
+            } else if f.read > 0 && f.rejected as f64 > rate * f.read as f64 {
+                failures.push(format!(
+                    "{}: {} of {} rows rejected (more than {:.0}%)",
+                    f.file,
+                    f.rejected,
+                    f.read,
+                    rate * 100.0
+                ));
+            } else if strict && f.rejected > 0 {
+                failures.push(format!(
+                    "{}: {} rows rejected (--strict)",
+                    f.file, f.rejected
+                ));
+            }
+        }
+        failures
     }
 }
 

@@ -6,13 +6,13 @@ pub mod chart;
 pub mod xlsx;
 
 use crate::catalogue::{self, Polarity, Unit};
-use crate::commands::compute::Prepared;
 use crate::config::programme::{Disclosure, Settings};
 use crate::config::scheme::{Commencement, Kpi, Scheme};
 use crate::finance::{self, Statement};
 use crate::judge::{format_value, JudgedRow, TargetStatus};
 use crate::money::format_gbp;
 use crate::period::{FinancialYear, Month, Period};
+use crate::pipeline::Run;
 use crate::stats::spc::{xmr, Assurance, PointType, SpcOptions, SpcPoint};
 use chrono::{Datelike, NaiveDate};
 use minijinja::{Environment, Value};
@@ -285,7 +285,7 @@ pub fn latest<'a>(series: &[&'a JudgedRow]) -> Option<&'a JudgedRow> {
 /// A KPI's card from its judged series up to the pack's month.
 #[allow(clippy::too_many_arguments)]
 fn card(
-    prep: &Prepared,
+    prep: &Run,
     scheme: &Scheme,
     index: usize,
     kpi: &Kpi,
@@ -503,7 +503,7 @@ fn period_words_row(r: &crate::metrics::ResultRow) -> String {
 /// The area against its peers and England on the published benchmark, for the latest year
 /// that has the area's own published value.
 fn benchmark(
-    prep: &Prepared,
+    prep: &Run,
     kpi: &Kpi,
     id: &str,
     unit: Unit,
@@ -712,15 +712,15 @@ fn finance_chart(st: &Statement, schemes: &[finance::SchemeFinance], id: &str) -
 pub type Files = BTreeMap<String, Vec<u8>>;
 
 /// Builds the pack for `month` from what `compute` prepared.
-pub fn build(prep: &Prepared, month: Month, templates: Option<&Path>) -> Result<Files, String> {
+pub fn build(prep: &Run, month: Month, templates: Option<&Path>) -> Result<Files, String> {
     let programme = &prep.programme;
     let settings = &programme.settings;
     let disclose = Disclose(&settings.disclosure);
-    let judged: Vec<JudgedRow> =
-        crate::judge::judge(programme, &prep.rows, prep.data.frames.get("benchmarks"))
-            .into_iter()
-            .filter(|j| j.row.period_end <= month.end())
-            .collect();
+    let judged: Vec<JudgedRow> = prep
+        .judged()
+        .into_iter()
+        .filter(|j| j.row.period_end <= month.end())
+        .collect();
     let actuals = prep
         .data
         .finance
@@ -1140,7 +1140,7 @@ fn definitions(
         .map_err(template_error)
 }
 
-fn data_quality(env: &Environment<'_>, prep: &Prepared, common: Common) -> Result<String, String> {
+fn data_quality(env: &Environment<'_>, prep: &Run, common: Common) -> Result<String, String> {
     let ledger = &prep.ledger;
     let files: Vec<minijinja::Value> = ledger
         .files
@@ -1158,28 +1158,23 @@ fn data_quality(env: &Environment<'_>, prep: &Prepared, common: Common) -> Resul
             }
         })
         .collect();
-    // By file, severity and rule: a count and the first five locations.
-    // (file, severity, rule) → (first message, count, first locations)
-    type Group = (String, usize, Vec<String>);
-    let mut groups: BTreeMap<(String, String, String), Group> = BTreeMap::new();
-    for i in &ledger.issues {
-        let key = (i.file.clone(), i.severity.to_string(), i.rule.clone());
-        let g = groups
-            .entry(key)
-            .or_insert_with(|| (i.message.clone(), 0, Vec::new()));
-        g.1 += 1;
-        if g.2.len() < 5 {
-            g.2.push(match i.loc {
-                crate::extract::Loc::Line(n) => format!("{}:{n}", i.file),
-                crate::extract::Loc::Row(n) => format!("{} row {n}", i.file),
-                crate::extract::Loc::File => i.file.clone(),
-            });
-        }
-    }
+    // By file, severity and rule (in that order): a count and the first five locations.
+    let mut groups = ledger.groups();
+    groups.sort_by(|a, b| {
+        (a.file, a.severity.as_str(), a.rule).cmp(&(b.file, b.severity.as_str(), b.rule))
+    });
     let reasons: Vec<minijinja::Value> = groups
         .into_iter()
-        .map(|((file, severity, rule), (message, count, locs))| {
-            minijinja::context! { file, severity, rule, message, count, locs }
+        .map(|g| {
+            let locs: Vec<String> = g.issues.iter().take(5).map(|i| i.place()).collect();
+            minijinja::context! {
+                file => g.file,
+                severity => g.severity.as_str(),
+                rule => g.rule,
+                message => g.issues[0].message.clone(),
+                count => g.issues.len(),
+                locs,
+            }
         })
         .collect();
     let missing: Vec<(String, String)> = prep

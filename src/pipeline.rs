@@ -1,0 +1,231 @@
+//! The pipeline every command that reads data shares: load the programme, load and validate
+//! the extracts, keep the programme's area, plan and compute the metrics, judge the KPIs.
+//! `check`, `compute` and `report` are thin commands over the `Run` it returns.
+
+use crate::catalogue::CATALOGUE;
+use crate::config;
+use crate::extract::{Issue, Ledger, Loc, Severity};
+use crate::judge::JudgedRow;
+use crate::metrics::{self, Request, ResultRow};
+use crate::period::{parse_period, Month, Period, Window};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// The requests the schemes' KPIs need.
+pub fn kpi_requests(programme: &config::Programme) -> Vec<Request> {
+    let set: BTreeSet<Request> = programme
+        .schemes
+        .iter()
+        .flat_map(|s| &s.kpis)
+        .map(|k| Request {
+            metric: k.metric.clone(),
+            window: k.window,
+            params: k.params.clone(),
+        })
+        .collect();
+    set.into_iter().collect()
+}
+
+/// Every catalogue metric (and breakdown) for `--all`: monthly and rolling 12-month windows
+/// (the financial year is the rolling window ending in March), or the snapshot.
+pub fn all_requests(programme: &config::Programme) -> Vec<Request> {
+    let mut out = Vec::new();
+    for def in CATALOGUE {
+        let windows: &[Window] = if def.snapshot {
+            &[Window::Snapshot]
+        } else {
+            &[Window::Month, Window::Rolling12Months]
+        };
+        let mut ids = vec![def.id.to_string()];
+        ids.extend(def.breakdowns.iter().map(|b| format!("{}/{b}", def.id)));
+        for id in ids {
+            for w in windows {
+                out.push(Request {
+                    metric: id.clone(),
+                    window: *w,
+                    params: Default::default(),
+                });
+            }
+        }
+    }
+    for m in programme.local_metrics() {
+        for w in [Window::Month, Window::Rolling12Months] {
+            out.push(Request {
+                metric: m.id.clone(),
+                window: w,
+                params: Default::default(),
+            });
+        }
+    }
+    out
+}
+
+/// Rows of areas outside the programme are ignored for the board (W08), counted, not rejected.
+fn ignore_other_areas(data: &mut metrics::Data, area: &str, ledger: &mut Ledger) {
+    use polars::prelude::*;
+    // Benchmarks are other areas by design.
+    for (name, df) in data
+        .frames
+        .iter_mut()
+        .filter(|(n, _)| n.as_str() != "benchmarks")
+    {
+        let col_name = if name == "chc" || name == "population" {
+            "Area_Code"
+        } else {
+            "LA_Code"
+        };
+        let Ok(areas) = df.column(col_name).and_then(|c| c.str().cloned()) else {
+            continue;
+        };
+        let lines = df.column("__line").ok().and_then(|c| c.str().ok().cloned());
+        let file = ledger
+            .files
+            .iter()
+            .find(|f| &f.extract == name)
+            .map(|f| f.file.clone())
+            .unwrap_or_default();
+        let mut ignored = 0;
+        for (i, a) in areas.iter().enumerate() {
+            if a != Some(area) {
+                ignored += 1;
+                let loc = lines
+                    .as_ref()
+                    .and_then(|l| l.get(i))
+                    .map_or(Loc::File, |l| {
+                        l.strip_prefix("row ").map_or_else(
+                            || Loc::Line(l.parse().unwrap_or(0)),
+                            |r| Loc::Row(r.parse().unwrap_or(0)),
+                        )
+                    });
+                ledger.issues.push(Issue {
+                    file: file.clone(),
+                    loc,
+                    severity: Severity::Warning,
+                    rule: "W08".into(),
+                    column: col_name.into(),
+                    value: a.unwrap_or("").into(),
+                    message: format!(
+                        "area is not the programme's ({area}); the row is ignored for the board"
+                    ),
+                });
+            }
+        }
+        if let Some(f) = ledger.files.iter_mut().find(|f| &f.extract == name) {
+            f.ignored = ignored;
+        }
+        if ignored > 0 {
+            if let Ok(kept) = df
+                .clone()
+                .lazy()
+                .filter(col(col_name).eq(lit(area)))
+                .collect()
+            {
+                *df = kept;
+            }
+        }
+    }
+}
+
+/// One run of the pipeline: the validated programme, the loaded extracts with their ledger,
+/// and the result rows up to the reported month.
+pub struct Run {
+    pub programme: config::Programme,
+    pub data: metrics::Data,
+    pub ledger: Ledger,
+    pub rows: Vec<ResultRow>,
+    pub notes: Vec<String>,
+    /// The month reported: `--period`'s last month, or the latest month the data covers.
+    pub month: Option<Month>,
+}
+
+/// Loads and validates the programme, or says how many problems stop `who`.
+pub fn load_programme(root: &Path, who: &str) -> Result<config::Programme, String> {
+    config::load(root).map_err(|diags| {
+        let mut s: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
+        s.push(format!(
+            "bcfmon {who}: the schemes have {} problem(s); run `bcfmon check`",
+            diags.len()
+        ));
+        s.join("\n")
+    })
+}
+
+/// Loads the extracts and computes the KPI rows (or, with `all`, every metric the data
+/// supports) for every month up to `period`.
+pub fn run(
+    root: &Path,
+    programme: config::Programme,
+    period: Option<&str>,
+    all: bool,
+    who: &str,
+) -> Result<Run, String> {
+    let until = match period {
+        None => None,
+        Some(p) => match parse_period(p) {
+            Ok(Period::Month(m)) => Some(m),
+            Ok(other) => Some(Month::of(other.end())),
+            Err(e) => return Err(format!("bcfmon {who}: --period {e}")),
+        },
+    };
+    let mut ledger = Ledger::default();
+    let mut data = metrics::load(root, &programme, &mut ledger).map_err(|missing| {
+        let n = missing.len();
+        format!(
+            "{}\nbcfmon {who}: {n} configured extract{} not found; nothing was written",
+            missing.join("\n"),
+            if n == 1 { " was" } else { "s were" }
+        )
+    })?;
+    let areas: Option<Vec<String>> = if all {
+        None
+    } else {
+        let area = programme.settings.area.code.clone();
+        ignore_other_areas(&mut data, &area, &mut ledger);
+        Some(vec![area])
+    };
+    let requests = if all {
+        all_requests(&programme)
+    } else {
+        kpi_requests(&programme)
+    };
+    let months = metrics::months_in(&data, until);
+    let (mut rows, notes) =
+        metrics::compute(&data, &programme, &requests, &months, areas.as_deref());
+    if all {
+        // `--all` lists what the data supports: drop metrics that are not computable at all.
+        let computable: BTreeSet<String> = rows
+            .iter()
+            .filter(|r| r.status != "not-computable")
+            .map(|r| r.metric.clone())
+            .collect();
+        rows.retain(|r| computable.contains(&r.metric));
+    }
+    rows.sort_by(|a, b| {
+        (&a.area_code, &a.metric, a.window.as_str(), a.period_end).cmp(&(
+            &b.area_code,
+            &b.metric,
+            b.window.as_str(),
+            b.period_end,
+        ))
+    });
+    let month = until.or_else(|| months.last().copied());
+    Ok(Run {
+        programme,
+        data,
+        ledger,
+        rows,
+        notes,
+        month,
+    })
+}
+
+impl Run {
+    /// Every scheme's KPIs judged at every plotted period (methods.md §3).
+    pub fn judged(&self) -> Vec<JudgedRow> {
+        crate::judge::judge(
+            &self.programme,
+            &self.rows,
+            self.data.frames.get("benchmarks"),
+        )
+    }
+}
