@@ -27,7 +27,21 @@ use std::collections::BTreeMap;
 pub const SAVINGS_STREAM: &str = "Savings";
 
 /// `finance.csv`'s header, exactly.
-pub const FINANCE_COLUMNS: &str = "scheme,partner,financial_year,plan,actual_to_date,forecast_outturn,variance,variance_pct,forecast_basis";
+/// The columns of finance.csv.
+pub const FINANCE_COLUMNS: &[crate::table::Column] = {
+    use crate::table::{float, text};
+    &[
+        text("scheme"),
+        text("partner"),
+        text("financial_year"),
+        float("plan"),
+        float("actual_to_date"),
+        float("forecast_outturn"),
+        float("variance"),
+        float("variance_pct"),
+        text("forecast_basis"),
+    ]
+};
 
 crate::period::vocabulary! {
     /// Where a forecast outturn came from (the pack says which was used).
@@ -287,13 +301,13 @@ pub struct Statement {
 impl Statement {
     /// `finance.csv`: a line per scheme and partner, then the scheme's `ALL` line.
     pub fn to_csv(&self) -> String {
-        let mut out = format!("{FINANCE_COLUMNS}\n");
+        let mut table = crate::table::Table::new(FINANCE_COLUMNS);
         for s in &self.schemes {
             for l in &s.lines {
-                out.push_str(&crate::commands::stats::csv_line(&l.cells()));
+                table.push(l.cells());
             }
         }
-        out
+        table.to_csv()
     }
 }
 

@@ -454,7 +454,33 @@ pub struct JudgedRow {
     pub explanation: String,
 }
 
-pub const JUDGED_COLUMNS: &str = "scheme,area_code,metric,window,period,period_start,period_end,numerator,denominator,value,lower95,upper95,unit,status_code,target,status,variation,assurance,vs_baseline,vs_benchmark,explanation";
+/// The columns of the judged KPI table (`compute --judge`, the pack's metrics.csv/json).
+pub const JUDGED_COLUMNS: &[crate::table::Column] = {
+    use crate::table::{date, float, integer, text};
+    &[
+        text("scheme"),
+        text("area_code"),
+        text("metric"),
+        text("window"),
+        text("period"),
+        date("period_start"),
+        date("period_end"),
+        integer("numerator"),
+        integer("denominator"),
+        float("value"),
+        float("lower95"),
+        float("upper95"),
+        text("unit"),
+        text("status_code"),
+        float("target"),
+        text("status"),
+        text("variation"),
+        text("assurance"),
+        text("vs_baseline"),
+        text("vs_benchmark"),
+        text("explanation"),
+    ]
+};
 
 impl JudgedRow {
     pub fn cells(&self, wording: &Wording) -> Vec<String> {
@@ -463,7 +489,7 @@ impl JudgedRow {
         let status_code = base.pop().unwrap_or_default();
         c.extend(base);
         c.push(status_code);
-        c.push(crate::commands::stats::num(self.target));
+        c.push(crate::table::num(self.target));
         c.push(
             self.status
                 .map(|s| s.words(wording).to_string())

@@ -20,3 +20,4 @@ pub mod report;
 pub mod rounding;
 pub mod stats;
 pub mod synth;
+pub mod table;

@@ -103,7 +103,7 @@ impl Table {
     fn row(&mut self, cells: Vec<String>) -> Result<(), String> {
         self.rows += 1;
         if let Some(w) = &mut self.csv {
-            let line = crate::commands::stats::csv_line(&cells);
+            let line = crate::table::csv_line(&cells);
             return w.write_all(line.as_bytes()).map_err(|e| e.to_string());
         }
         for (col, v) in self.batch.iter_mut().zip(cells) {

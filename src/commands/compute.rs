@@ -4,6 +4,7 @@
 use crate::metrics::{self, ResultRow, COLUMNS};
 use crate::output::{resolve, write_atomic, Inputs};
 use crate::pipeline::load_programme;
+use crate::table::Table;
 use std::path::{Path, PathBuf};
 
 pub struct Args<'a> {
@@ -18,59 +19,14 @@ pub struct Args<'a> {
 }
 
 fn render(rows: &[ResultRow], ext: &str) -> Result<Vec<u8>, String> {
+    let mut table = Table::new(COLUMNS);
+    for r in rows {
+        table.push(r.cells());
+    }
     match ext {
-        "json" => {
-            let header: Vec<&str> = COLUMNS.split(',').collect();
-            let list: Vec<serde_json::Map<String, serde_json::Value>> = rows
-                .iter()
-                .map(|r| {
-                    header
-                        .iter()
-                        .zip(r.cells())
-                        .map(|(h, c)| {
-                            let v = if c.is_empty() {
-                                serde_json::Value::Null
-                            } else {
-                                serde_json::Value::String(c)
-                            };
-                            (h.to_string(), v)
-                        })
-                        .collect()
-                })
-                .collect();
-            let mut text = serde_json::to_string_pretty(&list).map_err(|e| e.to_string())?;
-            text.push('\n');
-            Ok(text.into_bytes())
-        }
-        "parquet" => {
-            use polars::prelude::*;
-            let header: Vec<&str> = COLUMNS.split(',').collect();
-            let cells: Vec<Vec<String>> = rows.iter().map(|r| r.cells()).collect();
-            let columns: Vec<Column> = header
-                .iter()
-                .enumerate()
-                .map(|(i, h)| {
-                    let values: Vec<Option<&str>> = cells
-                        .iter()
-                        .map(|c| Some(c[i].as_str()).filter(|s| !s.is_empty()))
-                        .collect();
-                    Column::new((*h).into(), values)
-                })
-                .collect();
-            let mut df = DataFrame::new_infer_height(columns).map_err(|e| e.to_string())?;
-            let mut buf = Vec::new();
-            ParquetWriter::new(&mut buf)
-                .finish(&mut df)
-                .map_err(|e| e.to_string())?;
-            Ok(buf)
-        }
-        _ => {
-            let mut text = format!("{COLUMNS}\n");
-            for r in rows {
-                text.push_str(&crate::commands::stats::csv_line(&r.cells()));
-            }
-            Ok(text.into_bytes())
-        }
+        "json" => table.to_json(),
+        "parquet" => table.to_parquet(),
+        _ => Ok(table.to_csv().into_bytes()),
     }
 }
 
@@ -121,14 +77,11 @@ pub fn run(args: &Args<'_>) -> Result<(), String> {
         if ext != "csv" {
             return Err("bcfmon compute: --judge writes CSV; give --out a .csv name".into());
         }
-        let judged = run.judged();
-        let mut text = format!("{}\n", crate::judge::JUDGED_COLUMNS);
-        for j in &judged {
-            text.push_str(&crate::commands::stats::csv_line(
-                &j.cells(&run.programme.settings.wording),
-            ));
+        let mut table = Table::new(crate::judge::JUDGED_COLUMNS);
+        for j in &run.judged() {
+            table.push(j.cells(&run.programme.settings.wording));
         }
-        text.into_bytes()
+        table.to_csv().into_bytes()
     } else {
         render(&run.rows, &ext)?
     };

@@ -2,6 +2,7 @@
 
 use crate::stats::ci::{self, Interval};
 use crate::stats::spc::{self, SpcOptions};
+use crate::table::{csv_line, num};
 use chrono::NaiveDate;
 use std::collections::HashMap;
 use std::path::Path;
@@ -101,46 +102,6 @@ fn csv_error(e: &csv::Error) -> String {
         csv::ErrorKind::Utf8 { .. } => "the text is not valid UTF-8".into(),
         csv::ErrorKind::Io(io) => io.to_string(),
         _ => e.to_string(),
-    }
-}
-
-/// A number printed so it reads back as the same double; empty for no value.
-pub fn num(v: Option<f64>) -> String {
-    match v {
-        Some(x) if x.is_finite() => format!("{x}"),
-        _ => String::new(),
-    }
-}
-
-/// Writes CSV rows to a string with RFC 4180 quoting; text cells that could start a
-/// spreadsheet formula are neutralised, numbers never are.
-pub fn csv_line(cells: &[String]) -> String {
-    let mut out = String::new();
-    for (i, c) in cells.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        let guarded = guard(c);
-        if guarded.contains([',', '"', '\n', '\r']) {
-            out.push('"');
-            out.push_str(&guarded.replace('"', "\"\""));
-            out.push('"');
-        } else {
-            out.push_str(&guarded);
-        }
-    }
-    out.push('\n');
-    out
-}
-
-/// Formula-injection guard: a text cell starting with `=`, `+`, `-` or `@` gets a leading `'`.
-pub fn guard(cell: &str) -> String {
-    // OWASP's list: = + - @ and the tab and carriage return that can precede them.
-    let starts_risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    if starts_risky && cell.trim().parse::<f64>().is_err() {
-        format!("'{cell}")
-    } else {
-        cell.to_string()
     }
 }
 

@@ -101,6 +101,20 @@ pub struct Ledger {
     pub files: Vec<FileSummary>,
 }
 
+/// The columns of `data_quality.csv` (`line` is a CSV line or `row N` of a Parquet file).
+pub const LEDGER_COLUMNS: &[crate::table::Column] = {
+    use crate::table::text;
+    &[
+        text("file"),
+        text("line"),
+        text("severity"),
+        text("rule"),
+        text("column"),
+        text("value"),
+        text("message"),
+    ]
+};
+
 /// Person identifiers never reach any output (data-contract.md §0.4).
 const REDACTED: &[&str] = &[
     "NHS_Number",
@@ -114,14 +128,14 @@ const REDACTED: &[&str] = &[
 impl Ledger {
     /// `data_quality.csv`: `file,line,severity,rule,column,value,message`.
     pub fn to_csv(&self) -> String {
-        let mut out = String::from("file,line,severity,rule,column,value,message\n");
+        let mut table = crate::table::Table::new(LEDGER_COLUMNS);
         for i in &self.issues {
             let value = if REDACTED.iter().any(|c| c.eq_ignore_ascii_case(&i.column)) {
                 "<redacted>".to_string()
             } else {
                 i.value.clone()
             };
-            out.push_str(&crate::commands::stats::csv_line(&[
+            table.push(vec![
                 i.file.clone(),
                 i.loc.to_string(),
                 i.severity.to_string(),
@@ -129,9 +143,9 @@ impl Ledger {
                 i.column.clone(),
                 value,
                 i.message.clone(),
-            ]));
+            ]);
         }
-        out
+        table.to_csv()
     }
 
     /// The issues grouped by file, severity and rule, in order of each group's first issue:

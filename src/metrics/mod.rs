@@ -278,8 +278,25 @@ pub struct ResultRow {
     pub status: &'static str,
 }
 
-pub const COLUMNS: &str =
-    "area_code,metric,window,period,period_start,period_end,numerator,denominator,value,lower95,upper95,unit,status";
+/// The columns of the results table, in order.
+pub const COLUMNS: &[crate::table::Column] = {
+    use crate::table::{date, float, integer, text};
+    &[
+        text("area_code"),
+        text("metric"),
+        text("window"),
+        text("period"),
+        date("period_start"),
+        date("period_end"),
+        integer("numerator"),
+        integer("denominator"),
+        float("value"),
+        float("lower95"),
+        float("upper95"),
+        text("unit"),
+        text("status"),
+    ]
+};
 
 impl ResultRow {
     pub fn cells(&self) -> Vec<String> {
@@ -294,8 +311,8 @@ impl ResultRow {
             opt(self.numerator),
             opt(self.denominator),
             self.value.clone().unwrap_or_default(),
-            crate::commands::stats::num(self.lower95),
-            crate::commands::stats::num(self.upper95),
+            crate::table::num(self.lower95),
+            crate::table::num(self.upper95),
             self.unit.to_string(),
             self.status.to_string(),
         ]

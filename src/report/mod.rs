@@ -867,9 +867,7 @@ pub fn build(prep: &Run, month: Month, templates: Option<&Path>) -> Result<Files
     );
 
     // The tidy tables: disclosure applies, as everywhere the board sees.
-    let mut csv = format!("{}\n", crate::judge::JUDGED_COLUMNS);
-    let mut json = Vec::new();
-    let names: Vec<&str> = crate::judge::JUDGED_COLUMNS.split(',').collect();
+    let mut table = crate::table::Table::new(crate::judge::JUDGED_COLUMNS);
     for j in &judged {
         let mut cells = j.cells(&settings.wording);
         if disclose.row(&j.row) {
@@ -888,19 +886,10 @@ pub fn build(prep: &Run, month: Month, templates: Option<&Path>) -> Result<Files
                 }
             }
         }
-        csv.push_str(&crate::commands::stats::csv_line(&cells));
-        let obj: serde_json::Map<String, serde_json::Value> = names
-            .iter()
-            .zip(&cells)
-            .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone())))
-            .collect();
-        json.push(serde_json::Value::Object(obj));
+        table.push(cells);
     }
-    files.insert("metrics.csv".into(), csv.into_bytes());
-    files.insert(
-        "metrics.json".into(),
-        serde_json::to_vec_pretty(&json).map_err(|e| e.to_string())?,
-    );
+    files.insert("metrics.csv".into(), table.to_csv().into_bytes());
+    files.insert("metrics.json".into(), table.to_json()?);
     files.insert("finance.csv".into(), st.to_csv().into_bytes());
     files.insert(
         "bcf-return.xlsx".into(),

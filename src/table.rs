@@ -1,0 +1,265 @@
+//! Every tidy table bcfmon writes (compute's results, the judged KPIs, the pack's
+//! metrics.csv/json, finance.csv, the data-quality ledger) goes through one writer: CSV with
+//! RFC 4180 quoting and the formula guard, JSON with `null` for no value, Parquet with typed
+//! columns. A table is its columns (name and type) and its rows of rendered cells, so the
+//! three formats always agree.
+
+use polars::prelude::{Column as PlColumn, DataFrame, DataType, ParquetWriter};
+
+/// What a column holds, for the formats that keep types (Parquet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Text.
+    Text,
+    /// A whole number.
+    Integer,
+    /// A number that may have a fraction.
+    Float,
+    /// A `yyyy-mm-dd` date.
+    Date,
+}
+
+/// One column of a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    /// The header name.
+    pub name: &'static str,
+    /// What its cells hold.
+    pub kind: Kind,
+}
+
+/// A text column.
+pub const fn text(name: &'static str) -> Column {
+    Column {
+        name,
+        kind: Kind::Text,
+    }
+}
+
+/// A whole-number column.
+pub const fn integer(name: &'static str) -> Column {
+    Column {
+        name,
+        kind: Kind::Integer,
+    }
+}
+
+/// A fractional-number column.
+pub const fn float(name: &'static str) -> Column {
+    Column {
+        name,
+        kind: Kind::Float,
+    }
+}
+
+/// A date column.
+pub const fn date(name: &'static str) -> Column {
+    Column {
+        name,
+        kind: Kind::Date,
+    }
+}
+
+/// The header line of `columns`, comma-separated.
+pub fn header(columns: &[Column]) -> String {
+    columns.iter().map(|c| c.name).collect::<Vec<_>>().join(",")
+}
+
+/// A table: its columns and its rows of rendered cells (an empty cell is no value).
+#[derive(Debug, Clone)]
+pub struct Table<'c> {
+    columns: &'c [Column],
+    rows: Vec<Vec<String>>,
+}
+
+impl<'c> Table<'c> {
+    /// An empty table of `columns`.
+    pub fn new(columns: &'c [Column]) -> Self {
+        Table {
+            columns,
+            rows: Vec::new(),
+        }
+    }
+
+    /// Adds a row; it has one cell per column.
+    pub fn push(&mut self, cells: Vec<String>) {
+        debug_assert_eq!(cells.len(), self.columns.len());
+        self.rows.push(cells);
+    }
+
+    /// The header line, then a line per row.
+    pub fn to_csv(&self) -> String {
+        let mut out = format!("{}\n", header(self.columns));
+        for r in &self.rows {
+            out.push_str(&csv_line(r));
+        }
+        out
+    }
+
+    /// A JSON array of objects, pretty-printed: every cell as text, `null` for no value.
+    pub fn to_json(&self) -> Result<Vec<u8>, String> {
+        let list: Vec<serde_json::Map<String, serde_json::Value>> = self
+            .rows
+            .iter()
+            .map(|r| {
+                self.columns
+                    .iter()
+                    .zip(r)
+                    .map(|(c, v)| {
+                        let v = if v.is_empty() {
+                            serde_json::Value::Null
+                        } else {
+                            serde_json::Value::String(v.clone())
+                        };
+                        (c.name.to_string(), v)
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut text = serde_json::to_string_pretty(&list).map_err(|e| e.to_string())?;
+        text.push('\n');
+        Ok(text.into_bytes())
+    }
+
+    /// A Parquet file with each column of its kind (Int64, Float64, Date, String); an empty
+    /// cell, or one that does not read as its kind (a disclosure marker), is null.
+    pub fn to_parquet(&self) -> Result<Vec<u8>, String> {
+        let columns: Vec<PlColumn> = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let cells = self
+                    .rows
+                    .iter()
+                    .map(|r| Some(r[i].as_str()).filter(|s| !s.is_empty()));
+                let name = c.name.into();
+                match c.kind {
+                    Kind::Text => PlColumn::new(name, cells.collect::<Vec<_>>()),
+                    Kind::Integer => PlColumn::new(
+                        name,
+                        cells
+                            .map(|s| s.and_then(|s| s.parse::<i64>().ok()))
+                            .collect::<Vec<_>>(),
+                    ),
+                    Kind::Float => PlColumn::new(
+                        name,
+                        cells
+                            .map(|s| s.and_then(|s| s.parse::<f64>().ok()))
+                            .collect::<Vec<_>>(),
+                    ),
+                    Kind::Date => {
+                        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("date");
+                        let days: Vec<Option<i32>> = cells
+                            .map(|s| {
+                                s.and_then(|s| s.parse::<chrono::NaiveDate>().ok())
+                                    .map(|d| (d - epoch).num_days() as i32)
+                            })
+                            .collect();
+                        PlColumn::new(name, days)
+                            .cast(&DataType::Date)
+                            .expect("i32 to date")
+                    }
+                }
+            })
+            .collect();
+        let mut df = DataFrame::new_infer_height(columns).map_err(|e| e.to_string())?;
+        let mut buf = Vec::new();
+        ParquetWriter::new(&mut buf)
+            .finish(&mut df)
+            .map_err(|e| e.to_string())?;
+        Ok(buf)
+    }
+}
+
+/// A number printed so it reads back as the same double; empty for no value.
+pub fn num(v: Option<f64>) -> String {
+    match v {
+        Some(x) if x.is_finite() => format!("{x}"),
+        _ => String::new(),
+    }
+}
+
+/// Writes CSV rows to a string with RFC 4180 quoting; text cells that could start a
+/// spreadsheet formula are neutralised, numbers never are.
+pub fn csv_line(cells: &[String]) -> String {
+    let mut out = String::new();
+    for (i, c) in cells.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let guarded = guard(c);
+        if guarded.contains([',', '"', '\n', '\r']) {
+            out.push('"');
+            out.push_str(&guarded.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(&guarded);
+        }
+    }
+    out.push('\n');
+    out
+}
+
+/// Formula-injection guard: a text cell starting with `=`, `+`, `-` or `@` gets a leading `'`.
+pub fn guard(cell: &str) -> String {
+    // OWASP's list: = + - @ and the tab and carriage return that can precede them.
+    let starts_risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if starts_risky && cell.trim().parse::<f64>().is_err() {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polars::prelude::*;
+
+    const COLUMNS: &[Column] = &[text("area"), integer("n"), float("value"), date("end")];
+
+    fn table() -> Table<'static> {
+        let mut t = Table::new(COLUMNS);
+        t.push(vec![
+            "E1".into(),
+            "3".into(),
+            "81.3".into(),
+            "2016-03-31".into(),
+        ]);
+        t.push(vec!["=E2".into(), "".into(), "*".into(), "".into()]);
+        t
+    }
+
+    #[test]
+    fn csv_json_and_parquet_agree() {
+        let t = table();
+        assert_eq!(
+            t.to_csv(),
+            "area,n,value,end\nE1,3,81.3,2016-03-31\n'=E2,,*,\n"
+        );
+        let json: serde_json::Value = serde_json::from_slice(&t.to_json().unwrap()).unwrap();
+        assert_eq!(json[1]["n"], serde_json::Value::Null);
+        assert_eq!(json[0]["value"], "81.3");
+        let df = ParquetReader::new(std::io::Cursor::new(t.to_parquet().unwrap()))
+            .finish()
+            .unwrap();
+        let types: Vec<DataType> = df.dtypes();
+        assert_eq!(
+            types,
+            [
+                DataType::String,
+                DataType::Int64,
+                DataType::Float64,
+                DataType::Date
+            ]
+        );
+        assert_eq!(df.column("n").unwrap().i64().unwrap().get(0), Some(3));
+        assert_eq!(df.column("value").unwrap().f64().unwrap().get(1), None);
+        // 2016-03-31 is day 16,891 after 1970-01-01.
+        assert_eq!(
+            df.column("end").unwrap().date().unwrap().physical().get(0),
+            Some(16891)
+        );
+    }
+}
