@@ -483,9 +483,16 @@ pub const JUDGED_COLUMNS: &[crate::table::Column] = {
 };
 
 impl JudgedRow {
+    /// The row's cells in `JUDGED_COLUMNS` order.
     pub fn cells(&self, wording: &Wording) -> Vec<String> {
+        self.cells_from(self.row.named_cells(), wording)
+    }
+
+    /// The cells in `JUDGED_COLUMNS` order, with the result row's cells as given (the pack
+    /// passes them after disclosure control).
+    pub fn cells_from(&self, row: crate::metrics::RowCells, wording: &Wording) -> Vec<String> {
         let mut c = vec![self.scheme.clone()];
-        let mut base = self.row.cells();
+        let mut base = row.into_vec();
         let status_code = base.pop().unwrap_or_default();
         c.extend(base);
         c.push(status_code);

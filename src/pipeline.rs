@@ -195,7 +195,7 @@ pub fn run(
         // `--all` lists what the data supports: drop metrics that are not computable at all.
         let computable: BTreeSet<String> = rows
             .iter()
-            .filter(|r| r.status != "not-computable")
+            .filter(|r| r.status != metrics::ResultStatus::NotComputable)
             .map(|r| r.metric.clone())
             .collect();
         rows.retain(|r| computable.contains(&r.metric));

@@ -260,6 +260,16 @@ pub struct Request {
     pub params: BTreeMap<String, String>,
 }
 
+crate::period::vocabulary! {
+    /// Whether a result row has a value, and why not (design.md "Command line").
+    ResultStatus {
+        Ok = "ok",
+        NotComputable = "not-computable",
+        InsufficientCoverage = "insufficient-coverage",
+        NoDenominator = "no-denominator",
+    }
+}
+
 /// One row of the tidy results table (design.md "Command line").
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResultRow {
@@ -275,7 +285,7 @@ pub struct ResultRow {
     pub lower95: Option<f64>,
     pub upper95: Option<f64>,
     pub unit: Unit,
-    pub status: &'static str,
+    pub status: ResultStatus,
 }
 
 /// The columns of the results table, in order.
@@ -298,24 +308,70 @@ pub const COLUMNS: &[crate::table::Column] = {
     ]
 };
 
-impl ResultRow {
-    pub fn cells(&self) -> Vec<String> {
-        let opt = |v: Option<u64>| v.map(|x| x.to_string()).unwrap_or_default();
+/// A result row rendered cell by cell, by column name: the board pack edits the counts and
+/// the value by name for disclosure control, never by position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowCells {
+    pub area_code: String,
+    pub metric: String,
+    pub window: String,
+    pub period: String,
+    pub period_start: String,
+    pub period_end: String,
+    pub numerator: String,
+    pub denominator: String,
+    pub value: String,
+    pub lower95: String,
+    pub upper95: String,
+    pub unit: String,
+    pub status: String,
+}
+
+impl RowCells {
+    /// The cells in `COLUMNS` order.
+    pub fn into_vec(self) -> Vec<String> {
         vec![
-            self.area_code.clone(),
-            self.metric.clone(),
-            self.window.to_string(),
-            self.period.clone(),
-            self.period_start.to_string(),
-            self.period_end.to_string(),
-            opt(self.numerator),
-            opt(self.denominator),
-            self.value.clone().unwrap_or_default(),
-            crate::table::num(self.lower95),
-            crate::table::num(self.upper95),
-            self.unit.to_string(),
-            self.status.to_string(),
+            self.area_code,
+            self.metric,
+            self.window,
+            self.period,
+            self.period_start,
+            self.period_end,
+            self.numerator,
+            self.denominator,
+            self.value,
+            self.lower95,
+            self.upper95,
+            self.unit,
+            self.status,
         ]
+    }
+}
+
+impl ResultRow {
+    /// The row's cells by name.
+    pub fn named_cells(&self) -> RowCells {
+        let opt = |v: Option<u64>| v.map(|x| x.to_string()).unwrap_or_default();
+        RowCells {
+            area_code: self.area_code.clone(),
+            metric: self.metric.clone(),
+            window: self.window.to_string(),
+            period: self.period.clone(),
+            period_start: self.period_start.to_string(),
+            period_end: self.period_end.to_string(),
+            numerator: opt(self.numerator),
+            denominator: opt(self.denominator),
+            value: self.value.clone().unwrap_or_default(),
+            lower95: crate::table::num(self.lower95),
+            upper95: crate::table::num(self.upper95),
+            unit: self.unit.to_string(),
+            status: self.status.to_string(),
+        }
+    }
+
+    /// The row's cells in `COLUMNS` order.
+    pub fn cells(&self) -> Vec<String> {
+        self.named_cells().into_vec()
     }
 }
 
@@ -948,7 +1004,15 @@ pub fn compute(
                 for m in months {
                     if let Some((ws, we)) = window_bounds(req.window, *m) {
                         for a in &area_list {
-                            rows.push(empty_row(a, req, *m, ws, we, unit_of(), "not-computable"));
+                            rows.push(empty_row(
+                                a,
+                                req,
+                                *m,
+                                ws,
+                                we,
+                                unit_of(),
+                                ResultStatus::NotComputable,
+                            ));
                         }
                     }
                 }
@@ -1037,7 +1101,7 @@ pub fn compute(
                         ws,
                         we,
                         plan.unit,
-                        "insufficient-coverage",
+                        ResultStatus::InsufficientCoverage,
                     ));
                 }
                 continue;
@@ -1075,7 +1139,15 @@ pub fn compute(
                         e.to_string().lines().next().unwrap_or("")
                     ));
                     for a in &area_list {
-                        rows.push(empty_row(a, req, *m, ws, we, plan.unit, "not-computable"));
+                        rows.push(empty_row(
+                            a,
+                            req,
+                            *m,
+                            ws,
+                            we,
+                            plan.unit,
+                            ResultStatus::NotComputable,
+                        ));
                     }
                     continue;
                 }
@@ -1128,11 +1200,11 @@ pub fn compute(
                         ws,
                         we,
                         plan.unit,
-                        "insufficient-coverage",
+                        ResultStatus::InsufficientCoverage,
                     ));
                     continue;
                 }
-                let mut row = empty_row(a, req, *m, ws, we, plan.unit, "ok");
+                let mut row = empty_row(a, req, *m, ws, we, plan.unit, ResultStatus::Ok);
                 if let Some(band) = plan.population {
                     match population(data, a, chrono::Datelike::year(&ws), band) {
                         Some(p) => fill(&mut row, n, Some(p)),
@@ -1142,7 +1214,7 @@ pub fn compute(
                                 req.metric,
                                 chrono::Datelike::year(&ws)
                             ));
-                            row.status = "not-computable";
+                            row.status = ResultStatus::NotComputable;
                         }
                     }
                 } else if plan.summed.is_some() {
@@ -1175,7 +1247,7 @@ fn empty_row(
     ws: NaiveDate,
     we: NaiveDate,
     unit: Unit,
-    status: &'static str,
+    status: ResultStatus,
 ) -> ResultRow {
     ResultRow {
         area_code: area.to_string(),
@@ -1200,7 +1272,7 @@ fn fill(row: &mut ResultRow, n: u64, d: Option<u64>) {
     row.denominator = d;
     match (row.unit, d) {
         (Unit::Count, _) | (_, None) => row.value = Some(n.to_string()),
-        (_, Some(0)) => row.status = "no-denominator",
+        (_, Some(0)) => row.status = ResultStatus::NoDenominator,
         (unit, Some(d)) => {
             let k = if unit == Unit::Per100k { 100_000 } else { 100 };
             row.value = ratio_1dp(n, d, k);
@@ -1220,7 +1292,7 @@ fn fill_mean(row: &mut ResultRow, total: u64, count: u64, sum_sq: f64) {
     row.numerator = Some(total);
     row.denominator = Some(count);
     if count == 0 {
-        row.status = "no-denominator";
+        row.status = ResultStatus::NoDenominator;
         return;
     }
     row.value = ratio_1dp(total, count, 1);

@@ -869,23 +869,24 @@ pub fn build(prep: &Run, month: Month, templates: Option<&Path>) -> Result<Files
     // The tidy tables: disclosure applies, as everywhere the board sees.
     let mut table = crate::table::Table::new(crate::judge::JUDGED_COLUMNS);
     for j in &judged {
-        let mut cells = j.cells(&settings.wording);
+        let mut cells = j.row.named_cells();
         if disclose.row(&j.row) {
             // A small numerator or denominator is shown as the marker; the value and its
             // interval, derived from it, are suppressed.
             let marker = &settings.disclosure.marker;
             if disclose.small(j.row.numerator) {
-                cells[7] = marker.clone();
+                cells.numerator = marker.clone();
             }
             if disclose.small(j.row.denominator) {
-                cells[8] = marker.clone();
+                cells.denominator = marker.clone();
             }
-            for k in [9, 10, 11] {
-                if !cells[k].is_empty() {
-                    cells[k] = marker.clone();
+            for derived in [&mut cells.value, &mut cells.lower95, &mut cells.upper95] {
+                if !derived.is_empty() {
+                    *derived = marker.clone();
                 }
             }
         }
+        let cells = j.cells_from(cells, &settings.wording);
         table.push(cells);
     }
     files.insert("metrics.csv".into(), table.to_csv().into_bytes());
