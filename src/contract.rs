@@ -183,6 +183,10 @@ pub const EXTRACTS: &[Extract] = &[
     },
 ];
 
+/// The finance extract's `Funding_Stream` that records savings achieved rather than spend
+/// (data-contract.md §5).
+pub const SAVINGS_STREAM: &str = "Savings";
+
 pub fn extract(name: &str) -> Option<&'static Extract> {
     EXTRACTS.iter().find(|e| e.name == name)
 }

@@ -23,8 +23,7 @@ use crate::period::{FinancialYear, Month};
 use rust_decimal::{Decimal, RoundingStrategy};
 use std::collections::BTreeMap;
 
-/// The `Funding_Stream` that records savings achieved rather than spend.
-pub const SAVINGS_STREAM: &str = "Savings";
+use crate::contract::SAVINGS_STREAM;
 
 /// `finance.csv`'s header, exactly.
 /// The columns of finance.csv.

@@ -1066,7 +1066,7 @@ fn write_all(
                                 m.to_string(),
                                 partner.clone().unwrap_or_default(),
                                 crate::money::plain_2dp(monthly.round_dp(2)),
-                                crate::finance::SAVINGS_STREAM.into(),
+                                crate::contract::SAVINGS_STREAM.into(),
                                 "savings achieved".into(),
                             ])?;
                         }

@@ -142,7 +142,7 @@ pub fn load(src: &Source, programme: &Programme, ledger: &mut Ledger) -> Option<
             .filter(|s| !s.is_empty())
         {
             let named = streams.iter().any(|s| s.eq_ignore_ascii_case(stream))
-                || stream.eq_ignore_ascii_case(crate::finance::SAVINGS_STREAM);
+                || stream.eq_ignore_ascii_case(crate::contract::SAVINGS_STREAM);
             if !named {
                 let what = if stream.is_empty() {
                     format!("Funding_Stream is empty; scheme `{scheme}` declares")
@@ -157,7 +157,7 @@ pub fn load(src: &Source, programme: &Programme, ledger: &mut Ledger) -> Option<
                     format!(
                         "{what} {} (or `{}` for savings achieved)",
                         streams.join(", "),
-                        crate::finance::SAVINGS_STREAM
+                        crate::contract::SAVINGS_STREAM
                     ),
                 );
             }
