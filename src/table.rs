@@ -215,7 +215,7 @@ pub fn guard(cell: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use polars::prelude::*;
+    use polars::prelude::{DataType, ParquetReader, SerReader};
 
     const COLUMNS: &[Column] = &[text("area"), integer("n"), float("value"), date("end")];
 
@@ -260,6 +260,20 @@ mod tests {
         assert_eq!(
             df.column("end").unwrap().date().unwrap().physical().get(0),
             Some(16891)
+        );
+    }
+
+    #[test]
+    fn formula_cells_are_guarded_numbers_are_not() {
+        assert_eq!(guard("=SUM(A1)"), "'=SUM(A1)");
+        assert_eq!(guard("@cmd"), "'@cmd");
+        assert_eq!(guard("\t=1+1"), "'\t=1+1");
+        assert_eq!(guard("-350.25"), "-350.25");
+        assert_eq!(guard("+5"), "+5");
+        assert_eq!(guard("Falls prevention"), "Falls prevention");
+        assert_eq!(
+            csv_line(&["-1".into(), "=HYPERLINK(\"x\")".into()]),
+            "-1,\"'=HYPERLINK(\"\"x\"\")\"\n"
         );
     }
 }
