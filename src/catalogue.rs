@@ -6,7 +6,7 @@ use crate::period::vocabulary;
 
 vocabulary! {
     /// Which direction of change is an improvement.
-    Polarity {
+    pub Polarity {
         HighIsGood = "high-is-good",
         LowIsGood = "low-is-good",
         Neutral = "neutral",
@@ -15,7 +15,7 @@ vocabulary! {
 
 vocabulary! {
     /// The unit a metric's value is expressed in (metrics.md §0.1, §0.5).
-    Unit {
+    pub Unit {
         Percent = "percent",
         Per100k = "per-100000",
         Days = "days",
@@ -26,25 +26,34 @@ vocabulary! {
 /// A tunable parameter of a built-in metric, set per KPI in `[kpi.params]`.
 #[derive(Debug, Clone, Copy)]
 pub struct Param {
+    /// The key in `[kpi.params]`.
     pub name: &'static str,
+    /// The value used when the KPI does not set it.
     pub default: &'static str,
+    /// What it changes, for `bcfmon metrics ID`.
     pub about: &'static str,
 }
 
 /// One built-in metric.
 #[derive(Debug, Clone, Copy)]
 pub struct MetricDef {
+    /// The catalogue id a KPI names (`ascof-2c`).
     pub id: &'static str,
     /// Published codes that resolve to this id (metrics.md Appendix A), current first.
     pub codes: &'static [&'static str],
+    /// The published title.
     pub title: &'static str,
+    /// The unit of its value.
     pub unit: Unit,
+    /// Which direction is an improvement.
     pub polarity: Polarity,
     /// Whether the polarity is stated by a published source (official) or inferred.
     pub polarity_official: bool,
     /// The extracts the metric reads (data-contract.md names).
     pub sources: &'static [&'static str],
+    /// The breakdowns a KPI may ask for as `id/breakdown` (e.g. age bands).
     pub breakdowns: &'static [&'static str],
+    /// The parameters a KPI may set.
     pub params: &'static [Param],
     /// Snapshot metrics use only the window end, whatever window is chosen.
     pub snapshot: bool,
@@ -56,6 +65,7 @@ pub struct MetricDef {
 
 const AGE_BANDS: &[&str] = &["18-64", "65+"];
 
+/// Every built-in metric, in the order `bcfmon metrics` lists them.
 pub const CATALOGUE: &[MetricDef] = &[
     MetricDef {
         id: "ascof-2a",
@@ -379,7 +389,7 @@ pub const CATALOGUE: &[MetricDef] = &[
 ];
 
 /// Finds a built-in metric by id, or by a published code (metrics.md Appendix A).
-pub fn lookup(id_or_code: &str) -> Option<&'static MetricDef> {
+pub(crate) fn lookup(id_or_code: &str) -> Option<&'static MetricDef> {
     let wanted = id_or_code.trim();
     CATALOGUE.iter().find(|m| m.id == wanted).or_else(|| {
         CATALOGUE
@@ -389,7 +399,7 @@ pub fn lookup(id_or_code: &str) -> Option<&'static MetricDef> {
 }
 
 /// Splits `ascof-2e/65+` into the metric and its breakdown.
-pub fn split_breakdown(id: &str) -> (&str, Option<&str>) {
+pub(crate) fn split_breakdown(id: &str) -> (&str, Option<&str>) {
     match id.split_once('/') {
         Some((m, b)) => (m, Some(b)),
         None => (id, None),

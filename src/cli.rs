@@ -15,15 +15,15 @@ use std::process::ExitCode;
 /// and problem); 2 a command-line usage error.
 #[derive(Debug, Parser)]
 #[command(name = "bcfmon", version, about, long_about)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 // Parsed once per run: the size of the `stats spc` variant does not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Validate schemes/programme.toml and every schemes/<REF>.toml; print every problem as
     /// path:line:column with a hint, or a short summary when all is well.
     Check {
@@ -131,7 +131,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum NewCommand {
+pub(crate) enum NewCommand {
     /// Write schemes/REF.toml with every field present and explained for a fund manager.
     /// Refuses to overwrite an existing file.
     Scheme {
@@ -144,7 +144,7 @@ pub enum NewCommand {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum StatsCommand {
+pub(crate) enum StatsCommand {
     /// XmR chart in the Making Data Count style (NHSRplotthedots rules by default).
     /// Prints date,value,rebase_group,mean,lpl,upl,point_type — or with --summary one row
     /// n,mean,lpl,upl,variation,assurance.
@@ -238,16 +238,16 @@ pub enum StatsCommand {
 
 /// Options shared by `stats proportion` and `stats rate`.
 #[derive(Debug, clap::Args)]
-pub struct CrudeArgs {
+pub(crate) struct CrudeArgs {
     #[arg(long)]
-    pub input: PathBuf,
+    pub(crate) input: PathBuf,
     #[arg(long, default_value = "numerator")]
-    pub numerator: String,
+    pub(crate) numerator: String,
     #[arg(long, default_value = "denominator")]
-    pub denominator: String,
+    pub(crate) denominator: String,
     /// Confidence level(s).
     #[arg(long, default_value = "0.95", value_parser = ["0.95", "0.998", "0.95,0.998"])]
-    pub confidence: String,
+    pub(crate) confidence: String,
 }
 
 fn parse_iso_date(s: &str) -> Result<NaiveDate, String> {

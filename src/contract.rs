@@ -4,7 +4,7 @@
 
 /// The type of a column, as data-contract.md states it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColumnType {
+pub(crate) enum ColumnType {
     Text,
     Code,
     Date,
@@ -14,7 +14,7 @@ pub enum ColumnType {
 
 /// Whether a missing column refuses the file, affects some metrics, or nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Need {
+pub(crate) enum Need {
     /// Core-required: the file is refused without it (F02).
     Core,
     /// Core-required as one of alternatives (e.g. birth year/month or date of birth).
@@ -25,15 +25,16 @@ pub enum Need {
 }
 
 #[derive(Debug, Clone, Copy)]
-pub struct Column {
+pub(crate) struct Column {
     pub name: &'static str,
     pub ty: ColumnType,
     pub need: Need,
 }
 
 #[derive(Debug, Clone, Copy)]
-pub struct Extract {
+pub(crate) struct Extract {
     pub name: &'static str,
+    #[allow(dead_code)] // where data-contract.md defines the extract, for a reader of this table
     pub section: &'static str,
     pub columns: &'static [Column],
 }
@@ -45,7 +46,7 @@ const fn c(name: &'static str, ty: ColumnType, need: Need) -> Column {
 use ColumnType::*;
 use Need::*;
 
-pub const EXTRACTS: &[Extract] = &[
+pub(crate) const EXTRACTS: &[Extract] = &[
     Extract {
         name: "events",
         section: "data-contract.md §1",
@@ -185,18 +186,18 @@ pub const EXTRACTS: &[Extract] = &[
 
 /// The finance extract's `Funding_Stream` that records savings achieved rather than spend
 /// (data-contract.md §5).
-pub const SAVINGS_STREAM: &str = "Savings";
+pub(crate) const SAVINGS_STREAM: &str = "Savings";
 
-pub fn extract(name: &str) -> Option<&'static Extract> {
+pub(crate) fn extract(name: &str) -> Option<&'static Extract> {
     EXTRACTS.iter().find(|e| e.name == name)
 }
 
-pub fn extract_names() -> Vec<&'static str> {
+pub(crate) fn extract_names() -> Vec<&'static str> {
     EXTRACTS.iter().map(|e| e.name).collect()
 }
 
 impl Extract {
-    pub fn column(&self, name: &str) -> Option<&'static Column> {
+    pub(crate) fn column(&self, name: &str) -> Option<&'static Column> {
         self.columns
             .iter()
             .find(|c| c.name.eq_ignore_ascii_case(name))

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// One problem found in an input file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
+pub(crate) struct Diagnostic {
     /// The file, as the user named it (relative to the root where possible).
     pub path: PathBuf,
     /// 1-based line; 0 when the problem concerns the whole file.
@@ -20,7 +20,7 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn file(path: &Path, message: impl Into<String>) -> Self {
+    pub(crate) fn file(path: &Path, message: impl Into<String>) -> Self {
         Diagnostic {
             path: path.to_path_buf(),
             line: 0,
@@ -32,7 +32,7 @@ impl Diagnostic {
 
     /// A problem with the file's content as a whole (empty, unreadable): placed at its start,
     /// 1:1, so every message about a file's content has the same `path:line:column` form.
-    pub fn at_start(path: &Path, message: impl Into<String>) -> Self {
+    pub(crate) fn at_start(path: &Path, message: impl Into<String>) -> Self {
         Diagnostic {
             line: 1,
             column: 1,
@@ -40,7 +40,7 @@ impl Diagnostic {
         }
     }
 
-    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+    pub(crate) fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
@@ -63,19 +63,19 @@ impl fmt::Display for Diagnostic {
 
 /// Maps byte offsets in a source text to 1-based line and column (columns count characters,
 /// not bytes, so a `£` before the error does not shift the caret).
-pub struct LineIndex<'a> {
+pub(crate) struct LineIndex<'a> {
     text: &'a str,
     starts: Vec<usize>,
 }
 
 impl<'a> LineIndex<'a> {
-    pub fn new(text: &'a str) -> Self {
+    pub(crate) fn new(text: &'a str) -> Self {
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         LineIndex { text, starts }
     }
 
-    pub fn locate(&self, offset: usize) -> (usize, usize) {
+    pub(crate) fn locate(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         let line = match self.starts.binary_search(&offset) {
             Ok(i) => i,
@@ -92,7 +92,10 @@ impl<'a> LineIndex<'a> {
 }
 
 /// The known word closest to `word`, if it is close enough to be a plausible typo.
-pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn nearest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lower = word.to_lowercase();
     candidates
         .into_iter()
@@ -103,7 +106,7 @@ pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 }
 
 /// Levenshtein distance over characters.
-pub fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

@@ -27,7 +27,7 @@ use crate::contract::SAVINGS_STREAM;
 
 /// `finance.csv`'s header, exactly.
 /// The columns of finance.csv.
-pub const FINANCE_COLUMNS: &[crate::table::Column] = {
+pub(crate) const FINANCE_COLUMNS: &[crate::table::Column] = {
     use crate::table::{float, text};
     &[
         text("scheme"),
@@ -44,7 +44,7 @@ pub const FINANCE_COLUMNS: &[crate::table::Column] = {
 
 crate::period::vocabulary! {
     /// Where a forecast outturn came from (the pack says which was used).
-    ForecastBasis {
+    pub(crate) ForecastBasis {
         RunRate = "run-rate",
         FundManager = "fund-manager",
         Plan = "plan",
@@ -54,7 +54,7 @@ crate::period::vocabulary! {
 
 impl ForecastBasis {
     /// The words the board pack uses.
-    pub fn words(self) -> &'static str {
+    pub(crate) fn words(self) -> &'static str {
         match self {
             ForecastBasis::RunRate => "run rate of actuals to date",
             ForecastBasis::FundManager => "fund manager's forecast",
@@ -66,7 +66,7 @@ impl ForecastBasis {
 
 crate::period::vocabulary! {
     /// A budget line judged against the programme's variance thresholds.
-    FinanceStatus {
+    pub(crate) FinanceStatus {
         OnTrack = "on-track",
         AtRisk = "at-risk",
         NotOnTrack = "not-on-track",
@@ -75,14 +75,14 @@ crate::period::vocabulary! {
 }
 
 /// Pennies, half away from zero.
-pub fn pennies(x: Decimal) -> Decimal {
+pub(crate) fn pennies(x: Decimal) -> Decimal {
     x.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
 }
 
 /// Shares `total` out in proportion to `weights`, in whole pennies that sum exactly to
 /// `total` rounded to pennies (largest remainder; ties go to the part declared first).
 /// With no positive weight everything goes to the first part.
-pub fn apportion(total: Decimal, weights: &[Decimal]) -> Vec<Decimal> {
+pub(crate) fn apportion(total: Decimal, weights: &[Decimal]) -> Vec<Decimal> {
     if weights.is_empty() {
         return Vec::new();
     }
@@ -122,7 +122,7 @@ pub fn apportion(total: Decimal, weights: &[Decimal]) -> Vec<Decimal> {
 }
 
 /// Variance as a percent of plan, to 1 place; `None` when the plan is zero.
-pub fn variance_pct(variance: Decimal, plan: Decimal) -> Option<Decimal> {
+pub(crate) fn variance_pct(variance: Decimal, plan: Decimal) -> Option<Decimal> {
     (!plan.is_zero()).then(|| {
         (variance * Decimal::ONE_HUNDRED / plan)
             .round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero)
@@ -130,7 +130,11 @@ pub fn variance_pct(variance: Decimal, plan: Decimal) -> Option<Decimal> {
 }
 
 /// The status of a line from its variance percent and the programme's thresholds.
-pub fn status(pct: Option<Decimal>, on_track: Decimal, not_on_track: Decimal) -> FinanceStatus {
+pub(crate) fn status(
+    pct: Option<Decimal>,
+    on_track: Decimal,
+    not_on_track: Decimal,
+) -> FinanceStatus {
     match pct {
         None => FinanceStatus::NoPlan,
         Some(p) if p.abs() <= on_track => FinanceStatus::OnTrack,
@@ -171,7 +175,7 @@ fn run_rate(actual: Decimal, elapsed: u32, months: u32) -> (Decimal, ForecastBas
 
 /// One row of `finance.csv`: a partner's line of a scheme, or the scheme's total (`ALL`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Line {
+pub(crate) struct Line {
     pub scheme: String,
     pub partner: String,
     pub financial_year: FinancialYear,
@@ -186,7 +190,7 @@ pub struct Line {
 
 impl Line {
     /// The cells of `finance.csv`, money as plain decimals with 2 places.
-    pub fn cells(&self) -> Vec<String> {
+    pub(crate) fn cells(&self) -> Vec<String> {
         let m = crate::money::plain_2dp;
         vec![
             self.scheme.clone(),
@@ -206,7 +210,7 @@ impl Line {
 
 /// A partner's part of a joint funding agreement.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JointShare {
+pub(crate) struct JointShare {
     pub partner: String,
     pub percent: Decimal,
     /// The partner's share of the actual cost to date.
@@ -220,7 +224,7 @@ pub struct JointShare {
 
 /// The joint funding split of a scheme's cost.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JointSplit {
+pub(crate) struct JointSplit {
     pub description: Option<String>,
     pub people: Option<u32>,
     pub people_as_at: Option<chrono::NaiveDate>,
@@ -229,7 +233,7 @@ pub struct JointSplit {
 
 /// Savings achieved against the scheme's target (seed 002).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Savings {
+pub(crate) struct Savings {
     pub target: Option<Decimal>,
     pub full_year_effect_target: Option<Decimal>,
     pub achieved_to_date: Decimal,
@@ -242,7 +246,7 @@ pub struct Savings {
 
 /// A scheme's money for the pack's financial year.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SchemeFinance {
+pub(crate) struct SchemeFinance {
     pub reference: String,
     pub name: String,
     pub scheme_type: String,
@@ -257,14 +261,14 @@ pub struct SchemeFinance {
 }
 
 impl SchemeFinance {
-    pub fn total(&self) -> &Line {
+    pub(crate) fn total(&self) -> &Line {
         self.lines.last().expect("every scheme has a total line")
     }
 }
 
 /// Plan, actual, forecast and variance summed over a group of lines.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Totals {
+pub(crate) struct Totals {
     pub plan: Decimal,
     pub actual_to_date: Decimal,
     pub forecast_outturn: Decimal,
@@ -284,7 +288,7 @@ impl Totals {
 
 /// The pooled budget for one financial year up to the pack's month.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Statement {
+pub(crate) struct Statement {
     pub financial_year: FinancialYear,
     pub as_at: Month,
     pub schemes: Vec<SchemeFinance>,
@@ -299,7 +303,7 @@ pub struct Statement {
 
 impl Statement {
     /// `finance.csv`: a line per scheme and partner, then the scheme's `ALL` line.
-    pub fn to_csv(&self) -> String {
+    pub(crate) fn to_csv(&self) -> String {
         let mut table = crate::table::Table::new(FINANCE_COLUMNS);
         for s in &self.schemes {
             for l in &s.lines {
@@ -312,7 +316,7 @@ impl Statement {
 
 /// Builds the statement for the financial year containing `as_at`, from the scheme plans
 /// and the accepted finance rows.
-pub fn statement(programme: &Programme, actuals: &[Actual], as_at: Month) -> Statement {
+pub(crate) fn statement(programme: &Programme, actuals: &[Actual], as_at: Month) -> Statement {
     let fy = FinancialYear::containing(as_at.start());
     let settings = &programme.settings;
     let (on, off) = (

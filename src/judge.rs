@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 
 vocabulary! {
     /// Target status (methods.md §3.2); never shown by colour alone.
-    TargetStatus {
+    pub(crate) TargetStatus {
         Green = "green",
         Amber = "amber",
         Red = "red",
@@ -20,7 +20,7 @@ vocabulary! {
 
 impl TargetStatus {
     /// The board's words for the status, from programme.toml.
-    pub fn words(self, w: &Wording) -> &str {
+    pub(crate) fn words(self, w: &Wording) -> &str {
         match self {
             TargetStatus::Green => &w.on_track,
             TargetStatus::Amber => &w.at_risk,
@@ -32,7 +32,7 @@ impl TargetStatus {
 
 vocabulary! {
     /// A comparison with a benchmark or a baseline (methods.md §3.1, §3.3).
-    Comparison {
+    pub(crate) Comparison {
         Better = "better",
         Similar = "similar",
         Worse = "worse",
@@ -43,7 +43,7 @@ vocabulary! {
 }
 
 impl Comparison {
-    pub fn words(self) -> &'static str {
+    pub(crate) fn words(self) -> &'static str {
         match self {
             Comparison::Better => "Better than benchmark",
             Comparison::Similar => "Similar to benchmark",
@@ -57,7 +57,7 @@ impl Comparison {
 
 /// Compares a value with a target, with polarity and tolerance (methods.md §3.2).
 /// A neutral polarity has no target status.
-pub fn target_status(
+pub(crate) fn target_status(
     value: Option<f64>,
     target: f64,
     polarity: Polarity,
@@ -80,7 +80,8 @@ pub fn target_status(
 
 /// The statistically aware variant: green when the whole 95% interval is on the good side,
 /// red when it is wholly on the bad side, amber otherwise (Fingertips).
-pub fn target_status_ci(
+#[cfg_attr(not(test), allow(dead_code))] // a methods.md rule tested against its reference; the pack does not use it yet
+pub(crate) fn target_status_ci(
     lower: Option<f64>,
     upper: Option<f64>,
     target: f64,
@@ -109,7 +110,7 @@ fn directional(higher: bool, polarity: Polarity) -> Comparison {
 }
 
 /// The area's 95% interval against a benchmark's point value (methods.md §3.1, one level).
-pub fn vs_benchmark(
+pub(crate) fn vs_benchmark(
     lower95: Option<f64>,
     upper95: Option<f64>,
     benchmark: Option<f64>,
@@ -125,7 +126,8 @@ pub fn vs_benchmark(
 
 /// Two-level comparison (95% and 99.8%): `better_95`, `worse_998`, … or `similar` /
 /// `not_compared` (methods.md §3.1).
-pub fn vs_benchmark_two_level(
+#[cfg_attr(not(test), allow(dead_code))] // a methods.md rule tested against its reference; the pack does not use it yet
+pub(crate) fn vs_benchmark_two_level(
     ci95: (Option<f64>, Option<f64>),
     ci998: (Option<f64>, Option<f64>),
     benchmark: Option<f64>,
@@ -147,7 +149,7 @@ pub fn vs_benchmark_two_level(
 
 /// Change against the baseline by overlapping 95% intervals (methods.md §3.3); when the
 /// baseline has no interval, the baseline value is treated as a benchmark.
-pub fn vs_baseline(
+pub(crate) fn vs_baseline(
     current: (f64, Option<f64>, Option<f64>),
     baseline: (f64, Option<f64>, Option<f64>),
     polarity: Polarity,
@@ -168,7 +170,7 @@ pub fn vs_baseline(
 
 /// The target that applies at a period end: the trajectory point whose period contains the
 /// date, else the annual target whose period contains it.
-pub fn target_at(kpi: &Kpi, period_end: NaiveDate) -> Option<f64> {
+pub(crate) fn target_at(kpi: &Kpi, period_end: NaiveDate) -> Option<f64> {
     let contains = |p: &crate::period::Period| p.start() <= period_end && period_end <= p.end();
     kpi.trajectory
         .iter()
@@ -178,8 +180,9 @@ pub fn target_at(kpi: &Kpi, period_end: NaiveDate) -> Option<f64> {
 }
 
 /// Where an area stands among its peers on one published measure and year.
+#[cfg_attr(not(test), allow(dead_code))] // a methods.md rule tested against its reference; the pack does not use it yet
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PeerStanding {
+pub(crate) struct PeerStanding {
     /// 1 = best, by polarity; ties share the better rank.
     pub rank: usize,
     /// Areas with a value (the area and its peers).
@@ -193,7 +196,8 @@ pub struct PeerStanding {
 /// Ranks an area among its peers (those with a value; suppressed values take no part). A
 /// neutral polarity ranks from the highest value. Published values carry no confidence
 /// interval, so no significance is claimed here (Fingertips: "not compared").
-pub fn peer_standing(
+#[cfg_attr(not(test), allow(dead_code))] // a methods.md rule tested against its reference; the pack does not use it yet
+pub(crate) fn peer_standing(
     area: f64,
     peers: &[f64],
     england: Option<f64>,
@@ -214,7 +218,7 @@ pub fn peer_standing(
 }
 
 /// A value in the metric's unit, UK style, for sentences: 12.3%, 612.4 per 100,000, 1.2 days.
-pub fn format_value(value: f64, unit: Unit) -> String {
+pub(crate) fn format_value(value: f64, unit: Unit) -> String {
     match unit {
         Unit::Percent => format!("{value:.1}%"),
         Unit::Per100k => format!("{} per 100,000", group_thousands(value, 1)),
@@ -224,7 +228,7 @@ pub fn format_value(value: f64, unit: Unit) -> String {
 }
 
 /// `1234567.8` → `1,234,567.8` with `dp` decimal places.
-pub fn group_thousands(value: f64, dp: usize) -> String {
+pub(crate) fn group_thousands(value: f64, dp: usize) -> String {
     let text = format!("{:.*}", dp, value.abs());
     let (whole, frac) = match text.split_once('.') {
         Some((w, f)) => (w.to_string(), format!(".{f}")),
@@ -246,7 +250,7 @@ pub fn group_thousands(value: f64, dp: usize) -> String {
 }
 
 /// One sentence on the latest point's SPC signal, for the board.
-pub fn explain_variation(points: &[SpcPoint]) -> String {
+pub(crate) fn explain_variation(points: &[SpcPoint]) -> String {
     let Some(last) = points.last() else {
         return "No data to chart.".into();
     };
@@ -274,7 +278,7 @@ pub fn explain_variation(points: &[SpcPoint]) -> String {
 }
 
 /// One sentence on assurance (methods.md §1.9, §3.4).
-pub fn explain_assurance(assurance: Assurance) -> &'static str {
+pub(crate) fn explain_assurance(assurance: Assurance) -> &'static str {
     match assurance {
         Assurance::Pass => "At its current limits the process will consistently meet the target.",
         Assurance::Fail => "At its current limits the process will consistently miss the target unless something changes.",
@@ -284,7 +288,7 @@ pub fn explain_assurance(assurance: Assurance) -> &'static str {
 }
 
 /// The variation icon's words.
-pub fn variation_words(v: Variation) -> &'static str {
+pub(crate) fn variation_words(v: Variation) -> &'static str {
     match v {
         Variation::CommonCause => "Common cause variation",
         Variation::ImprovementHigh => "Improvement (high)",
@@ -442,7 +446,7 @@ mod tests {
 /// One judged KPI row: the result row with its target, status, SPC variation and assurance,
 /// comparisons with the baseline and England, and the sentence the board reads.
 #[derive(Debug, Clone)]
-pub struct JudgedRow {
+pub(crate) struct JudgedRow {
     pub scheme: String,
     pub row: crate::metrics::ResultRow,
     pub target: Option<f64>,
@@ -455,7 +459,7 @@ pub struct JudgedRow {
 }
 
 /// The columns of the judged KPI table (`compute --judge`, the pack's metrics.csv/json).
-pub const JUDGED_COLUMNS: &[crate::table::Column] = {
+pub(crate) const JUDGED_COLUMNS: &[crate::table::Column] = {
     use crate::table::{date, float, integer, text};
     &[
         text("scheme"),
@@ -484,13 +488,17 @@ pub const JUDGED_COLUMNS: &[crate::table::Column] = {
 
 impl JudgedRow {
     /// The row's cells in `JUDGED_COLUMNS` order.
-    pub fn cells(&self, wording: &Wording) -> Vec<String> {
+    pub(crate) fn cells(&self, wording: &Wording) -> Vec<String> {
         self.cells_from(self.row.named_cells(), wording)
     }
 
     /// The cells in `JUDGED_COLUMNS` order, with the result row's cells as given (the pack
     /// passes them after disclosure control).
-    pub fn cells_from(&self, row: crate::metrics::RowCells, wording: &Wording) -> Vec<String> {
+    pub(crate) fn cells_from(
+        &self,
+        row: crate::metrics::RowCells,
+        wording: &Wording,
+    ) -> Vec<String> {
         let mut c = vec![self.scheme.clone()];
         let mut base = row.into_vec();
         let status_code = base.pop().unwrap_or_default();
@@ -512,7 +520,7 @@ impl JudgedRow {
 }
 
 /// The SPC improvement direction of a KPI's polarity.
-pub fn direction(p: Polarity) -> crate::stats::spc::Direction {
+pub(crate) fn direction(p: Polarity) -> crate::stats::spc::Direction {
     match p {
         Polarity::HighIsGood => crate::stats::spc::Direction::Increase,
         Polarity::LowIsGood => crate::stats::spc::Direction::Decrease,
@@ -553,7 +561,7 @@ fn england(
 
 /// Judges every KPI of every scheme at every plotted period (methods.md §1, §3). SPC at a
 /// period uses the series up to that period, so a past row reads as the board saw it then.
-pub fn judge(
+pub(crate) fn judge(
     programme: &crate::config::Programme,
     rows: &[crate::metrics::ResultRow],
     benchmarks: Option<&polars::prelude::DataFrame>,

@@ -14,7 +14,7 @@ fn dtype(ty: ColumnType) -> DataType {
 }
 
 /// The extract's columns as a polars schema, with the types the loader gives them.
-pub fn schema(extract: &Extract) -> Schema {
+pub(crate) fn schema(extract: &Extract) -> Schema {
     extract
         .columns
         .iter()
@@ -23,13 +23,13 @@ pub fn schema(extract: &Extract) -> Schema {
 }
 
 /// Parses an SQL condition into a polars expression.
-pub fn parse_condition(sql: &str) -> Result<Expr, String> {
+pub(crate) fn parse_condition(sql: &str) -> Result<Expr, String> {
     polars::sql::sql_expr(sql)
         .map_err(|e| format!("is not valid SQL: {}", first_line(&e.to_string())))
 }
 
 /// Checks that `sql` parses, names only columns `extract` has, and is a true/false condition.
-pub fn check_condition(sql: &str, extract: &Extract) -> Result<(), String> {
+pub(crate) fn check_condition(sql: &str, extract: &Extract) -> Result<(), String> {
     let expr = parse_condition(sql)?;
     let frame = DataFrame::empty_with_schema(&schema(extract));
     let resolved = frame

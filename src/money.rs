@@ -8,7 +8,7 @@ use std::str::FromStr;
 /// Accepted: `"657810.00"`, `"657810"`, `"£657,810"`, `"£1,234.5"`, a leading `-` for a credit.
 /// Thousands separators must be in the right places; at most two decimal places. Anything
 /// else (`"1e3"`, `".5"`, `"12,34"`, `"£"`, `"1.234"`) is refused with a reason.
-pub fn parse_money(text: &str) -> Result<Decimal, String> {
+pub(crate) fn parse_money(text: &str) -> Result<Decimal, String> {
     let s = text.trim();
     let (negative, s) = match s.strip_prefix('-') {
         Some(rest) => (true, rest),
@@ -49,7 +49,7 @@ pub fn parse_money(text: &str) -> Result<Decimal, String> {
 }
 
 /// `£1,234,567` or `£1,234,567.89` (pence shown only when there are any), UK style.
-pub fn format_gbp(amount: Decimal) -> String {
+pub(crate) fn format_gbp(amount: Decimal) -> String {
     let rounded = amount.round_dp(2);
     let negative = rounded.is_sign_negative() && !rounded.is_zero();
     let abs = rounded.abs();
@@ -72,7 +72,7 @@ pub fn format_gbp(amount: Decimal) -> String {
 }
 
 /// Plain decimal string with exactly two places, as CSV outputs carry money: `657810.00`.
-pub fn plain_2dp(amount: Decimal) -> String {
+pub(crate) fn plain_2dp(amount: Decimal) -> String {
     let mut r =
         amount.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
     r.rescale(2);

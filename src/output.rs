@@ -8,14 +8,14 @@ use std::path::{Component, Path, PathBuf};
 
 /// The name of the mark a pack folder carries: the list of the files bcfmon wrote into it.
 /// A folder is replaced only when it holds nothing but what its mark lists.
-pub const PACK_MARK: &str = ".bcfmon-pack";
+pub(crate) const PACK_MARK: &str = ".bcfmon-pack";
 
 /// The first line of a pack's mark.
 const MARK_HEADER: &str = "bcfmon pack: the files below were written by bcfmon report";
 
 /// Every input of a run, resolved (absolute, symlinks followed), with the role each plays.
 #[derive(Debug, Default)]
-pub struct Inputs {
+pub(crate) struct Inputs {
     files: Vec<(PathBuf, String)>,
     folders: Vec<(PathBuf, String)>,
 }
@@ -24,7 +24,7 @@ impl Inputs {
     /// The inputs under `root`: the root itself, schemes/ and data/, every scheme file and
     /// the programme file, every configured extract path (whether or not a file is there yet)
     /// and every `data/<extract>.parquet|csv` that exists, and the templates folder if given.
-    pub fn of(root: &Path, settings: Option<&Settings>, templates: Option<&Path>) -> Inputs {
+    pub(crate) fn of(root: &Path, settings: Option<&Settings>, templates: Option<&Path>) -> Inputs {
         let mut inputs = Inputs::default();
         inputs.folder(root, "the root folder (it holds schemes/ and data/)");
         inputs.folder(&root.join("schemes"), "the schemes folder");
@@ -80,7 +80,7 @@ impl Inputs {
 
     /// Refuses a file output that is an input or a folder; `what` names the output in the
     /// message (`--out`), `hint` says what to do instead.
-    pub fn check_file(&self, path: &Path, what: &str, hint: &str) -> Result<(), String> {
+    pub(crate) fn check_file(&self, path: &Path, what: &str, hint: &str) -> Result<(), String> {
         let resolved = resolve(path);
         if let Some(role) = self.role_of(&resolved) {
             return Err(format!(
@@ -100,7 +100,7 @@ impl Inputs {
     /// Refuses a pack folder that is, holds or contains an input, is not a folder, or holds
     /// anything the pack's mark does not list. Missing and empty folders are fine.
     /// `what` names the folder in the message (`--out`, or "the pack folder" by default).
-    pub fn check_pack(&self, dir: &Path, what: &str) -> Result<(), String> {
+    pub(crate) fn check_pack(&self, dir: &Path, what: &str) -> Result<(), String> {
         let resolved = resolve(dir);
         let shown = dir.display();
         let refuse = |problem: String| {
@@ -190,7 +190,7 @@ fn foreign_entries(dir: &Path) -> Vec<String> {
 
 /// `path` made absolute with symlinks followed; the part that does not exist yet is
 /// appended as written (`..` removed lexically), so a new path compares like an old one.
-pub fn resolve(path: &Path) -> PathBuf {
+pub(crate) fn resolve(path: &Path) -> PathBuf {
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let mut existing = absolute.as_path();
     let mut rest = Vec::new();
@@ -219,7 +219,7 @@ pub fn resolve(path: &Path) -> PathBuf {
 }
 
 /// Writes a file atomically: a new temporary file beside it, then a rename over it.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
     use std::io::Write;
     let dir = path
         .parent()
@@ -248,7 +248,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
 /// Writes every file of a pack into a new folder beside `out`, marks it, then swaps it into
 /// place; the old pack (checked by `Inputs::check_pack` first) is removed only once the new
 /// one stands. Nothing that existed before is removed unless it was a bcfmon pack.
-pub fn write_pack(
+pub(crate) fn write_pack(
     out: &Path,
     what: &str,
     files: &crate::report::Files,

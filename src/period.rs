@@ -6,17 +6,17 @@ use std::fmt;
 
 /// A financial year, April to March, labelled `2024-25`. Holds the calendar year it starts in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct FinancialYear(pub i32);
+pub(crate) struct FinancialYear(pub i32);
 
 impl FinancialYear {
-    pub fn start(self) -> NaiveDate {
+    pub(crate) fn start(self) -> NaiveDate {
         NaiveDate::from_ymd_opt(self.0, 4, 1).expect("1 April exists")
     }
-    pub fn end(self) -> NaiveDate {
+    pub(crate) fn end(self) -> NaiveDate {
         NaiveDate::from_ymd_opt(self.0 + 1, 3, 31).expect("31 March exists")
     }
     /// The financial year a date falls in.
-    pub fn containing(d: NaiveDate) -> Self {
+    pub(crate) fn containing(d: NaiveDate) -> Self {
         FinancialYear(if d.month() >= 4 {
             d.year()
         } else {
@@ -33,22 +33,22 @@ impl fmt::Display for FinancialYear {
 
 /// A calendar month, `2024-06`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Month {
+pub(crate) struct Month {
     pub year: i32,
     pub month: u32,
 }
 
 impl Month {
-    pub fn start(self) -> NaiveDate {
+    pub(crate) fn start(self) -> NaiveDate {
         NaiveDate::from_ymd_opt(self.year, self.month, 1).expect("validated month")
     }
-    pub fn end(self) -> NaiveDate {
+    pub(crate) fn end(self) -> NaiveDate {
         self.next()
             .start()
             .pred_opt()
             .expect("a day before the 1st")
     }
-    pub fn next(self) -> Month {
+    pub(crate) fn next(self) -> Month {
         if self.month == 12 {
             Month {
                 year: self.year + 1,
@@ -61,7 +61,7 @@ impl Month {
             }
         }
     }
-    pub fn of(d: NaiveDate) -> Month {
+    pub(crate) fn of(d: NaiveDate) -> Month {
         Month {
             year: d.year(),
             month: d.month(),
@@ -77,7 +77,7 @@ impl fmt::Display for Month {
 
 /// A period a baseline, target or trajectory point refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Period {
+pub(crate) enum Period {
     Year(FinancialYear),
     /// Quarter 1..=4 of a financial year (Q1 = April–June).
     Quarter(FinancialYear, u32),
@@ -88,7 +88,7 @@ pub enum Period {
 
 impl Period {
     /// First day of the period.
-    pub fn start(self) -> NaiveDate {
+    pub(crate) fn start(self) -> NaiveDate {
         match self {
             Period::Year(fy) => fy.start(),
             Period::Quarter(fy, q) => {
@@ -104,7 +104,7 @@ impl Period {
         }
     }
     /// Last day of the period: the date the KPI's window ends for a value "at" this period.
-    pub fn end(self) -> NaiveDate {
+    pub(crate) fn end(self) -> NaiveDate {
         match self {
             Period::Year(fy) => fy.end(),
             Period::Quarter(..) => Month::of(self.start() + months(2)).end(),
@@ -133,7 +133,7 @@ const PERIOD_FORMS: &str =
     "a financial year `2024-25`, a quarter `2024-25 Q1`, a month `2024-06` or a date `2024-06-30`";
 
 /// Parses `2024-25`, `2024-25 Q3`, `2024-06` or `2024-06-30`, explaining what is wrong otherwise.
-pub fn parse_period(text: &str) -> Result<Period, String> {
+pub(crate) fn parse_period(text: &str) -> Result<Period, String> {
     let s = text.trim();
     let bad = || format!("`{text}` is not a period: expected {PERIOD_FORMS}");
     if let Some((fy, q)) = s.split_once(" Q") {
@@ -174,7 +174,7 @@ pub fn parse_period(text: &str) -> Result<Period, String> {
 }
 
 /// Parses a financial year label `2024-25` (the second part must be the following year).
-pub fn parse_financial_year(text: &str) -> Result<FinancialYear, String> {
+pub(crate) fn parse_financial_year(text: &str) -> Result<FinancialYear, String> {
     let s = text.trim();
     let err = || format!("`{text}` is not a financial year: write it as `2024-25`");
     let (a, b) = s.split_once('-').ok_or_else(err)?;
@@ -195,17 +195,22 @@ pub fn parse_financial_year(text: &str) -> Result<FinancialYear, String> {
 /// Generates the closed vocabularies used in scheme files: the enum, its TOML spellings,
 /// and parsing with the list of allowed values for error hints.
 macro_rules! vocabulary {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$doc:meta])* $vis:vis $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($variant),+ }
+        #[allow(missing_docs)] // the variants are named by their text
+        $vis enum $name { $($variant),+ }
 
+        #[allow(dead_code)] // not every vocabulary is parsed, or listed in a hint
         impl $name {
-            pub const ALL: &'static [&'static str] = &[$($text),+];
-            pub fn as_str(self) -> &'static str {
+            /// Every value's text, in order.
+            $vis const ALL: &'static [&'static str] = &[$($text),+];
+            /// The value's text, as written in TOML and in outputs.
+            $vis fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
             }
-            pub fn parse(text: &str) -> Option<Self> {
+            /// The value a text names, exactly.
+            $vis fn parse(text: &str) -> Option<Self> {
                 match text { $($text => Some($name::$variant),)+ _ => None }
             }
         }
@@ -221,7 +226,7 @@ pub(crate) use vocabulary;
 
 vocabulary! {
     /// The window a KPI's value is computed over, ending at each period end (metrics.md §0.2).
-    Window {
+    pub(crate) Window {
         Month = "month",
         Quarter = "quarter",
         FinancialYearToDate = "financial-year-to-date",
@@ -233,7 +238,7 @@ vocabulary! {
 
 vocabulary! {
     /// How often a KPI's point is plotted.
-    Frequency {
+    pub(crate) Frequency {
         Weekly = "weekly",
         Monthly = "monthly",
         Quarterly = "quarterly",
@@ -310,7 +315,7 @@ mod tests {
 
 /// The window [ws, we] a value "at" month end `we` covers (metrics.md §0.2). For a
 /// `quarter` window the month must be a quarter end; for `financial-year` a March.
-pub fn window_bounds(window: Window, month: Month) -> Option<(NaiveDate, NaiveDate)> {
+pub(crate) fn window_bounds(window: Window, month: Month) -> Option<(NaiveDate, NaiveDate)> {
     let we = month.end();
     let fy = FinancialYear::containing(we);
     let ws = match window {
@@ -336,7 +341,7 @@ pub fn window_bounds(window: Window, month: Month) -> Option<(NaiveDate, NaiveDa
 
 /// The label of the period a window ends: `2024-25` for a financial year, `2024-25 Q3`
 /// for a quarter, otherwise the month `2024-09` (metrics.md, design.md "Command line").
-pub fn window_label(window: Window, month: Month) -> String {
+pub(crate) fn window_label(window: Window, month: Month) -> String {
     let fy = FinancialYear::containing(month.end());
     match window {
         Window::FinancialYear => fy.to_string(),
@@ -349,7 +354,7 @@ pub fn window_label(window: Window, month: Month) -> String {
 }
 
 /// Every month from `first` to `last` inclusive.
-pub fn months_between(first: Month, last: Month) -> Vec<Month> {
+pub(crate) fn months_between(first: Month, last: Month) -> Vec<Month> {
     let mut out = Vec::new();
     let mut m = first;
     while m <= last {

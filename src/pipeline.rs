@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 /// The requests the schemes' KPIs need.
-pub fn kpi_requests(programme: &config::Programme) -> Vec<Request> {
+pub(crate) fn kpi_requests(programme: &config::Programme) -> Vec<Request> {
     let set: BTreeSet<Request> = programme
         .schemes
         .iter()
@@ -28,7 +28,7 @@ pub fn kpi_requests(programme: &config::Programme) -> Vec<Request> {
 
 /// Every catalogue metric (and breakdown) for `--all`: monthly and rolling 12-month windows
 /// (the financial year is the rolling window ending in March), or the snapshot.
-pub fn all_requests(programme: &config::Programme) -> Vec<Request> {
+pub(crate) fn all_requests(programme: &config::Programme) -> Vec<Request> {
     let mut out = Vec::new();
     for def in CATALOGUE {
         let windows: &[Window] = if def.snapshot {
@@ -128,7 +128,7 @@ fn ignore_other_areas(data: &mut metrics::Data, area: &str, ledger: &mut Ledger)
 
 /// One run of the pipeline: the validated programme, the loaded extracts with their ledger,
 /// and the result rows up to the reported month.
-pub struct Run {
+pub(crate) struct Run {
     pub programme: config::Programme,
     pub data: metrics::Data,
     pub ledger: Ledger,
@@ -139,7 +139,7 @@ pub struct Run {
 }
 
 /// Loads and validates the programme, or says how many problems stop `who`.
-pub fn load_programme(root: &Path, who: &str) -> Result<config::Programme, String> {
+pub(crate) fn load_programme(root: &Path, who: &str) -> Result<config::Programme, String> {
     config::load(root).map_err(|diags| {
         let mut s: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
         s.push(format!(
@@ -152,7 +152,7 @@ pub fn load_programme(root: &Path, who: &str) -> Result<config::Programme, Strin
 
 /// Loads the extracts and computes the KPI rows (or, with `all`, every metric the data
 /// supports) for every month up to `period`.
-pub fn run(
+pub(crate) fn run(
     root: &Path,
     programme: config::Programme,
     period: Option<&str>,
@@ -221,7 +221,7 @@ pub fn run(
 
 impl Run {
     /// Every scheme's KPIs judged at every plotted period (methods.md §3).
-    pub fn judged(&self) -> Vec<JudgedRow> {
+    pub(crate) fn judged(&self) -> Vec<JudgedRow> {
         crate::judge::judge(
             &self.programme,
             &self.rows,

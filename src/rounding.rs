@@ -3,7 +3,7 @@
 
 /// `round_half_up(n × k / d, 1 dp)` as a decimal string with one place, computed in tenths
 /// as `(2·10·k·n + d) div (2·d)`. `None` when the denominator is 0.
-pub fn ratio_1dp(numerator: u64, denominator: u64, k: u64) -> Option<String> {
+pub(crate) fn ratio_1dp(numerator: u64, denominator: u64, k: u64) -> Option<String> {
     if denominator == 0 {
         return None;
     }

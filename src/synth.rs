@@ -12,13 +12,13 @@ use std::path::{Path, PathBuf};
 
 /// SplitMix64: small, fast and stable across platforms and crate versions, which keeps the
 /// shipped example byte-identical from release to release.
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Rng(seed ^ 0x9e37_79b9_7f4a_7c15)
     }
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -26,18 +26,18 @@ impl Rng {
         z ^ (z >> 31)
     }
     /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
-    pub fn chance(&mut self, p: f64) -> bool {
+    pub(crate) fn chance(&mut self, p: f64) -> bool {
         self.unit() < p
     }
     /// Uniform integer in [lo, hi].
-    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
+    pub(crate) fn range(&mut self, lo: i64, hi: i64) -> i64 {
         lo + (self.next_u64() % ((hi - lo + 1).max(1) as u64)) as i64
     }
     /// Picks by weight.
-    pub fn weighted<T: Copy>(&mut self, items: &[(T, u32)]) -> T {
+    pub(crate) fn weighted<T: Copy>(&mut self, items: &[(T, u32)]) -> T {
         let total: u32 = items.iter().map(|(_, w)| w).sum();
         let mut x = (self.next_u64() % total as u64) as u32;
         for (t, w) in items {
@@ -188,7 +188,7 @@ struct Ev {
 }
 
 /// What `synth` makes.
-pub struct Options {
+pub(crate) struct Options {
     pub people: usize,
     pub seed: u64,
     pub out: PathBuf,
@@ -226,7 +226,7 @@ fn partial(path: &Path) -> PathBuf {
 }
 
 /// Every file `generate` writes for `opts`.
-pub fn files(opts: &Options) -> Vec<PathBuf> {
+pub(crate) fn files(opts: &Options) -> Vec<PathBuf> {
     WRITTEN
         .iter()
         .map(|n| file_path(&opts.out, n, opts.parquet))
@@ -236,7 +236,7 @@ pub fn files(opts: &Options) -> Vec<PathBuf> {
 /// Generates every extract into `opts.out`; returns (file, rows) per extract. Each file is
 /// written beside its final name and renamed into place only when all are complete, so a
 /// failed run leaves no half-written extract.
-pub fn generate(
+pub(crate) fn generate(
     opts: &Options,
     programme: Option<&Programme>,
 ) -> Result<Vec<(PathBuf, usize)>, String> {

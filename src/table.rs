@@ -8,7 +8,7 @@ use polars::prelude::{Column as PlColumn, DataFrame, DataType, ParquetWriter};
 
 /// What a column holds, for the formats that keep types (Parquet).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// Text.
     Text,
     /// A whole number.
@@ -21,7 +21,7 @@ pub enum Kind {
 
 /// One column of a table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Column {
+pub(crate) struct Column {
     /// The header name.
     pub name: &'static str,
     /// What its cells hold.
@@ -29,7 +29,7 @@ pub struct Column {
 }
 
 /// A text column.
-pub const fn text(name: &'static str) -> Column {
+pub(crate) const fn text(name: &'static str) -> Column {
     Column {
         name,
         kind: Kind::Text,
@@ -37,7 +37,7 @@ pub const fn text(name: &'static str) -> Column {
 }
 
 /// A whole-number column.
-pub const fn integer(name: &'static str) -> Column {
+pub(crate) const fn integer(name: &'static str) -> Column {
     Column {
         name,
         kind: Kind::Integer,
@@ -45,7 +45,7 @@ pub const fn integer(name: &'static str) -> Column {
 }
 
 /// A fractional-number column.
-pub const fn float(name: &'static str) -> Column {
+pub(crate) const fn float(name: &'static str) -> Column {
     Column {
         name,
         kind: Kind::Float,
@@ -53,7 +53,7 @@ pub const fn float(name: &'static str) -> Column {
 }
 
 /// A date column.
-pub const fn date(name: &'static str) -> Column {
+pub(crate) const fn date(name: &'static str) -> Column {
     Column {
         name,
         kind: Kind::Date,
@@ -61,20 +61,20 @@ pub const fn date(name: &'static str) -> Column {
 }
 
 /// The header line of `columns`, comma-separated.
-pub fn header(columns: &[Column]) -> String {
+pub(crate) fn header(columns: &[Column]) -> String {
     columns.iter().map(|c| c.name).collect::<Vec<_>>().join(",")
 }
 
 /// A table: its columns and its rows of rendered cells (an empty cell is no value).
 #[derive(Debug, Clone)]
-pub struct Table<'c> {
+pub(crate) struct Table<'c> {
     columns: &'c [Column],
     rows: Vec<Vec<String>>,
 }
 
 impl<'c> Table<'c> {
     /// An empty table of `columns`.
-    pub fn new(columns: &'c [Column]) -> Self {
+    pub(crate) fn new(columns: &'c [Column]) -> Self {
         Table {
             columns,
             rows: Vec::new(),
@@ -82,13 +82,13 @@ impl<'c> Table<'c> {
     }
 
     /// Adds a row; it has one cell per column.
-    pub fn push(&mut self, cells: Vec<String>) {
+    pub(crate) fn push(&mut self, cells: Vec<String>) {
         debug_assert_eq!(cells.len(), self.columns.len());
         self.rows.push(cells);
     }
 
     /// The header line, then a line per row.
-    pub fn to_csv(&self) -> String {
+    pub(crate) fn to_csv(&self) -> String {
         let mut out = format!("{}\n", header(self.columns));
         for r in &self.rows {
             out.push_str(&csv_line(r));
@@ -97,7 +97,7 @@ impl<'c> Table<'c> {
     }
 
     /// A JSON array of objects, pretty-printed: every cell as text, `null` for no value.
-    pub fn to_json(&self) -> Result<Vec<u8>, String> {
+    pub(crate) fn to_json(&self) -> Result<Vec<u8>, String> {
         let list: Vec<serde_json::Map<String, serde_json::Value>> = self
             .rows
             .iter()
@@ -123,7 +123,7 @@ impl<'c> Table<'c> {
 
     /// A Parquet file with each column of its kind (Int64, Float64, Date, String); an empty
     /// cell, or one that does not read as its kind (a disclosure marker), is null.
-    pub fn to_parquet(&self) -> Result<Vec<u8>, String> {
+    pub(crate) fn to_parquet(&self) -> Result<Vec<u8>, String> {
         let columns: Vec<PlColumn> = self
             .columns
             .iter()
@@ -173,7 +173,7 @@ impl<'c> Table<'c> {
 }
 
 /// A number printed so it reads back as the same double; empty for no value.
-pub fn num(v: Option<f64>) -> String {
+pub(crate) fn num(v: Option<f64>) -> String {
     match v {
         Some(x) if x.is_finite() => format!("{x}"),
         _ => String::new(),
@@ -182,7 +182,7 @@ pub fn num(v: Option<f64>) -> String {
 
 /// Writes CSV rows to a string with RFC 4180 quoting; text cells that could start a
 /// spreadsheet formula are neutralised, numbers never are.
-pub fn csv_line(cells: &[String]) -> String {
+pub(crate) fn csv_line(cells: &[String]) -> String {
     let mut out = String::new();
     for (i, c) in cells.iter().enumerate() {
         if i > 0 {
@@ -202,7 +202,7 @@ pub fn csv_line(cells: &[String]) -> String {
 }
 
 /// Formula-injection guard: a text cell starting with `=`, `+`, `-` or `@` gets a leading `'`.
-pub fn guard(cell: &str) -> String {
+pub(crate) fn guard(cell: &str) -> String {
     // OWASP's list: = + - @ and the tab and carriage return that can precede them.
     let starts_risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
     if starts_risky && cell.trim().parse::<f64>().is_err() {

@@ -536,7 +536,7 @@ fn every_catalogue_metric_is_computable() {
     let listed: std::collections::BTreeSet<String> =
         parse_csv(&text)[1..].iter().map(|r| r[1].clone()).collect();
     let mut missing = Vec::new();
-    for def in bcfmon::catalogue::CATALOGUE {
+    for def in bcfmon::api::CATALOGUE {
         let ids = std::iter::once(def.id.to_string())
             .chain(def.breakdowns.iter().map(|b| format!("{}/{b}", def.id)));
         for id in ids {

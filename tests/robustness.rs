@@ -139,23 +139,17 @@ const FILES: [&str; 7] = [
 /// Loads every extract under `root` in-process: the problems of the ledger, and `file`'s
 /// (refused, rows rejected) — or the panic.
 fn load(root: &Path, file: &str) -> Result<(Vec<String>, (bool, usize)), String> {
-    let programme = bcfmon::config::load(root).map_err(|d| format!("{d:?}"))?;
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut ledger = bcfmon::extract::Ledger::default();
-        let loaded = bcfmon::metrics::load(root, &programme, &mut ledger);
-        (loaded.is_ok(), ledger)
-    }));
-    let (ok, ledger) = result.map_err(|p| {
-        p.downcast_ref::<String>()
-            .cloned()
-            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "a panic".into())
-    })?;
-    if !ok {
-        return Err("a configured extract was reported missing".into());
-    }
+    let result = std::panic::catch_unwind(|| bcfmon::api::read_extracts(root));
+    let files = result
+        .map_err(|p| {
+            p.downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "a panic".into())
+        })?
+        .map_err(|e| e.join("; "))?;
     let mut problems = Vec::new();
-    for f in &ledger.files {
+    for f in &files {
         if f.read != f.accepted + f.rejected {
             problems.push(format!(
                 "{}: read {} != accepted {} + rejected {}",
@@ -166,8 +160,7 @@ fn load(root: &Path, file: &str) -> Result<(Vec<String>, (bool, usize)), String>
             problems.push(format!("{}: refused without a reason", f.file));
         }
     }
-    let seen = ledger
-        .files
+    let seen = files
         .iter()
         .find(|f| f.file.ends_with(file))
         .map_or((false, 0), |f| (f.refused.is_some(), f.rejected));

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 
-pub fn run(root: &Path, strict: bool) -> Result<(), String> {
+pub(crate) fn run(root: &Path, strict: bool) -> Result<(), String> {
     match config::load(root) {
         Ok(programme) => {
             print!("{}", summary(&programme));
@@ -102,7 +102,7 @@ fn check_extracts(root: &Path, programme: &Programme, strict: bool) -> Result<()
 }
 
 /// The success summary: schemes, KPIs, and the pooled value by partner for each year.
-pub fn summary(p: &Programme) -> String {
+pub(crate) fn summary(p: &Programme) -> String {
     let s = &p.settings;
     let kpis: usize = p.schemes.iter().map(|x| x.kpis.len()).sum();
     let headline = p

@@ -7,7 +7,7 @@ use crate::pipeline::load_programme;
 use crate::table::Table;
 use std::path::{Path, PathBuf};
 
-pub struct Args<'a> {
+pub(crate) struct Args<'a> {
     pub root: &'a Path,
     pub period: Option<&'a str>,
     pub all: bool,
@@ -33,7 +33,7 @@ fn render(rows: &[ResultRow], ext: &str) -> Result<Vec<u8>, String> {
 /// What to do when an output path is refused.
 const FILE_HINT: &str = "give a new file outside schemes/ and data/, e.g. out/results.csv";
 
-pub fn run(args: &Args<'_>) -> Result<(), String> {
+pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
     let who = |e: String| format!("bcfmon compute: {e}");
     let programme = load_programme(args.root, "compute")?;
     // Every output is checked before any work: none may be an input, nor the other output.

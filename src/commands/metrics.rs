@@ -3,7 +3,7 @@
 use crate::catalogue::{lookup, CATALOGUE};
 use std::fmt::Write;
 
-pub fn run(id: Option<&str>) -> Result<(), String> {
+pub(crate) fn run(id: Option<&str>) -> Result<(), String> {
     match id {
         None => {
             print!("{}", table());
@@ -27,7 +27,7 @@ pub fn run(id: Option<&str>) -> Result<(), String> {
     }
 }
 
-pub fn table() -> String {
+pub(crate) fn table() -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -48,7 +48,7 @@ pub fn table() -> String {
     out
 }
 
-pub fn explain(m: &crate::catalogue::MetricDef) -> String {
+pub(crate) fn explain(m: &crate::catalogue::MetricDef) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{} — {}", m.id, m.title);
     if !m.codes.is_empty() {

@@ -1,9 +1,9 @@
 //! One module per command; each returns `Err(message)` for exit status 1.
 
-pub mod check;
-pub mod compute;
-pub mod metrics;
-pub mod new_scheme;
-pub mod report;
-pub mod stats;
-pub mod synth;
+pub(crate) mod check;
+pub(crate) mod compute;
+pub(crate) mod metrics;
+pub(crate) mod new_scheme;
+pub(crate) mod report;
+pub(crate) mod stats;
+pub(crate) mod synth;

@@ -5,7 +5,7 @@ use std::path::Path;
 const TEMPLATE: &str = include_str!("../../templates/scheme.toml");
 
 /// The scaffold text for a scheme, listing the programme's partners when they can be read.
-pub fn scaffold(reference: &str, partner_ids: &[String]) -> String {
+pub(crate) fn scaffold(reference: &str, partner_ids: &[String]) -> String {
     let partners = if partner_ids.is_empty() {
         "see [[partner]] there".to_string()
     } else {
@@ -16,7 +16,7 @@ pub fn scaffold(reference: &str, partner_ids: &[String]) -> String {
         .replace("{{ partners }}", &partners)
 }
 
-pub fn run(root: &Path, reference: &str) -> Result<(), String> {
+pub(crate) fn run(root: &Path, reference: &str) -> Result<(), String> {
     if reference.is_empty()
         || !reference
             .chars()

@@ -7,14 +7,14 @@ use crate::period::Month;
 use crate::pipeline::load_programme;
 use std::path::{Path, PathBuf};
 
-pub struct Args<'a> {
+pub(crate) struct Args<'a> {
     pub root: &'a Path,
     pub period: Option<&'a str>,
     pub out: Option<&'a Path>,
     pub templates: Option<&'a Path>,
 }
 
-pub fn run(args: &Args<'_>) -> Result<(), String> {
+pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
     let who = |e: String| format!("bcfmon report: {e}");
     let programme = load_programme(args.root, "report")?;
     let inputs = Inputs::of(args.root, Some(&programme.settings), args.templates);

@@ -8,14 +8,14 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// A CSV file read whole: its header and each record with the physical line it starts on.
-pub struct Table {
+pub(crate) struct Table {
     pub path: String,
     pub header: Vec<String>,
     pub rows: Vec<(u64, Vec<String>)>,
 }
 
 impl Table {
-    pub fn read(path: &Path) -> Result<Table, String> {
+    pub(crate) fn read(path: &Path) -> Result<Table, String> {
         let shown = path.display().to_string();
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
@@ -56,7 +56,7 @@ impl Table {
     }
 
     /// The index of a column, found by name (case-insensitively after trimming).
-    pub fn column(&self, name: &str) -> Result<usize, String> {
+    pub(crate) fn column(&self, name: &str) -> Result<usize, String> {
         self.header
             .iter()
             .position(|h| h.eq_ignore_ascii_case(name.trim()))
@@ -106,7 +106,7 @@ fn csv_error(e: &csv::Error) -> String {
 }
 
 /// The confidence levels asked for, in output order.
-pub fn levels(spec: &str) -> Vec<f64> {
+pub(crate) fn levels(spec: &str) -> Vec<f64> {
     match spec {
         "0.998" => vec![0.998],
         "0.95,0.998" => vec![0.95, 0.998],
@@ -124,7 +124,7 @@ fn level_headers(levels: &[f64]) -> Vec<String> {
     h
 }
 
-pub struct SpcArgs<'a> {
+pub(crate) struct SpcArgs<'a> {
     pub input: &'a Path,
     pub x: &'a str,
     pub y: &'a str,
@@ -136,7 +136,7 @@ pub struct SpcArgs<'a> {
 }
 
 /// `stats spc`: the XmR chart of a date/value series.
-pub fn spc(args: &SpcArgs<'_>) -> Result<String, String> {
+pub(crate) fn spc(args: &SpcArgs<'_>) -> Result<String, String> {
     let t = Table::read(args.input)?;
     let (xi, yi) = (t.column(args.x)?, t.column(args.y)?);
     let mut points: Vec<(NaiveDate, f64, String)> = Vec::with_capacity(t.rows.len());
@@ -253,13 +253,13 @@ fn w_last(bounds: &[usize]) -> usize {
 
 /// Which crude statistic `proportion_or_rate` computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Proportion,
     Rate,
 }
 
 /// `stats proportion` and `stats rate`: one output row per input row, input columns first.
-pub fn proportion_or_rate(
+pub(crate) fn proportion_or_rate(
     kind: Kind,
     input: &Path,
     numerator: &str,
@@ -314,7 +314,7 @@ pub fn proportion_or_rate(
 }
 
 /// `stats dsr`: one row per group, ESP2013 weights matched to rows by position.
-pub fn dsr(
+pub(crate) fn dsr(
     input: &Path,
     group: &str,
     count: &str,

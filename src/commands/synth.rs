@@ -5,7 +5,7 @@ use crate::synth::{generate, Options};
 use chrono::NaiveDate;
 use std::path::Path;
 
-pub struct Args<'a> {
+pub(crate) struct Args<'a> {
     pub people: usize,
     pub seed: u64,
     pub out: &'a Path,
@@ -17,7 +17,7 @@ pub struct Args<'a> {
     pub force: bool,
 }
 
-pub fn run(args: &Args<'_>) -> Result<(), String> {
+pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
     // The programme, when there is one, gives the area, the schemes and partners for the
     // finance rows, the peers, and the years to cover (the latest plan year and the one before).
     let programme = crate::config::load(args.root).ok();

@@ -1,12 +1,12 @@
 //! Configuration: reads `schemes/programme.toml` and every `schemes/<REF>.toml`, validates
 //! them together, and returns a `Programme` the rest of bcfmon trusts — or every problem found.
 
-pub mod programme;
+pub(crate) mod programme;
 mod reader;
-pub mod scheme;
+pub(crate) mod scheme;
 
-pub use programme::{Partner, PartnerKind, Settings};
-pub use scheme::{Kpi, LocalMetric, Scheme};
+pub(crate) use programme::Settings;
+pub(crate) use scheme::{LocalMetric, Scheme};
 
 use crate::diag::{nearest, Diagnostic, LineIndex};
 use reader::Source;
@@ -15,7 +15,7 @@ use toml::de::DeTable;
 
 /// The validated programme: shared settings and every scheme.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Programme {
+pub(crate) struct Programme {
     pub root: PathBuf,
     pub settings: Settings,
     pub schemes: Vec<Scheme>,
@@ -23,7 +23,7 @@ pub struct Programme {
 
 impl Programme {
     /// Every local metric declared in any scheme.
-    pub fn local_metrics(&self) -> impl Iterator<Item = &LocalMetric> {
+    pub(crate) fn local_metrics(&self) -> impl Iterator<Item = &LocalMetric> {
         self.schemes.iter().flat_map(|s| s.metrics.iter())
     }
 }
@@ -115,7 +115,7 @@ fn parse<'t>(src: &mut Source<'t>, text: &'t str) -> Option<toml::Spanned<DeTabl
 }
 
 /// Loads and validates the programme under `root`. Returns every diagnostic on failure.
-pub fn load(root: &Path) -> Result<Programme, Vec<Diagnostic>> {
+pub(crate) fn load(root: &Path) -> Result<Programme, Vec<Diagnostic>> {
     let dir = root.join("schemes");
     let programme_path = dir.join("programme.toml");
     let mut diags = Vec::new();

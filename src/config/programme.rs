@@ -12,7 +12,7 @@ use toml::de::DeTable;
 
 vocabulary! {
     /// The kind of organisation a partner is: the council or an NHS body.
-    PartnerKind {
+    pub(crate) PartnerKind {
         LocalAuthority = "local-authority",
         Nhs = "nhs",
     }
@@ -20,7 +20,7 @@ vocabulary! {
 
 vocabulary! {
     /// The file format of an extract (otherwise taken from its extension).
-    Format {
+    pub(crate) Format {
         Csv = "csv",
         Parquet = "parquet",
     }
@@ -30,7 +30,7 @@ vocabulary! {
     /// The character encoding of a CSV extract: UTF-8 (the contract's), Windows-1252 (a CSV
     /// saved from Excel) or UTF-16 (a SQL Server "Unicode" export; little-endian unless a
     /// byte-order mark says otherwise). A byte-order mark in the file always wins.
-    Encoding {
+    pub(crate) Encoding {
         Utf8 = "utf-8",
         Windows1252 = "windows-1252",
         Utf16 = "utf-16",
@@ -39,21 +39,21 @@ vocabulary! {
 
 vocabulary! {
     /// How dates are written in a CSV extract (data-contract.md §0.3).
-    DateFormat {
+    pub(crate) DateFormat {
         Iso = "yyyy-mm-dd",
         DayMonthYear = "dd/mm/yyyy",
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Area {
+pub(crate) struct Area {
     pub name: String,
     /// ONS 9-character GSS code, e.g. `E08000033`.
     pub code: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Partner {
+pub(crate) struct Partner {
     pub id: String,
     pub name: String,
     pub kind: PartnerKind,
@@ -61,7 +61,7 @@ pub struct Partner {
 
 /// Where one extract lives and how to read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DataSource {
+pub(crate) struct DataSource {
     pub path: PathBuf,
     pub format: Option<Format>,
     pub date_format: DateFormat,
@@ -75,14 +75,14 @@ pub struct DataSource {
 /// The small-number rule for board-facing pages: counts from 1 to `max_count` are shown
 /// as `*` and figures derived from them are suppressed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Disclosure {
+pub(crate) struct Disclosure {
     pub max_count: u32,
     pub marker: String,
 }
 
 /// The words the board uses for each target status (methods.md §3.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Wording {
+pub(crate) struct Wording {
     pub on_track: String,
     pub at_risk: String,
     pub not_on_track: String,
@@ -92,14 +92,14 @@ pub struct Wording {
 /// Finance variance thresholds, in percent of plan: within `on_track_pct` is on track,
 /// beyond `not_on_track_pct` is not on track, in between at risk.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FinanceThresholds {
+pub(crate) struct FinanceThresholds {
     pub on_track_pct: rust_decimal::Decimal,
     pub not_on_track_pct: rust_decimal::Decimal,
 }
 
 /// The validated `programme.toml`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Settings {
+pub(crate) struct Settings {
     pub title: String,
     pub area: Area,
     pub partners: Vec<Partner>,
@@ -113,12 +113,12 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn partner(&self, id: &str) -> Option<&Partner> {
+    pub(crate) fn partner(&self, id: &str) -> Option<&Partner> {
         self.partners.iter().find(|p| p.id == id)
     }
 }
 
-pub const PROGRAMME_KEYS: &[&str] = &[
+pub(crate) const PROGRAMME_KEYS: &[&str] = &[
     "title",
     "area",
     "partner",
@@ -132,12 +132,12 @@ pub const PROGRAMME_KEYS: &[&str] = &[
 ];
 
 /// `^[EWSN][0-9]{8}$` (data-contract.md §0.5).
-pub fn is_gss_code(s: &str) -> bool {
+pub(crate) fn is_gss_code(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 9 && b"EWSN".contains(&b[0]) && b[1..].iter().all(u8::is_ascii_digit)
 }
 
-pub fn parse_date(
+pub(crate) fn parse_date(
     src: &mut Source<'_>,
     v: &super::reader::Value<'_>,
     key: &str,

@@ -7,18 +7,18 @@ use std::path::{Path, PathBuf};
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
-pub type Span = Range<usize>;
-pub type Value<'i> = Spanned<DeValue<'i>>;
+pub(super) type Span = Range<usize>;
+pub(super) type Value<'i> = Spanned<DeValue<'i>>;
 
 /// One TOML file being validated: its path, text positions, and the problems found so far.
-pub struct Source<'t> {
+pub(crate) struct Source<'t> {
     pub path: PathBuf,
     index: LineIndex<'t>,
     pub diags: Vec<Diagnostic>,
 }
 
 impl<'t> Source<'t> {
-    pub fn new(path: &Path, text: &'t str) -> Self {
+    pub(crate) fn new(path: &Path, text: &'t str) -> Self {
         Source {
             path: path.to_path_buf(),
             index: LineIndex::new(text),
@@ -26,11 +26,11 @@ impl<'t> Source<'t> {
         }
     }
 
-    pub fn locate(&self, span: &Span) -> (usize, usize) {
+    pub(crate) fn locate(&self, span: &Span) -> (usize, usize) {
         self.index.locate(span.start)
     }
 
-    pub fn error(&mut self, span: &Span, message: impl Into<String>, hint: Option<String>) {
+    pub(crate) fn error(&mut self, span: &Span, message: impl Into<String>, hint: Option<String>) {
         let (line, column) = self.index.locate(span.start);
         self.diags.push(Diagnostic {
             path: self.path.clone(),
@@ -42,7 +42,7 @@ impl<'t> Source<'t> {
     }
 
     /// Refuses keys that are not in `allowed`, suggesting the nearest allowed key.
-    pub fn check_keys(&mut self, table: &DeTable<'_>, allowed: &[&str], where_: &str) {
+    pub(crate) fn check_keys(&mut self, table: &DeTable<'_>, allowed: &[&str], where_: &str) {
         for (key, _) in table.iter() {
             let k: &str = key.get_ref();
             if !allowed.contains(&k) {
@@ -59,7 +59,7 @@ impl<'t> Source<'t> {
         }
     }
 
-    pub fn missing(&mut self, span: &Span, key: &str, where_: &str, hint: Option<String>) {
+    pub(crate) fn missing(&mut self, span: &Span, key: &str, where_: &str, hint: Option<String>) {
         self.error(span, format!("missing required key `{key}` {where_}"), hint);
     }
 
@@ -75,7 +75,7 @@ impl<'t> Source<'t> {
     }
 
     /// A string value, or a type error.
-    pub fn string(&mut self, v: &Value<'_>, key: &str) -> Option<String> {
+    pub(crate) fn string(&mut self, v: &Value<'_>, key: &str) -> Option<String> {
         match v.get_ref() {
             // The scaffold's "<...>" placeholders must be filled in before a scheme is valid.
             DeValue::String(s) if s.trim().starts_with('<') && s.trim().ends_with('>') => {
@@ -94,7 +94,7 @@ impl<'t> Source<'t> {
         }
     }
 
-    pub fn boolean(&mut self, v: &Value<'_>, key: &str) -> Option<bool> {
+    pub(crate) fn boolean(&mut self, v: &Value<'_>, key: &str) -> Option<bool> {
         match v.get_ref() {
             DeValue::Boolean(b) => Some(*b),
             _ => {
@@ -105,7 +105,7 @@ impl<'t> Source<'t> {
     }
 
     /// A number: a TOML integer or float (KPI values are measurements, not money).
-    pub fn number(&mut self, v: &Value<'_>, key: &str) -> Option<f64> {
+    pub(crate) fn number(&mut self, v: &Value<'_>, key: &str) -> Option<f64> {
         let parsed = match v.get_ref() {
             DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
                 .ok()
@@ -123,7 +123,7 @@ impl<'t> Source<'t> {
     }
 
     /// A whole number.
-    pub fn integer(&mut self, v: &Value<'_>, key: &str) -> Option<i64> {
+    pub(crate) fn integer(&mut self, v: &Value<'_>, key: &str) -> Option<i64> {
         match v.get_ref() {
             DeValue::Integer(i) => {
                 let n = i64::from_str_radix(i.as_str(), i.radix()).ok();
@@ -139,7 +139,7 @@ impl<'t> Source<'t> {
         }
     }
 
-    pub fn table<'a, 'i>(&mut self, v: &'a Value<'i>, key: &str) -> Option<&'a DeTable<'i>> {
+    pub(crate) fn table<'a, 'i>(&mut self, v: &'a Value<'i>, key: &str) -> Option<&'a DeTable<'i>> {
         match v.get_ref() {
             DeValue::Table(t) => Some(t),
             _ => {
@@ -149,7 +149,7 @@ impl<'t> Source<'t> {
         }
     }
 
-    pub fn array<'a, 'i>(&mut self, v: &'a Value<'i>, key: &str) -> Option<&'a [Value<'i>]> {
+    pub(crate) fn array<'a, 'i>(&mut self, v: &'a Value<'i>, key: &str) -> Option<&'a [Value<'i>]> {
         match v.get_ref() {
             DeValue::Array(a) => Some(a),
             _ => {
@@ -160,7 +160,11 @@ impl<'t> Source<'t> {
     }
 
     /// A list of tables, written either as `[[key]]` sections or as an inline array.
-    pub fn tables<'a, 'i>(&mut self, v: &'a Value<'i>, key: &str) -> Vec<(&'a DeTable<'i>, Span)> {
+    pub(crate) fn tables<'a, 'i>(
+        &mut self,
+        v: &'a Value<'i>,
+        key: &str,
+    ) -> Vec<(&'a DeTable<'i>, Span)> {
         let Some(items) = self.array(v, key) else {
             return Vec::new();
         };
@@ -170,7 +174,7 @@ impl<'t> Source<'t> {
             .collect()
     }
 
-    pub fn strings(&mut self, v: &Value<'_>, key: &str) -> Vec<(String, Span)> {
+    pub(crate) fn strings(&mut self, v: &Value<'_>, key: &str) -> Vec<(String, Span)> {
         let Some(items) = self.array(v, key) else {
             return Vec::new();
         };
@@ -181,7 +185,7 @@ impl<'t> Source<'t> {
     }
 
     /// A string from a closed vocabulary, with the allowed values as the hint.
-    pub fn choice<T>(
+    pub(crate) fn choice<T>(
         &mut self,
         v: &Value<'_>,
         key: &str,
@@ -208,7 +212,7 @@ impl<'t> Source<'t> {
 }
 
 /// Looks a key up in a table.
-pub fn get<'a, 'i>(table: &'a DeTable<'i>, key: &str) -> Option<&'a Value<'i>> {
+pub(super) fn get<'a, 'i>(table: &'a DeTable<'i>, key: &str) -> Option<&'a Value<'i>> {
     table
         .iter()
         .find(|(k, _)| k.get_ref() == key)
@@ -216,7 +220,7 @@ pub fn get<'a, 'i>(table: &'a DeTable<'i>, key: &str) -> Option<&'a Value<'i>> {
 }
 
 /// The span of a key within its table, for "missing key" messages that point at the table.
-pub fn key_span(table: &DeTable<'_>, key: &str) -> Option<Span> {
+pub(super) fn key_span(table: &DeTable<'_>, key: &str) -> Option<Span> {
     table
         .iter()
         .find(|(k, _)| k.get_ref() == key)
@@ -235,7 +239,7 @@ fn describe(v: &DeValue<'_>) -> String {
     }
 }
 
-pub fn truncate(s: &str, n: usize) -> String {
+pub(super) fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
     } else {

@@ -15,7 +15,7 @@ use toml::de::{DeTable, DeValue};
 
 crate::period::vocabulary! {
     /// Whether the service is delivered in-house or under contract.
-    Delivery {
+    pub(crate) Delivery {
         InHouse = "in-house",
         Contract = "contract",
     }
@@ -23,13 +23,13 @@ crate::period::vocabulary! {
 
 /// When the service commenced: "ongoing" or a date.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Commencement {
+pub(crate) enum Commencement {
     Ongoing,
     Date(NaiveDate),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Contribution {
+pub(crate) struct Contribution {
     pub partner: String,
     pub amount: Decimal,
     /// The funding stream the money comes through (`NHS minimum contribution`, `iBCF`,
@@ -40,7 +40,7 @@ pub struct Contribution {
 
 /// The scheme's money for one financial year (Schedule 3 section 3, "Finance").
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FinancePlan {
+pub(crate) struct FinancePlan {
     pub financial_year: FinancialYear,
     pub value: Decimal,
     /// Full year effect if the scheme runs for part of the year; `None` = not applicable.
@@ -55,7 +55,7 @@ pub struct FinancePlan {
 
 /// A joint funding agreement (seed 000): each partner's share of cost, in percent.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JointFunding {
+pub(crate) struct JointFunding {
     pub description: Option<String>,
     pub shares: Vec<(String, Decimal)>,
     pub people: Option<u32>,
@@ -64,14 +64,14 @@ pub struct JointFunding {
 
 /// A value the KPI had or should have at a period.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PeriodValue {
+pub(crate) struct PeriodValue {
     pub period: Period,
     pub value: f64,
 }
 
 /// One KPI of a scheme.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Kpi {
+pub(crate) struct Kpi {
     /// Catalogue id (with an optional `/breakdown`) or a local metric id.
     pub metric: String,
     /// The code and wording the scheme document uses, e.g. "ASCOF 1ci".
@@ -96,7 +96,7 @@ pub struct Kpi {
 
 /// A local metric declared in a scheme file: SQL conditions over one extract.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalMetric {
+pub(crate) struct LocalMetric {
     pub id: String,
     pub title: String,
     pub source: String,
@@ -113,7 +113,7 @@ pub struct LocalMetric {
 
 /// A validated scheme.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Scheme {
+pub(crate) struct Scheme {
     pub file: PathBuf,
     pub reference: String,
     pub name: String,
@@ -135,7 +135,7 @@ pub struct Scheme {
 impl Scheme {
     /// The funding streams its contributions name, each once, in the order first named.
     /// Empty when the scheme does not break its money down by stream.
-    pub fn funding_streams(&self) -> Vec<&str> {
+    pub(crate) fn funding_streams(&self) -> Vec<&str> {
         let mut streams: Vec<&str> = Vec::new();
         for c in self.finance.iter().flat_map(|p| &p.contributions) {
             if let Some(s) = c.funding_stream.as_deref() {
@@ -148,7 +148,7 @@ impl Scheme {
     }
 }
 
-pub const SCHEME_KEYS: &[&str] = &[
+pub(crate) const SCHEME_KEYS: &[&str] = &[
     "reference",
     "name",
     "lead_commissioner",
@@ -202,7 +202,7 @@ const METRIC_KEYS: &[&str] = &[
 ];
 
 /// A KPI's metric reference, kept with its position until every file's local metrics are known.
-pub struct MetricRef {
+pub(crate) struct MetricRef {
     pub metric: String,
     pub line: usize,
     pub column: usize,

@@ -14,13 +14,13 @@ use std::collections::HashMap;
 const SUPPRESSED: &[&str] = &["*", "x", "[c]", "[x]", "[z]", "..", "-", "NA"];
 
 /// A financial year written `2023-24` or `2023/24` (YY = YYYY + 1 mod 100): its first year.
-pub fn period_start_year(s: &str) -> Option<i32> {
+pub(crate) fn period_start_year(s: &str) -> Option<i32> {
     let t = s.trim().replace('/', "-");
     crate::period::parse_financial_year(&t).ok().map(|fy| fy.0)
 }
 
 /// Resolves a measure: a catalogue id, a published code, or a published title.
-pub fn resolve_measure(text: &str) -> Option<&'static str> {
+pub(crate) fn resolve_measure(text: &str) -> Option<&'static str> {
     if let Some(def) = crate::catalogue::lookup(text) {
         return Some(def.id);
     }
@@ -63,7 +63,7 @@ struct Row {
 /// Reads and validates the extract (B01–B06). The frame has `Area_Code, Area_Name,
 /// Geography_Level, Year (the financial year's first year), metric, Breakdown, value,
 /// suppressed, Numerator, Denominator, Source`.
-pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
+pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
     let mut report = FileReport::new(&src.shown);
     let mut summary = FileSummary {
         extract: "benchmarks".into(),

@@ -19,7 +19,7 @@ struct Row {
 
 /// Reads and validates the extract (C01–C05). The frame has
 /// `Area_Code, Referral_ID, Referral_Date, Deferred (true/false), Decision_Date, Withdrawn_Date, __line`.
-pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
+pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
     let mut report = FileReport::new(&src.shown);
     let mut summary = FileSummary {
         extract: "chc".into(),

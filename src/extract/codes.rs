@@ -1,17 +1,17 @@
 //! The closed value lists of the `events` extract (data-contract.md §1.5, Release 2
 //! spellings) and the unambiguous Release 1 spellings bcfmon maps onto them (§1.5.15).
 
-pub const INVALID: &str = "Invalid and not mapped";
+pub(crate) const INVALID: &str = "Invalid and not mapped";
 
-pub const EVENT_TYPE: &[&str] = &["Request", "Assessment", "Service", "Review"];
+pub(crate) const EVENT_TYPE: &[&str] = &["Request", "Assessment", "Service", "Review"];
 
-pub const CLIENT_TYPE: &[&str] = &[
+pub(crate) const CLIENT_TYPE: &[&str] = &[
     "Service user",
     "Unpaid carer",
     "Unpaid carer known by association",
 ];
 
-pub const SERVICE_TYPE: &[&str] = &[
+pub(crate) const SERVICE_TYPE: &[&str] = &[
     "Long term support: Nursing care",
     "Long term support: Residential care",
     "Long term support: Community",
@@ -23,7 +23,7 @@ pub const SERVICE_TYPE: &[&str] = &[
     "Unpaid carer support: Support involving the person cared-for",
 ];
 
-pub const EVENT_OUTCOME: &[&str] = &[
+pub(crate) const EVENT_OUTCOME: &[&str] = &[
     "Progress to reablement/ST-Max",
     "Progress to assessment, review or reassessment",
     "Progress to support planning or services",
@@ -42,7 +42,7 @@ pub const EVENT_OUTCOME: &[&str] = &[
     "NFA: Other",
 ];
 
-pub const ACCOMMODATION_STATUS: &[&str] = &[
+pub(crate) const ACCOMMODATION_STATUS: &[&str] = &[
     "Owner occupier or shared ownership scheme",
     "Tenant: Local authority or other social housing provider",
     "Tenant: Private landlord",
@@ -65,7 +65,7 @@ pub const ACCOMMODATION_STATUS: &[&str] = &[
     "Unknown",
 ];
 
-pub const EMPLOYMENT_STATUS: &[&str] = &[
+pub(crate) const EMPLOYMENT_STATUS: &[&str] = &[
     "Paid: Less than 16 hours a week",
     "Paid: 16 or more hours a week",
     "Paid: Hours per week unknown",
@@ -75,7 +75,7 @@ pub const EMPLOYMENT_STATUS: &[&str] = &[
     "Unknown",
 ];
 
-pub const ETHNICITY: &[&str] = &[
+pub(crate) const ETHNICITY: &[&str] = &[
     "White: English, Welsh, Scottish, Northern Irish or British",
     "White: Irish",
     "White: Gypsy or Irish Traveller",
@@ -99,21 +99,21 @@ pub const ETHNICITY: &[&str] = &[
     "No data: Undeclared or not known",
 ];
 
-pub const CLIENT_FUNDING_STATUS: &[&str] = &[
+pub(crate) const CLIENT_FUNDING_STATUS: &[&str] = &[
     "Fully social care funded",
     "Joint client and social care funded",
     "Fully client funded",
     "Unknown",
 ];
 
-pub const DELIVERY_MECHANISM: &[&str] = &[
+pub(crate) const DELIVERY_MECHANISM: &[&str] = &[
     "Direct payment",
     "CASSR managed personal budget",
     "CASSR commissioned support",
 ];
 
 /// Release 1 spellings mapped onto Release 2 (§1.5.15), compared case-insensitively.
-pub const RELEASE_1: &[(&str, &str)] = &[
+pub(crate) const RELEASE_1: &[(&str, &str)] = &[
     ("Carer", "Unpaid carer"),
     (
         "Carer known by association",
@@ -160,7 +160,7 @@ pub const RELEASE_1: &[(&str, &str)] = &[
 
 /// Reads a closed-list value: the canonical Release 2 spelling (Release 1 mapped), or
 /// `None` for an unrecognised value (W01 → `Invalid and not mapped`).
-pub fn closed(value: &str, list: &[&'static str]) -> Option<&'static str> {
+pub(crate) fn closed(value: &str, list: &[&'static str]) -> Option<&'static str> {
     let v = super::values::code(value);
     if let Some(c) = list.iter().find(|c| c.eq_ignore_ascii_case(&v)) {
         return Some(c);

@@ -34,7 +34,7 @@ fn code_ok(v: &str, len: usize, letters: bool) -> bool {
 
 /// Reads and validates the extract (D01–D07). The frame has the contract's column names,
 /// plus `birth` (the 1st of the birth month) and `__line`.
-pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
+pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
     let mut report = FileReport::new(&src.shown);
     let mut summary = FileSummary {
         extract: "discharges".into(),

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use std::collections::BTreeMap;
 
 /// The closed-list columns kept, with their lists.
-pub const CLOSED: &[(&str, &[&str])] = &[
+pub(crate) const CLOSED: &[(&str, &[&str])] = &[
     ("Client_Type", codes::CLIENT_TYPE),
     ("Event_Type", codes::EVENT_TYPE),
     ("Event_Outcome", codes::EVENT_OUTCOME),
@@ -33,7 +33,7 @@ const CHECKED_ONLY: &[(&str, &[&str])] = &[
 ];
 
 /// The open-list columns kept, as dictionary keys.
-pub const OPEN: &[&str] = &[
+pub(crate) const OPEN: &[&str] = &[
     "Service_Component",
     "Review_Reason",
     "Primary_Support_Reason",
@@ -45,7 +45,7 @@ pub const OPEN: &[&str] = &[
 /// parts, so the two forms never meet). Millions of keys are looked up per run; two
 /// independent 64-bit hashes make a collision among a few million people about a 1e-26
 /// chance, so no key text needs to be kept.
-pub fn person_key(area: &str, nhs_number: Option<&str>, council_id: Option<&str>) -> u128 {
+pub(crate) fn person_key(area: &str, nhs_number: Option<&str>, council_id: Option<&str>) -> u128 {
     use std::hash::BuildHasher;
     let hash = |parts: &[&str]| {
         let a = foldhash::fast::FixedState::with_seed(0x0bcf_0001).hash_one(parts);
@@ -59,11 +59,11 @@ pub fn person_key(area: &str, nhs_number: Option<&str>, council_id: Option<&str>
 }
 
 /// Position code for an empty closed-list value, and for `Invalid and not mapped`.
-pub const EMPTY: u8 = 0;
-pub const INVALID_CODE: u8 = 255;
+pub(crate) const EMPTY: u8 = 0;
+pub(crate) const INVALID_CODE: u8 = 255;
 
 /// The validated events: the frame, the open-list dictionaries, and coverage per area.
-pub struct Events {
+pub(crate) struct Events {
     pub frame: DataFrame,
     pub dictionaries: BTreeMap<&'static str, Vec<String>>,
     pub coverage: BTreeMap<String, (NaiveDate, NaiveDate)>,
@@ -74,7 +74,7 @@ pub struct Events {
 
 impl Events {
     /// The stored code of a closed-list value (its position + 1).
-    pub fn code(column: &str, value: &str) -> u8 {
+    pub(crate) fn code(column: &str, value: &str) -> u8 {
         let list = CLOSED
             .iter()
             .find(|(c, _)| *c == column)
@@ -88,7 +88,7 @@ impl Events {
 
     /// Which dictionary keys of an open-list column have a value satisfying `pred`, as a
     /// lookup indexed by key (key 0 is the empty value, `pred(None)`).
-    pub fn key_set(&self, column: &str, pred: impl Fn(Option<&str>) -> bool) -> Vec<bool> {
+    pub(crate) fn key_set(&self, column: &str, pred: impl Fn(Option<&str>) -> bool) -> Vec<bool> {
         let dict = &self.dictionaries[column];
         std::iter::once(pred(None))
             .chain(dict.iter().map(|v| pred(Some(v))))
@@ -99,7 +99,7 @@ impl Events {
 impl Events {
     /// The frame with every coded column decoded back to its canonical text, for local SQL
     /// metrics written against the contract's values.
-    pub fn decoded(&self) -> PolarsResult<DataFrame> {
+    pub(crate) fn decoded(&self) -> PolarsResult<DataFrame> {
         let mut df = self.frame.clone();
         for (name, list) in CLOSED {
             let codes = df.column(name)?.u32()?.clone();
@@ -244,7 +244,7 @@ fn field_name(k: usize) -> &'static str {
 }
 
 /// Reads and validates the events extract. `None` when the file is refused (F01–F04).
-pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
+pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
     let mut report = FileReport::new(&src.shown);
     let mut summary = FileSummary {
         extract: "events".into(),

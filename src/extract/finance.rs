@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 /// One accepted row of the finance extract.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actual {
+pub(crate) struct Actual {
     pub loc: Loc,
     pub scheme: String,
     pub partner: String,
@@ -21,16 +21,15 @@ pub struct Actual {
     pub note: Option<String>,
 }
 
-/// The accepted rows and the file's counts.
+/// The accepted rows of the finance extract.
 #[derive(Debug, Clone, Default)]
-pub struct Actuals {
-    pub file: String,
+pub(crate) struct Actuals {
     pub rows: Vec<Actual>,
 }
 
 /// `Amount` exactly as the contract allows: `^-?(0|[1-9][0-9]*)(\.[0-9]{1,2})?$`.
 /// `£`, `,`, spaces, `1e3`, `.5`, `5.`, `00.10` and `1.234` are all refused.
-pub fn parse_amount(text: &str) -> Option<Decimal> {
+pub(crate) fn parse_amount(text: &str) -> Option<Decimal> {
     let s = text.strip_prefix('-').unwrap_or(text);
     let (whole, pence) = match s.split_once('.') {
         Some((w, p)) => (w, Some(p)),
@@ -48,7 +47,7 @@ pub fn parse_amount(text: &str) -> Option<Decimal> {
 }
 
 /// `yyyy-mm` with a real month.
-pub fn parse_month(text: &str) -> Option<Month> {
+pub(crate) fn parse_month(text: &str) -> Option<Month> {
     let (y, m) = text.split_once('-')?;
     if y.len() != 4 || m.len() != 2 || !(y.bytes().chain(m.bytes())).all(|b| b.is_ascii_digit()) {
         return None;
@@ -77,7 +76,7 @@ struct Row {
 /// N01 unknown scheme, N02 bad month, N03 unknown partner, N04 malformed amount and
 /// N05 duplicate (scheme, month, partner, stream; every copy) reject the row; N06 a month
 /// outside the scheme's plan years is a warning and the row is left out of the figures.
-pub fn load(src: &Source, programme: &Programme, ledger: &mut Ledger) -> Option<Actuals> {
+pub(crate) fn load(src: &Source, programme: &Programme, ledger: &mut Ledger) -> Option<Actuals> {
     let mut report = FileReport::new(&src.shown);
     let mut summary = FileSummary {
         extract: "finance".into(),
@@ -277,9 +276,8 @@ pub fn load(src: &Source, programme: &Programme, ledger: &mut Ledger) -> Option<
             note: r.note,
         });
     }
-    let file = src.shown.clone();
     settle(ledger, summary, report);
-    Some(Actuals { file, rows: kept })
+    Some(Actuals { rows: kept })
 }
 
 #[cfg(test)]

@@ -2,16 +2,16 @@
 //! by row with exact line numbers, checks headers and values, and records every rejected or
 //! warned row in the `Ledger` that `check`, `compute` and the data-quality page share.
 
-pub mod benchmarks;
-pub mod chc;
-pub mod codes;
-pub mod discharges;
-pub mod events;
-pub mod finance;
-pub mod population;
-pub mod safeguarding;
-pub mod text;
-pub mod values;
+pub(crate) mod benchmarks;
+pub(crate) mod chc;
+pub(crate) mod codes;
+pub(crate) mod discharges;
+pub(crate) mod events;
+pub(crate) mod finance;
+pub(crate) mod population;
+pub(crate) mod safeguarding;
+pub(crate) mod text;
+pub(crate) mod values;
 
 use crate::config::programme::{DateFormat, Encoding, Format, Settings};
 use crate::contract::{self, Extract, Need};
@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 crate::period::vocabulary! {
     /// How serious a data problem is (data-contract.md §0.4).
-    Severity {
+    pub(crate) Severity {
         File = "file",
         Error = "error",
         Warning = "warning",
@@ -31,7 +31,7 @@ crate::period::vocabulary! {
 
 /// Where a record is: a physical CSV line (header = line 1) or a Parquet row (from 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Loc {
+pub(crate) enum Loc {
     Line(u64),
     Row(u64),
     /// The whole file.
@@ -50,7 +50,7 @@ impl fmt::Display for Loc {
 
 /// One line of `data_quality.csv`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Issue {
+pub(crate) struct Issue {
     pub file: String,
     pub loc: Loc,
     pub severity: Severity,
@@ -62,7 +62,7 @@ pub struct Issue {
 
 impl Issue {
     /// Where the issue is, as messages name it: `file:line`, `file row N`, or the file.
-    pub fn place(&self) -> String {
+    pub(crate) fn place(&self) -> String {
         match self.loc {
             Loc::Line(n) => format!("{}:{n}", self.file),
             Loc::Row(n) => format!("{} row {n}", self.file),
@@ -72,7 +72,7 @@ impl Issue {
 }
 
 /// The issues of one file with one severity and rule, in ledger order.
-pub struct IssueGroup<'a> {
+pub(crate) struct IssueGroup<'a> {
     pub file: &'a str,
     pub severity: Severity,
     pub rule: &'a str,
@@ -82,11 +82,17 @@ pub struct IssueGroup<'a> {
 /// Row counts for one file: read = accepted + rejected, always.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FileSummary {
+    /// The extract's name in the data contract (`events`).
     pub extract: String,
+    /// The file, as messages show it.
     pub file: String,
+    /// Records read (0 for a refused file).
     pub read: usize,
+    /// Records kept.
     pub accepted: usize,
+    /// Records rejected (an error on the row).
     pub rejected: usize,
+    /// Kept records with a warning.
     pub warned: usize,
     /// Rows outside the configured areas, kept out of board metrics (W08), counted in accepted.
     pub ignored: usize,
@@ -96,13 +102,13 @@ pub struct FileSummary {
 
 /// Every data problem of a run, and the row counts per file.
 #[derive(Debug, Clone, Default)]
-pub struct Ledger {
+pub(crate) struct Ledger {
     pub issues: Vec<Issue>,
     pub files: Vec<FileSummary>,
 }
 
 /// The columns of `data_quality.csv` (`line` is a CSV line or `row N` of a Parquet file).
-pub const LEDGER_COLUMNS: &[crate::table::Column] = {
+pub(crate) const LEDGER_COLUMNS: &[crate::table::Column] = {
     use crate::table::text;
     &[
         text("file"),
@@ -127,7 +133,7 @@ const REDACTED: &[&str] = &[
 
 impl Ledger {
     /// `data_quality.csv`: `file,line,severity,rule,column,value,message`.
-    pub fn to_csv(&self) -> String {
+    pub(crate) fn to_csv(&self) -> String {
         let mut table = crate::table::Table::new(LEDGER_COLUMNS);
         for i in &self.issues {
             let value = if REDACTED.iter().any(|c| c.eq_ignore_ascii_case(&i.column)) {
@@ -150,7 +156,7 @@ impl Ledger {
 
     /// The issues grouped by file, severity and rule, in order of each group's first issue:
     /// how `check` and the data-quality page summarise a rule that fires on many rows.
-    pub fn groups(&self) -> Vec<IssueGroup<'_>> {
+    pub(crate) fn groups(&self) -> Vec<IssueGroup<'_>> {
         let mut groups: Vec<IssueGroup<'_>> = Vec::new();
         for i in &self.issues {
             match groups
@@ -169,13 +175,9 @@ impl Ledger {
         groups
     }
 
-    pub fn rejected(&self) -> usize {
-        self.files.iter().map(|f| f.rejected).sum()
-    }
-
     /// The run's failures by the reject rule (data-contract.md §0.4): a refused file, or more
     /// than `rate` of a file's rows rejected, or with `strict` any rejected row.
-    pub fn failures(&self, rate: f64, strict: bool) -> Vec<String> {
+    pub(crate) fn failures(&self, rate: f64, strict: bool) -> Vec<String> {
         let mut failures = Vec::new();
         for f in &self.files {
             if let Some(why) = &f.refused {
@@ -200,20 +202,20 @@ impl Ledger {
 }
 
 /// Collects the problems of one file while its rows are validated.
-pub struct FileReport {
+pub(crate) struct FileReport {
     pub file: String,
     pub issues: Vec<Issue>,
 }
 
 impl FileReport {
-    pub fn new(file: &str) -> Self {
+    pub(crate) fn new(file: &str) -> Self {
         FileReport {
             file: file.to_string(),
             issues: Vec::new(),
         }
     }
 
-    pub fn add(
+    pub(crate) fn add(
         &mut self,
         loc: Loc,
         severity: Severity,
@@ -236,7 +238,7 @@ impl FileReport {
 
 /// An extract found on disk.
 #[derive(Debug, Clone)]
-pub struct Source {
+pub(crate) struct Source {
     pub extract: &'static Extract,
     pub path: PathBuf,
     /// The path as shown in messages (relative to the root where possible).
@@ -251,7 +253,7 @@ pub struct Source {
 /// `Ok(None)` when it is neither configured nor found (its metrics are then
 /// `not-computable`, never an error); `Err` when programme.toml names a path with no readable
 /// file behind it — a typo or a moved share must fail the run, not empty the pack.
-pub fn find(root: &Path, settings: &Settings, name: &str) -> Result<Option<Source>, String> {
+pub(crate) fn find(root: &Path, settings: &Settings, name: &str) -> Result<Option<Source>, String> {
     let Some(extract) = contract::extract(name) else {
         return Ok(None);
     };
@@ -351,23 +353,23 @@ fn missing_message(
 
 /// Which file column holds each contract column.
 #[derive(Debug, Clone, Default)]
-pub struct Columns {
+pub(crate) struct Columns {
     /// Looked up for every field of every row, so with a fast hasher.
     index: foldhash::HashMap<&'static str, usize>,
 }
 
 impl Columns {
-    pub fn get(&self, name: &str) -> Option<usize> {
+    pub(crate) fn get(&self, name: &str) -> Option<usize> {
         self.index.get(name).copied()
     }
-    pub fn has(&self, name: &str) -> bool {
+    pub(crate) fn has(&self, name: &str) -> bool {
         self.index.contains_key(name)
     }
 }
 
 /// Matches the file's header to the contract: F03 for a column given twice, F02 for a
 /// missing core column (both refuse the file), info for columns the contract does not name.
-pub fn map_header(
+pub(crate) fn map_header(
     src: &Source,
     header: &[String],
     report: &mut FileReport,
@@ -529,7 +531,7 @@ const SLICE_ROWS: usize = 250_000;
 /// Reads the header, maps it to the contract (refusing the file on F02/F03), then calls
 /// `row` for every record with its location and fields. Returns the number of rows read,
 /// or why the file was refused.
-pub fn read_rows(
+pub(crate) fn read_rows(
     src: &Source,
     report: &mut FileReport,
     mut row: impl FnMut(&Columns, Loc, &[&str], &mut FileReport),
@@ -643,7 +645,7 @@ pub fn read_rows(
 }
 
 /// Records a refused file: its metrics become `not-computable`.
-pub fn refuse(
+pub(crate) fn refuse(
     ledger: &mut Ledger,
     mut report: FileReport,
     mut summary: FileSummary,
@@ -665,7 +667,7 @@ pub fn refuse(
 }
 
 /// The locations of the rows rejected so far.
-pub fn rejected_locs(report: &FileReport) -> foldhash::HashSet<Loc> {
+pub(crate) fn rejected_locs(report: &FileReport) -> foldhash::HashSet<Loc> {
     report
         .issues
         .iter()
@@ -675,7 +677,7 @@ pub fn rejected_locs(report: &FileReport) -> foldhash::HashSet<Loc> {
 }
 
 /// Settles the ledger and wraps the frame of kept rows.
-pub fn finish(
+pub(crate) fn finish(
     ledger: &mut Ledger,
     report: FileReport,
     summary: FileSummary,
@@ -695,7 +697,7 @@ pub fn finish(
 
 /// An identifier every row must have, once (D01, S01, C01): a row without one is rejected,
 /// and so is every copy of a repeated one.
-pub fn require_unique_ids(
+pub(crate) fn require_unique_ids(
     report: &mut FileReport,
     (rule, column, what): (&str, &str, &str),
     ids: &[(Loc, Option<&str>)],
@@ -725,7 +727,7 @@ pub fn require_unique_ids(
 }
 
 /// Marks every copy of a key that appears more than once (the "reject all copies" rules).
-pub fn duplicated<K: std::hash::Hash + Eq>(keys: &[Option<K>]) -> Vec<bool> {
+pub(crate) fn duplicated<K: std::hash::Hash + Eq>(keys: &[Option<K>]) -> Vec<bool> {
     let mut counts: foldhash::HashMap<&K, usize> = foldhash::HashMap::default();
     for k in keys.iter().flatten() {
         *counts.entry(k).or_default() += 1;
@@ -736,7 +738,7 @@ pub fn duplicated<K: std::hash::Hash + Eq>(keys: &[Option<K>]) -> Vec<bool> {
 }
 
 /// A date column for polars from days since 1970-01-01.
-pub fn date_column(name: &str, days: Vec<Option<i32>>) -> Column {
+pub(crate) fn date_column(name: &str, days: Vec<Option<i32>>) -> Column {
     Series::new(name.into(), days)
         .cast(&DataType::Date)
         .expect("i32 to date")
@@ -744,13 +746,13 @@ pub fn date_column(name: &str, days: Vec<Option<i32>>) -> Column {
 }
 
 /// The outcome of loading one extract.
-pub struct Loaded {
+pub(crate) struct Loaded {
     pub frame: DataFrame,
     pub summary: FileSummary,
 }
 
 /// Finishes a file's counts and moves its issues into the ledger.
-pub fn settle(ledger: &mut Ledger, mut summary: FileSummary, report: FileReport) {
+pub(crate) fn settle(ledger: &mut Ledger, mut summary: FileSummary, report: FileReport) {
     let rejected_lines: std::collections::BTreeSet<Loc> = report
         .issues
         .iter()

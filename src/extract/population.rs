@@ -65,7 +65,7 @@ struct Row {
 
 /// Reads and validates the extract (P01–P05; an unknown `Sex` is rejected as P06, ours).
 /// The frame has `Area_Code, Year, band (18-64 | 65+), population`.
-pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
+pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
     let mut report = FileReport::new(&src.shown);
     let mut summary = FileSummary {
         extract: "population".into(),

@@ -7,12 +7,12 @@ use super::{
 };
 use polars::prelude::*;
 
-pub const DECISIONS: &[&str] = &[
+pub(crate) const DECISIONS: &[&str] = &[
     "Section 42 enquiry",
     "Other safeguarding enquiry",
     "No enquiry",
 ];
-pub const OUTCOMES: &[&str] = &[
+pub(crate) const OUTCOMES: &[&str] = &[
     "Risk removed",
     "Risk reduced",
     "Risk remains",
@@ -34,7 +34,7 @@ struct Row {
 /// Reads and validates the extract: rules S01–S08, every rejected row left out and reported.
 /// The frame has the contract's column names (`LA_Code`, `Concern_ID`, `Concern_Received_Date`,
 /// `Decision_Date`, `Decision`, `Enquiry_Concluded_Date`) and `__line`.
-pub fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
+pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
     let mut report = FileReport::new(&src.shown);
     let mut summary = FileSummary {
         extract: "safeguarding".into(),

@@ -7,7 +7,7 @@ use std::io::{self, Read};
 
 /// How a file's bytes are to be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Detected {
+pub(crate) struct Detected {
     /// The encoding the bytes are decoded with.
     pub encoding: &'static encoding_rs::Encoding,
     /// Length of the byte-order mark at the start of the file (0 when there is none).
@@ -19,12 +19,12 @@ pub struct Detected {
 impl Detected {
     /// UTF-8 bytes go to the CSV reader as they are (the reader checks them): the fast path
     /// of every extract written to the contract.
-    pub fn is_utf8(&self) -> bool {
+    pub(crate) fn is_utf8(&self) -> bool {
         self.encoding == encoding_rs::UTF_8
     }
 
     /// The encoding's name as programme.toml spells it.
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         if self.encoding == encoding_rs::UTF_8 {
             "utf-8"
         } else if self.encoding == encoding_rs::WINDOWS_1252 {
@@ -40,7 +40,7 @@ impl Detected {
 /// Decides the encoding from the file's first bytes: a UTF-8 or UTF-16 byte-order mark wins
 /// whatever is declared; otherwise the declared encoding (UTF-16 without a mark is taken as
 /// little-endian, as Windows and SQL Server write it).
-pub fn detect(first: &[u8], declared: Encoding) -> Detected {
+pub(crate) fn detect(first: &[u8], declared: Encoding) -> Detected {
     let declared_enc = match declared {
         Encoding::Utf8 => encoding_rs::UTF_8,
         Encoding::Windows1252 => encoding_rs::WINDOWS_1252,
@@ -70,7 +70,7 @@ pub fn detect(first: &[u8], declared: Encoding) -> Detected {
 
 /// True when bytes read as UTF-8 look like UTF-16 text without a byte-order mark: every
 /// other byte of the first line NUL, which no CSV written as UTF-8 has.
-pub fn looks_like_utf16(first: &[u8]) -> bool {
+pub(crate) fn looks_like_utf16(first: &[u8]) -> bool {
     let sample = &first[..first.len().min(64)];
     if sample.len() < 4 {
         return false;
@@ -88,7 +88,7 @@ pub fn looks_like_utf16(first: &[u8]) -> bool {
 
 /// The first byte (or byte sequence) that is not valid in the file's encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BadByte {
+pub(crate) struct BadByte {
     /// 1-based line of the decoded text on which the bad bytes stand.
     pub line: u64,
     /// 0-based offset of the first bad byte in the file (as a hex editor shows it).
@@ -111,7 +111,7 @@ impl std::error::Error for BadByte {}
 
 /// A reader that decodes its bytes to UTF-8 as they are read, and fails with a `BadByte`
 /// (inside an `io::Error` of kind `InvalidData`) at the first byte invalid in the encoding.
-pub struct Decoded<R> {
+pub(crate) struct Decoded<R> {
     inner: R,
     decoder: encoding_rs::Decoder,
     input: Vec<u8>,
@@ -129,7 +129,7 @@ pub struct Decoded<R> {
 
 impl<R: Read> Decoded<R> {
     /// `inner` must stand just after the byte-order mark (`detected.bom` bytes in).
-    pub fn new(inner: R, detected: Detected) -> Self {
+    pub(crate) fn new(inner: R, detected: Detected) -> Self {
         Decoded {
             inner,
             decoder: detected.encoding.new_decoder_without_bom_handling(),
@@ -226,7 +226,7 @@ impl<R: Read> Read for Decoded<R> {
 }
 
 /// The first invalid byte of a file in `detected`'s encoding, if any: read to the end.
-pub fn first_bad_byte(path: &std::path::Path, detected: Detected) -> Option<BadByte> {
+pub(crate) fn first_bad_byte(path: &std::path::Path, detected: Detected) -> Option<BadByte> {
     let mut file = std::fs::File::open(path).ok()?;
     let mut skip = vec![0; detected.bom];
     file.read_exact(&mut skip).ok()?;
@@ -242,7 +242,7 @@ pub fn first_bad_byte(path: &std::path::Path, detected: Detected) -> Option<BadB
 }
 
 /// The `BadByte` an I/O error carries, if it is one of ours.
-pub fn bad_byte_of(e: &io::Error) -> Option<BadByte> {
+pub(crate) fn bad_byte_of(e: &io::Error) -> Option<BadByte> {
     e.get_ref()
         .and_then(|inner| inner.downcast_ref::<BadByte>())
         .copied()

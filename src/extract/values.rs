@@ -5,7 +5,7 @@ use chrono::{Datelike, NaiveDate};
 
 /// A field's value, or `None` for null: empty, or `NULL` in any case, after trimming
 /// (`NA`, `N/A` and `-` are values, data-contract.md §0.2).
-pub fn null(s: &str) -> Option<&str> {
+pub(crate) fn null(s: &str) -> Option<&str> {
     let t = s.trim();
     if t.is_empty() || t.eq_ignore_ascii_case("null") {
         None
@@ -16,7 +16,7 @@ pub fn null(s: &str) -> Option<&str> {
 
 /// Parses a date in the file's declared format (data-contract.md §0.3): ISO with an
 /// optional midnight time part, or dd/mm/yyyy when declared; a real date in 1900–2099.
-pub fn parse_date(s: &str, format: DateFormat) -> Result<NaiveDate, String> {
+pub(crate) fn parse_date(s: &str, format: DateFormat) -> Result<NaiveDate, String> {
     let t = s.trim();
     // The common case, a plain date in the declared form, without chrono's format parser
     // (millions of dates per run); anything else takes the full path below.
@@ -84,18 +84,18 @@ fn plain_date(b: &[u8], format: DateFormat) -> Option<NaiveDate> {
 }
 
 /// Days since 1970-01-01, as polars stores dates.
-pub fn days(d: NaiveDate) -> i32 {
+pub(crate) fn days(d: NaiveDate) -> i32 {
     (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
 }
 
 /// A coded value: trimmed, internal whitespace runs reduced to one space.
-pub fn code(s: &str) -> String {
+pub(crate) fn code(s: &str) -> String {
     normalized(s).into_owned()
 }
 
 /// `code` without a copy when the value is already in its normal form (single spaces between
 /// words, none at the ends), as nearly every value is.
-pub fn normalized(s: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn normalized(s: &str) -> std::borrow::Cow<'_, str> {
     let b = s.as_bytes();
     let plain = b.first().is_none_or(|c| *c != b' ')
         && b.last().is_none_or(|c| *c != b' ')
@@ -110,13 +110,13 @@ pub fn normalized(s: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Looks a coded value up in a closed list, case-insensitively; the canonical spelling.
-pub fn canonical<'a>(value: &str, list: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn canonical<'a>(value: &str, list: &[&'a str]) -> Option<&'a str> {
     let v = code(value);
     list.iter().copied().find(|c| c.eq_ignore_ascii_case(&v))
 }
 
 /// A non-negative whole number written in plain digits.
-pub fn whole(s: &str) -> Option<u64> {
+pub(crate) fn whole(s: &str) -> Option<u64> {
     let t = s.trim();
     if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -126,7 +126,7 @@ pub fn whole(s: &str) -> Option<u64> {
 
 /// Age in whole years at `d` for someone born on `birth` (the 1st of the birth month):
 /// floor(days / 365.25) (metrics.md §0.3), computed exactly as floor(4·days / 1461).
-pub fn age_at(birth: NaiveDate, d: NaiveDate) -> i64 {
+pub(crate) fn age_at(birth: NaiveDate, d: NaiveDate) -> i64 {
     let days = (d - birth).num_days();
     (4 * days).div_euclid(1461)
 }

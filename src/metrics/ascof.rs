@@ -111,7 +111,7 @@ pub(super) fn band_index(breakdown: Option<&str>) -> usize {
 }
 
 /// ascof-2b/2c admissions: slot 0 counts 18-64, slot 1 counts 65+.
-pub fn admission_slot(band: &str) -> usize {
+pub(crate) fn admission_slot(band: &str) -> usize {
     usize::from(band != "18-64")
 }
 
@@ -125,7 +125,7 @@ pub fn admission_slot(band: &str) -> usize {
 /// before this start (an overlapping earlier row also makes it not new). Rules 2, 4, 5: known
 /// birth, not self-funded, alive at ws, aged 18+ at the start; a person with new admissions
 /// in both bands counts once, in the lower band.
-pub fn admissions(people: &People, events: &Events, windows: &[Span]) -> Tally {
+pub(crate) fn admissions(people: &People, events: &Events, windows: &[Span]) -> Tally {
     let c = Codes::new();
     let component_ok = events.key_set("Service_Component", |v| match v {
         None => true,
@@ -194,7 +194,7 @@ pub fn admissions(people: &People, events: &Events, windows: &[Span]) -> Tally {
 }
 
 /// The accommodation statuses of the settled group (data-contract.md §1.5.6, marked S).
-pub const SETTLED: &[&str] = &[
+pub(crate) const SETTLED: &[&str] = &[
     "Owner occupier or shared ownership scheme",
     "Tenant: Local authority or other social housing provider",
     "Tenant: Private landlord",
@@ -207,7 +207,7 @@ pub const SETTLED: &[&str] = &[
 ];
 
 /// ascof-2e's slots: (numerator, denominator) of a metric and breakdown.
-pub fn own_home_slots(learning_disability: bool, breakdown: Option<&str>) -> (usize, usize) {
+pub(crate) fn own_home_slots(learning_disability: bool, breakdown: Option<&str>) -> (usize, usize) {
     let b = if learning_disability {
         3
     } else {
@@ -229,7 +229,7 @@ pub fn own_home_slots(learning_disability: bool, breakdown: Option<&str>) -> (us
 /// service rows. Rule 7: ascof-2e-ld restricts to
 /// people whose primary support reason as at we (resolved like rule 3, with "Support to
 /// unpaid carer" also not known) is learning disability support.
-pub fn own_home(people: &People, events: &Events, windows: &[Span]) -> Tally {
+pub(crate) fn own_home(people: &People, events: &Events, windows: &[Span]) -> Tally {
     let c = Codes::new();
     let mut settled = [false; 256];
     for s in SETTLED {
@@ -360,7 +360,7 @@ pub fn own_home(people: &People, events: &Events, windows: &[Span]) -> Tally {
 }
 
 /// ascof-3d slots for a part (`1a`, `2a`, `1b`, `2b`) and breakdown: (numerator, denominator).
-pub fn self_directed_slots(part: &str, breakdown: Option<&str>) -> (usize, usize) {
+pub(crate) fn self_directed_slots(part: &str, breakdown: Option<&str>) -> (usize, usize) {
     let base = 3 * band_index(breakdown);
     let n = if part.starts_with('1') {
         base
@@ -393,7 +393,7 @@ fn count_self_directed(
 /// "highest" setting: 1 nursing, 2 residential, community by 3 direct payment, 4 managed
 /// personal budget, 5 commissioned support, 6 other; then 7 managed, 8 commissioned, 9 other.
 /// The denominator is community support (ranks 3–6); 1a counts ranks 3–4, 2a rank 3.
-pub fn clients_self_directed(people: &People, events: &Events, windows: &[Span]) -> Tally {
+pub(crate) fn clients_self_directed(people: &People, events: &Events, windows: &[Span]) -> Tally {
     let c = Codes::new();
     let dp_component = keys_named(events, "Service_Component", &["Direct payment"]);
     let rank = |r: usize| {
@@ -441,7 +441,7 @@ pub fn clients_self_directed(people: &People, events: &Events, windows: &[Span])
 /// budget, 3 commissioned support, 4 other; 5 information and advice; 6 support involving the
 /// cared-for person. The denominator is categories 1–3; 1b counts 1–2, 2b category 1. An
 /// empty component counts as "not a direct payment" [ours].
-pub fn carers_self_directed(people: &People, events: &Events, windows: &[Span]) -> Tally {
+pub(crate) fn carers_self_directed(people: &People, events: &Events, windows: &[Span]) -> Tally {
     let c = Codes::new();
     let dp_component = keys_named(events, "Service_Component", &["Direct payment"]);
     let category = |r: usize| -> Option<i32> {
@@ -502,7 +502,7 @@ pub fn carers_self_directed(people: &People, events: &Events, windows: &[Span]) 
 /// assessments-65plus (metrics.md §13): "the number of distinct people with an
 /// Event_Type = Assessment, Client_Type = Service user row whose Event_End_Date is in
 /// [ws, we] (completed in the window) and whose age at that end date is ≥ 65." One slot.
-pub fn assessments_65(people: &People, windows: &[Span]) -> Tally {
+pub(crate) fn assessments_65(people: &People, windows: &[Span]) -> Tally {
     let c = Codes::new();
     people.tally(windows.len(), 1, |p, t| {
         let ends: Vec<i32> = people
@@ -547,7 +547,7 @@ fn lts_spells(people: &People, c: &Codes, p: usize) -> Vec<(i32, i32)> {
 /// open at we, alive at we, aged 18+ or unknown; the numerator has a completed service-user
 /// review in [ws, we] whose reason is not "Review of short term support". Slots: numerator,
 /// denominator.
-pub fn reviews_12_months(people: &People, events: &Events, windows: &[Span]) -> Tally {
+pub(crate) fn reviews_12_months(people: &People, events: &Events, windows: &[Span]) -> Tally {
     let c = Codes::new();
     let short = keys_named(events, "Review_Reason", &["Review of short term support"]);
     people.tally(windows.len(), 2, |p, t| {

@@ -6,7 +6,7 @@ use polars::prelude::*;
 /// "snapshot at d = we: referrals with Referral_Date ≤ d, not decided by d (Decision_Date
 /// empty or > d), and not withdrawn by d (Withdrawn_Date empty or > d). Breakdowns:
 /// /deferred (Deferred = Y) and /over-28-days (d − Referral_Date > 28)."
-pub fn backlog(d: NaiveDate, breakdown: Option<&str>) -> Expr {
+pub(crate) fn backlog(d: NaiveDate, breakdown: Option<&str>) -> Expr {
     let open = |c: &str| col(c).is_null().or(col(c).gt(lit(d)));
     let base = col("Referral_Date")
         .lt_eq(lit(d))

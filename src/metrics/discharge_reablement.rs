@@ -48,17 +48,22 @@ struct Counted {
 }
 
 /// The derived tables: eligible discharges and linked reablement episodes.
-pub struct Linked {
+pub(crate) struct Linked {
     areas: Vec<String>,
     discharges: Vec<Counted>,
     links: Vec<Counted>,
     /// Whether the treatment function exclusion could be applied.
+    #[allow(dead_code)] // kept with the linkage; not yet reported
     pub treatment_checked: bool,
 }
 
 /// Derives eligibility (rule 1), reablement episodes (rule 2), links (rule 3) and the 84-day
 /// outcome (rule 5). `Err` when the extracts cannot be linked ("needs linked discharges").
-pub fn link(people: &People, events: &Events, discharges: &DataFrame) -> Result<Linked, String> {
+pub(crate) fn link(
+    people: &People,
+    events: &Events,
+    discharges: &DataFrame,
+) -> Result<Linked, String> {
     let no_person_id = discharges
         .column("Person_ID")
         .map_or(true, |c| !c.is_empty() && c.null_count() == c.len());
@@ -276,7 +281,7 @@ fn in_breakdown(c: &Counted, b: &str) -> bool {
 
 /// The slots of a part and breakdown: (numerator, denominator). Per breakdown the slots are
 /// linked episodes, those at home after 84 days, and eligible discharges.
-pub fn slots(part: u8, breakdown: Option<&str>) -> (usize, usize) {
+pub(crate) fn slots(part: u8, breakdown: Option<&str>) -> (usize, usize) {
     let b = BREAKDOWNS
         .iter()
         .position(|x| Some(*x) == breakdown)
@@ -290,7 +295,7 @@ pub fn slots(part: u8, breakdown: Option<&str>) -> (usize, usize) {
 
 /// Counts every window at once: part 1 is at home after 84 days of linked episodes, part 2 is
 /// linked episodes of eligible discharges, each by discharge date in [ws, we].
-pub fn counts(linked: &Linked, windows: &[Span]) -> Tally {
+pub(crate) fn counts(linked: &Linked, windows: &[Span]) -> Tally {
     let slots_of = |c: &Counted, link: bool| -> u64 {
         BREAKDOWNS
             .iter()

@@ -5,11 +5,11 @@
 use polars::prelude::*;
 
 /// Emergency admission methods (data-contract.md §3).
-pub const EMERGENCY: &[&str] = &["21", "22", "23", "24", "25", "2A", "2B", "2C", "2D", "28"];
+pub(crate) const EMERGENCY: &[&str] = &["21", "22", "23", "24", "25", "2A", "2B", "2C", "2D", "28"];
 
 /// Age in whole years at a date column: floor(days / 365.25) from the 1st of the birth month,
 /// as floor(4·days / 1461); where only `Age_at_Admission` is given, that age is used.
-pub fn age_at(date: Expr) -> Expr {
+pub(crate) fn age_at(date: Expr) -> Expr {
     let from_birth = ((date.cast(DataType::Int32) - col("birth").cast(DataType::Int32)) * lit(4))
         .floor_div(lit(1461));
     when(col("birth").is_not_null())
@@ -28,7 +28,7 @@ fn one_of(c: &str, values: &[&str]) -> Expr {
 /// [ws, we], an emergency Admission_Method and age at admission ≥ 65. Spells are counted,
 /// not people. Spells still in progress count." The denominator is population 65+. Dated by
 /// `Admission_Date`.
-pub fn emergency_admissions_65() -> Expr {
+pub(crate) fn emergency_admissions_65() -> Expr {
     one_of("Admission_Method", EMERGENCY).and(
         age_at(col("Admission_Date"))
             .gt_eq(lit(65))
@@ -41,7 +41,7 @@ pub fn emergency_admissions_65() -> Expr {
 /// 4/5 and Discharge_Destination ≠ 79). Numerator = those with Discharge_Destination = 19."
 /// Spells whose method or destination failed its pattern (D05) are left out. Dated by
 /// `Discharge_Date`.
-pub fn discharge_usual_residence() -> (Expr, Expr) {
+pub(crate) fn discharge_usual_residence() -> (Expr, Expr) {
     let denominator = age_at(col("Discharge_Date"))
         .gt_eq(lit(18))
         .fill_null(lit(false))
@@ -64,7 +64,7 @@ pub fn discharge_usual_residence() -> (Expr, Expr) {
 /// Eligible spells for the discharge delay (metrics.md §9): "Discharge_Date in [ws, we],
 /// age ≥ 18, Discharge_Date > Admission_Date, and a valid Discharge_Ready_Date (D04)."
 /// Dated by `Discharge_Date`.
-pub fn delay_eligible() -> Expr {
+pub(crate) fn delay_eligible() -> Expr {
     age_at(col("Discharge_Date"))
         .gt_eq(lit(18))
         .fill_null(lit(false))
@@ -77,6 +77,6 @@ pub fn delay_eligible() -> Expr {
 }
 
 /// Delay in days: `Discharge_Date − Discharge_Ready_Date` (0 = discharged on the ready date).
-pub fn delay_days() -> Expr {
+pub(crate) fn delay_days() -> Expr {
     col("Discharge_Date").cast(DataType::Int32) - col("Discharge_Ready_Date").cast(DataType::Int32)
 }

@@ -1,13 +1,13 @@
 //! The `metrics` stage: the built-in catalogue families and local metrics, computed with
 //! polars for every area, window and month end the data's coverage allows, as tidy rows.
 
-pub mod ascof;
-pub mod chc;
-pub mod discharge_reablement;
-pub mod hospital;
-pub mod people;
-pub mod reablement;
-pub mod safeguarding;
+pub(crate) mod ascof;
+pub(crate) mod chc;
+pub(crate) mod discharge_reablement;
+pub(crate) mod hospital;
+pub(crate) mod people;
+pub(crate) mod reablement;
+pub(crate) mod safeguarding;
 
 use crate::catalogue::{self, Unit};
 use crate::config::{LocalMetric, Programme};
@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 /// The validated extracts of a run, with each one's coverage.
 #[derive(Default)]
-pub struct Data {
+pub(crate) struct Data {
     pub frames: BTreeMap<String, DataFrame>,
     pub coverage: BTreeMap<String, (NaiveDate, NaiveDate)>,
     /// Why an extract is unusable: absent, or refused.
@@ -54,7 +54,7 @@ type MakeTally<'a> = Box<dyn Fn(&[Span]) -> Result<Tally, String> + 'a>;
 impl Data {
     /// The coverage that applies to an area's rows of an extract: for events, the area's
     /// own reporting period unless the TOML sets one (metrics.md §0.4).
-    pub fn coverage_for(&self, source: &str, area: &str) -> Option<(NaiveDate, NaiveDate)> {
+    pub(crate) fn coverage_for(&self, source: &str, area: &str) -> Option<(NaiveDate, NaiveDate)> {
         if source == "events" {
             if let Some(c) = self.coverage.get("events") {
                 return Some(*c);
@@ -131,7 +131,11 @@ const EXTRACTS: [&str; 7] = [
 /// are independent, so they load side by side (each into its own ledger, merged in a fixed
 /// order so the ledger reads the same on every run). Fails, reading nothing, when
 /// programme.toml names an extract path with no file behind it (one message per path).
-pub fn load(root: &Path, programme: &Programme, ledger: &mut Ledger) -> Result<Data, Vec<String>> {
+pub(crate) fn load(
+    root: &Path,
+    programme: &Programme,
+    ledger: &mut Ledger,
+) -> Result<Data, Vec<String>> {
     let mut data = Data::default();
     let settings = &programme.settings;
     let mut sources = Vec::with_capacity(EXTRACTS.len());
@@ -241,7 +245,7 @@ fn absent_reason(name: &str) -> String {
 }
 
 /// The closing note on the extracts not supplied: listed once, together, or `None`.
-pub fn absent_note(data: &Data) -> Option<String> {
+pub(crate) fn absent_note(data: &Data) -> Option<String> {
     if data.absent.is_empty() {
         return None;
     }
@@ -254,7 +258,7 @@ pub fn absent_note(data: &Data) -> Option<String> {
 
 /// What to compute: a metric (with breakdown) over a window, with the KPI's parameters.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Request {
+pub(crate) struct Request {
     pub metric: String,
     pub window: Window,
     pub params: BTreeMap<String, String>,
@@ -262,7 +266,7 @@ pub struct Request {
 
 crate::period::vocabulary! {
     /// Whether a result row has a value, and why not (design.md "Command line").
-    ResultStatus {
+    pub(crate) ResultStatus {
         Ok = "ok",
         NotComputable = "not-computable",
         InsufficientCoverage = "insufficient-coverage",
@@ -272,7 +276,7 @@ crate::period::vocabulary! {
 
 /// One row of the tidy results table (design.md "Command line").
 #[derive(Debug, Clone, PartialEq)]
-pub struct ResultRow {
+pub(crate) struct ResultRow {
     pub area_code: String,
     pub metric: String,
     pub window: Window,
@@ -289,7 +293,7 @@ pub struct ResultRow {
 }
 
 /// The columns of the results table, in order.
-pub const COLUMNS: &[crate::table::Column] = {
+pub(crate) const COLUMNS: &[crate::table::Column] = {
     use crate::table::{date, float, integer, text};
     &[
         text("area_code"),
@@ -311,7 +315,7 @@ pub const COLUMNS: &[crate::table::Column] = {
 /// A result row rendered cell by cell, by column name: the board pack edits the counts and
 /// the value by name for disclosure control, never by position.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RowCells {
+pub(crate) struct RowCells {
     pub area_code: String,
     pub metric: String,
     pub window: String,
@@ -329,7 +333,7 @@ pub struct RowCells {
 
 impl RowCells {
     /// The cells in `COLUMNS` order.
-    pub fn into_vec(self) -> Vec<String> {
+    pub(crate) fn into_vec(self) -> Vec<String> {
         vec![
             self.area_code,
             self.metric,
@@ -350,7 +354,7 @@ impl RowCells {
 
 impl ResultRow {
     /// The row's cells by name.
-    pub fn named_cells(&self) -> RowCells {
+    pub(crate) fn named_cells(&self) -> RowCells {
         let opt = |v: Option<u64>| v.map(|x| x.to_string()).unwrap_or_default();
         RowCells {
             area_code: self.area_code.clone(),
@@ -370,7 +374,7 @@ impl ResultRow {
     }
 
     /// The row's cells in `COLUMNS` order.
-    pub fn cells(&self) -> Vec<String> {
+    pub(crate) fn cells(&self) -> Vec<String> {
         self.named_cells().into_vec()
     }
 }
@@ -922,7 +926,7 @@ fn covered(coverage: (NaiveDate, NaiveDate), ws: NaiveDate, we: NaiveDate) -> bo
 }
 
 /// The months from the first to the last month end within the coverage of any extract.
-pub fn months_in(data: &Data, until: Option<Month>) -> Vec<Month> {
+pub(crate) fn months_in(data: &Data, until: Option<Month>) -> Vec<Month> {
     let mut ranges: Vec<(NaiveDate, NaiveDate)> = data.coverage.values().copied().collect();
     if let Some(ev) = &data.events {
         ranges.extend(ev.coverage.values().copied());
@@ -960,7 +964,7 @@ fn population(data: &Data, area: &str, year: i32, band: &str) -> Option<u64> {
 
 /// Computes every request at every month end for the given areas (all areas present in the
 /// data when `areas` is `None`). Returns the rows and notes on what could not be computed.
-pub fn compute(
+pub(crate) fn compute(
     data: &Data,
     programme: &Programme,
     requests: &[Request],

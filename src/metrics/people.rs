@@ -14,20 +14,20 @@ use std::collections::HashMap;
 
 /// The derived end of an open event: later than any date (metrics.md §0.3: "treated as
 /// ending 9999-12-31 in every comparison").
-pub const OPEN: i32 = i32::MAX;
+pub(crate) const OPEN: i32 = i32::MAX;
 
 /// A window as days since 1970-01-01: [ws, we].
-pub type Span = (i32, i32);
+pub(crate) type Span = (i32, i32);
 
 /// Age in whole years on `day` from a birth (the 1st of the birth month): floor(days / 365.25),
 /// as floor(4·days / 1461) in integers (metrics.md §0.3).
-pub fn age(birth: Option<i32>, day: i32) -> Option<i32> {
+pub(crate) fn age(birth: Option<i32>, day: i32) -> Option<i32> {
     birth.map(|b| ((day as i64 - b as i64) * 4).div_euclid(1461) as i32)
 }
 
 /// The events grouped by person. Rows without a start date (association-only carer rows) take
 /// part in no rule and are left out.
-pub struct People {
+pub(crate) struct People {
     pub area_names: Vec<String>,
     /// Per person: the area (index into `area_names`), birth and death (person details,
     /// data-contract.md §1.3).
@@ -75,7 +75,7 @@ fn day_values(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i32>>> {
 
 impl People {
     /// Groups the validated events by person (a stable counting sort on the person key).
-    pub fn new(events: &Events) -> PolarsResult<People> {
+    pub(crate) fn new(events: &Events) -> PolarsResult<People> {
         let f = &events.frame;
         let person = codes(f, "__person")?;
         let start = day_values(f, "Event_Start_Date")?;
@@ -159,27 +159,23 @@ impl People {
         })
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.area.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.area.is_empty()
-    }
-
     /// Person p's rows, as positions into the row slices.
-    pub fn rows(&self, p: usize) -> std::ops::Range<usize> {
+    pub(crate) fn rows(&self, p: usize) -> std::ops::Range<usize> {
         self.offsets[p]..self.offsets[p + 1]
     }
 
     /// Whether the person had not died before `day`.
-    pub fn alive_at(&self, p: usize, day: i32) -> bool {
+    pub(crate) fn alive_at(&self, p: usize, day: i32) -> bool {
         self.death[p].is_none_or(|d| d >= day)
     }
 
     /// Counts people into a tally of `slots` per area and window, person by person (in
     /// parallel: people are independent), with `count(person, tally)`.
-    pub fn tally(
+    pub(crate) fn tally(
         &self,
         windows: usize,
         slots: usize,
@@ -203,7 +199,7 @@ impl People {
 
 /// Counts per window, area and slot (a family's numerators and denominators side by side).
 #[derive(Debug, Clone)]
-pub struct Tally {
+pub(crate) struct Tally {
     areas: Vec<String>,
     windows: usize,
     slots: usize,
@@ -211,7 +207,7 @@ pub struct Tally {
 }
 
 impl Tally {
-    pub fn new(areas: Vec<String>, windows: usize, slots: usize) -> Tally {
+    pub(crate) fn new(areas: Vec<String>, windows: usize, slots: usize) -> Tally {
         let len = areas.len() * windows * slots;
         Tally {
             areas,
@@ -225,19 +221,19 @@ impl Tally {
         (window * self.areas.len() + area) * self.slots + slot
     }
 
-    pub fn add(&mut self, window: usize, area: usize, slot: usize, by: u64) {
+    pub(crate) fn add(&mut self, window: usize, area: usize, slot: usize, by: u64) {
         let i = self.at(window, area, slot);
         self.counts[i] += by;
     }
 
-    pub fn merge(&mut self, other: &Tally) {
+    pub(crate) fn merge(&mut self, other: &Tally) {
         for (a, b) in self.counts.iter_mut().zip(&other.counts) {
             *a += b;
         }
     }
 
     /// The count of an area by name (0 for an area with nothing counted).
-    pub fn get(&self, window: usize, area: &str, slot: usize) -> u64 {
+    pub(crate) fn get(&self, window: usize, area: &str, slot: usize) -> u64 {
         match self.areas.iter().position(|a| a == area) {
             Some(a) if window < self.windows => self.counts[self.at(window, a, slot)],
             _ => 0,
@@ -247,7 +243,7 @@ impl Tally {
 
 /// Counts dated items (an episode's end, a discharge) into every window holding the date:
 /// each item is (area, day, the slots it counts in as a bit set).
-pub fn tally_dated(
+pub(crate) fn tally_dated(
     areas: Vec<String>,
     windows: &[Span],
     slots: usize,
@@ -265,7 +261,7 @@ pub fn tally_dated(
 }
 
 /// The windows (by position) whose span holds the day.
-pub fn windows_holding(windows: &[Span], day: i32) -> impl Iterator<Item = usize> + '_ {
+pub(crate) fn windows_holding(windows: &[Span], day: i32) -> impl Iterator<Item = usize> + '_ {
     windows
         .iter()
         .enumerate()
@@ -274,7 +270,7 @@ pub fn windows_holding(windows: &[Span], day: i32) -> impl Iterator<Item = usize
 }
 
 /// The rows ranked first on a key (highest), reusing `top` as the buffer.
-pub fn top_rows<K: Ord + Copy>(
+pub(crate) fn top_rows<K: Ord + Copy>(
     rows: impl Iterator<Item = usize>,
     key: impl Fn(usize) -> K,
     top: &mut Vec<usize>,

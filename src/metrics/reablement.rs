@@ -8,7 +8,7 @@ use crate::extract::events::{Events, EMPTY, INVALID_CODE};
 
 /// Outcome rank (metrics.md §0.3): ranks 1-17 follow DHSC's hierarchy; outcomes that say
 /// nothing about what happened next get +100 and are not usable; empty or invalid is 999.
-pub fn outcome_rank(code: u8) -> u32 {
+pub(crate) fn outcome_rank(code: u8) -> u32 {
     if code == EMPTY || code == INVALID_CODE {
         return 999;
     }
@@ -42,7 +42,7 @@ fn outcome_text(code: u8) -> &'static str {
 }
 
 /// The final outcomes in the denominator (rule 7).
-pub const DENOMINATOR: &[&str] = &[
+pub(crate) const DENOMINATOR: &[&str] = &[
     "Long term support: Nursing care",
     "Long term support: Residential care",
     "Long term support: Community",
@@ -60,7 +60,7 @@ pub const DENOMINATOR: &[&str] = &[
 ];
 
 /// Denominator outcomes that are not in the numerator: further long-term or bed-based care.
-pub const NOT_NUMERATOR: &[&str] = &[
+pub(crate) const NOT_NUMERATOR: &[&str] = &[
     "Long term support: Nursing care",
     "Long term support: Residential care",
     "Long term support: Community",
@@ -100,7 +100,7 @@ struct Episode {
 /// the current episode if it starts at most 7 days after the latest derived end among the
 /// earlier rows (overlaps included), else it starts a new one. ascof-2d clusters its
 /// reablement rows the same way (metrics.md §4 rule 2).
-pub fn cluster(people: &People, mut rows: Vec<usize>) -> Vec<Vec<usize>> {
+pub(crate) fn cluster(people: &People, mut rows: Vec<usize>) -> Vec<Vec<usize>> {
     rows.sort_by_key(|&r| {
         (
             people.start[r],
@@ -308,7 +308,7 @@ fn episodes(people: &People, events: &Events) -> Vec<Episode> {
 }
 
 /// ascof-2a slots for a breakdown: (numerator, denominator).
-pub fn slots(breakdown: Option<&str>) -> (usize, usize) {
+pub(crate) fn slots(breakdown: Option<&str>) -> (usize, usize) {
     let b = super::ascof::band_index(breakdown);
     (2 * b, 2 * b + 1)
 }
@@ -317,7 +317,7 @@ pub fn slots(breakdown: Option<&str>) -> (usize, usize) {
 /// at the end, alive at the start, whose final outcome is in the denominator list; the
 /// numerator leaves out further long-term or bed-based care. Bands `18-64` / `65+` by age at
 /// the end (an unknown age counts in the total only).
-pub fn short_term_support(people: &People, events: &Events, windows: &[Span]) -> Tally {
+pub(crate) fn short_term_support(people: &People, events: &Events, windows: &[Span]) -> Tally {
     let eps = episodes(people, events);
     let slots_of = |e: &Episode| -> u64 {
         let numerator = !NOT_NUMERATOR.contains(&e.final_outcome);

@@ -5,7 +5,11 @@ use chrono::{Datelike, NaiveDate, Weekday};
 use polars::prelude::*;
 
 /// The date `n` working days after `received` (day 0), Monday–Friday less `holidays`.
-pub fn working_day_deadline(received: NaiveDate, n: u32, holidays: &[NaiveDate]) -> NaiveDate {
+pub(crate) fn working_day_deadline(
+    received: NaiveDate,
+    n: u32,
+    holidays: &[NaiveDate],
+) -> NaiveDate {
     let mut d = received;
     let mut left = n;
     while left > 0 {
@@ -19,7 +23,7 @@ pub fn working_day_deadline(received: NaiveDate, n: u32, holidays: &[NaiveDate])
 }
 
 /// Adds `deadline`: N working days after `Concern_Received_Date`.
-pub fn with_concern_deadline(
+pub(crate) fn with_concern_deadline(
     df: &DataFrame,
     n: u32,
     holidays: &[NaiveDate],
@@ -49,7 +53,7 @@ pub fn with_concern_deadline(
 /// A concern is left out if it is undecided as at we (no Decision_Date, or Decision_Date >
 /// we) and its deadline is after we (not yet due). Denominator = the rest of the cohort.
 /// Numerator = those with Decision_Date ≤ deadline and ≤ we." Needs `deadline`.
-pub fn concerns_timely(ws: NaiveDate, we: NaiveDate) -> (Expr, Expr) {
+pub(crate) fn concerns_timely(ws: NaiveDate, we: NaiveDate) -> (Expr, Expr) {
     let received = col("Concern_Received_Date");
     let decided = col("Decision_Date");
     let cohort = received.clone().gt_eq(lit(ws)).and(received.lt_eq(lit(we)));
@@ -81,7 +85,7 @@ fn enquiry_deadline(days: i64) -> Expr {
 /// Cohort = enquiries whose Decision_Date is in [ws, we]. An enquiry still open at we whose
 /// deadline is after we is left out. Denominator = the rest. Numerator = those with
 /// Enquiry_Concluded_Date ≤ deadline and ≤ we."
-pub fn enquiries_within(
+pub(crate) fn enquiries_within(
     ws: NaiveDate,
     we: NaiveDate,
     days: i64,
@@ -112,7 +116,7 @@ pub fn enquiries_within(
 
 /// `safeguarding-enquiries-open-overdue` (metrics.md §12): "a count of enquiries decided on
 /// or before we, not concluded by we, with deadline < we. It is a snapshot at we."
-pub fn enquiries_open_overdue(we: NaiveDate, days: i64, include_other: bool) -> Expr {
+pub(crate) fn enquiries_open_overdue(we: NaiveDate, days: i64, include_other: bool) -> Expr {
     let concluded = col("Enquiry_Concluded_Date");
     is_enquiry(include_other)
         .and(col("Decision_Date").lt_eq(lit(we)))

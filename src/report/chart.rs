@@ -20,7 +20,7 @@ const INK: RGBColor = RGBColor(20, 20, 20);
 const FONT: &str = "sans-serif";
 
 /// A plotted series: x labels, values (`None` = no value or suppressed) and a target per x.
-pub struct Series<'a> {
+pub(crate) struct Series<'a> {
     pub labels: &'a [String],
     pub values: &'a [Option<f64>],
     pub targets: &'a [Option<f64>],
@@ -174,7 +174,7 @@ fn bar_axes<'a, 'b>(
 /// `points` is aligned with `s.labels` (`None` where the period has no value); a point
 /// whose value is hidden (`s.values[i]` is `None`, e.g. suppressed) still shapes the limits
 /// but is not drawn.
-pub fn spc(id: &str, title: &str, s: &Series<'_>, points: &[Option<SpcPoint>]) -> String {
+pub(crate) fn spc(id: &str, title: &str, s: &Series<'_>, points: &[Option<SpcPoint>]) -> String {
     let n = s.labels.len();
     let plotted: Vec<(usize, f64)> = s
         .values
@@ -368,7 +368,7 @@ fn spc_desc(s: &Series<'_>, points: &[Option<SpcPoint>]) -> String {
 }
 
 /// Values against the target or trajectory, for KPIs with too few points for SPC.
-pub fn trajectory(id: &str, title: &str, s: &Series<'_>) -> String {
+pub(crate) fn trajectory(id: &str, title: &str, s: &Series<'_>) -> String {
     let plotted: Vec<(usize, f64)> = s
         .values
         .iter()
@@ -399,7 +399,7 @@ pub fn trajectory(id: &str, title: &str, s: &Series<'_>) -> String {
 }
 
 /// One bar of a benchmark chart.
-pub struct Bar {
+pub(crate) struct Bar {
     pub label: String,
     pub value: f64,
     pub lower: Option<f64>,
@@ -409,7 +409,13 @@ pub struct Bar {
 }
 
 /// The area against its peers (sorted), with England as a dashed line and CIs where known.
-pub fn benchmark(id: &str, title: &str, bars: &[Bar], england: Option<f64>, unit: Unit) -> String {
+pub(crate) fn benchmark(
+    id: &str,
+    title: &str,
+    bars: &[Bar],
+    england: Option<f64>,
+    unit: Unit,
+) -> String {
     let n = bars.len();
     let hi = bars
         .iter()
@@ -477,7 +483,7 @@ pub fn benchmark(id: &str, title: &str, bars: &[Bar], england: Option<f64>, unit
 
 /// Plan, forecast outturn and actual to date per scheme, in pounds: three bars each, told
 /// apart by shade and outline as well as by the legend.
-pub fn finance(id: &str, title: &str, rows: &[(String, f64, f64, f64)]) -> String {
+pub(crate) fn finance(id: &str, title: &str, rows: &[(String, f64, f64, f64)]) -> String {
     let n = rows.len();
     let hi = rows
         .iter()
@@ -555,7 +561,7 @@ fn pounds_short(v: f64) -> String {
 /// The Making Data Count variation icon as SVG shapes: a circle in the signal's colour with
 /// an arrow up (high) or down (low), or a level line of dots for common cause; the title
 /// names it, and the shape tells it apart without colour.
-pub fn variation_icon(v: Option<Variation>) -> String {
+pub(crate) fn variation_icon(v: Option<Variation>) -> String {
     let (colour, shape, name) = match v {
         None => (LIGHT, "", "No SPC judgement (too few points)"),
         Some(Variation::CommonCause) => (GREY, "dots", "Common cause variation"),
@@ -587,7 +593,7 @@ pub fn variation_icon(v: Option<Variation>) -> String {
 }
 
 /// The assurance icon: a tick (pass), a cross (fail) or a wave (inconsistent) in a circle.
-pub fn assurance_icon(a: Assurance) -> String {
+pub(crate) fn assurance_icon(a: Assurance) -> String {
     let (colour, path, name) = match a {
         Assurance::Pass => (
             BLUE,

@@ -2,8 +2,8 @@
 //! data-quality ledger into page models, renders them with minijinja templates (embedded,
 //! overridable from a folder, autoescaped), and lists every file of the pack with its bytes.
 
-pub mod chart;
-pub mod xlsx;
+pub(crate) mod chart;
+pub(crate) mod xlsx;
 
 use crate::catalogue::{self, Polarity, Unit};
 use crate::config::programme::{Disclosure, Settings};
@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The built-in templates, by file name; a file of the same name in `--templates` wins.
-pub const TEMPLATES: &[(&str, &str)] = &[
+pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
     ("index.html", include_str!("../../templates/index.html")),
     ("scheme.html", include_str!("../../templates/scheme.html")),
@@ -38,10 +38,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 
 /// Series shorter than this get a trajectory chart and no SPC icons: the Making Data Count
 /// Single Chart tool shows limits and icons only from 13 points (methods.md §1.10).
-pub const MIN_SPC_POINTS: usize = 13;
+pub(crate) const MIN_SPC_POINTS: usize = 13;
 
 /// `31 March 2025`.
-pub fn long_date(d: NaiveDate) -> String {
+pub(crate) fn long_date(d: NaiveDate) -> String {
     format!("{} {} {}", d.day(), month_name(d.month()), d.year())
 }
 
@@ -63,7 +63,7 @@ fn month_name(m: u32) -> &'static str {
 }
 
 /// `March 2025`.
-pub fn month_words(m: Month) -> String {
+pub(crate) fn month_words(m: Month) -> String {
     format!("{} {}", month_name(m.month), m.year)
 }
 
@@ -81,17 +81,17 @@ fn pct1(p: Option<Decimal>) -> String {
 /// Small-number disclosure control (programme.toml `[disclosure]`): a count from 1 to
 /// `max_count` is shown as the marker, and every figure derived from it is suppressed.
 #[derive(Debug, Clone)]
-pub struct Disclose<'a>(pub &'a Disclosure);
+pub(crate) struct Disclose<'a>(pub &'a Disclosure);
 
 impl Disclose<'_> {
-    pub fn small(&self, n: Option<u64>) -> bool {
+    pub(crate) fn small(&self, n: Option<u64>) -> bool {
         n.is_some_and(|n| n >= 1 && n <= self.0.max_count as u64)
     }
     /// Whether a row's value must be suppressed: its numerator or denominator is small.
-    pub fn row(&self, r: &crate::metrics::ResultRow) -> bool {
+    pub(crate) fn row(&self, r: &crate::metrics::ResultRow) -> bool {
         self.small(r.numerator) || self.small(r.denominator)
     }
-    pub fn count(&self, n: Option<u64>) -> String {
+    pub(crate) fn count(&self, n: Option<u64>) -> String {
         match n {
             Some(n) if self.small(Some(n)) => self.0.marker.clone(),
             Some(n) => crate::judge::group_thousands(n as f64, 0),
@@ -262,7 +262,11 @@ fn signal_words(t: PointType) -> &'static str {
 }
 
 /// A KPI's judged rows, oldest first.
-pub fn kpi_series<'a>(judged: &'a [JudgedRow], scheme: &Scheme, kpi: &Kpi) -> Vec<&'a JudgedRow> {
+pub(crate) fn kpi_series<'a>(
+    judged: &'a [JudgedRow],
+    scheme: &Scheme,
+    kpi: &Kpi,
+) -> Vec<&'a JudgedRow> {
     judged
         .iter()
         .filter(|j| {
@@ -273,7 +277,7 @@ pub fn kpi_series<'a>(judged: &'a [JudgedRow], scheme: &Scheme, kpi: &Kpi) -> Ve
 
 /// The latest period with a figure (a trailing window may not be computable yet, e.g. while
 /// a look-ahead is incomplete); the last period if none has one.
-pub fn latest<'a>(series: &[&'a JudgedRow]) -> Option<&'a JudgedRow> {
+pub(crate) fn latest<'a>(series: &[&'a JudgedRow]) -> Option<&'a JudgedRow> {
     series
         .iter()
         .rev()
@@ -709,10 +713,10 @@ fn finance_chart(st: &Statement, schemes: &[finance::SchemeFinance], id: &str) -
 }
 
 /// Every file of the pack, by path relative to the pack's folder.
-pub type Files = BTreeMap<String, Vec<u8>>;
+pub(crate) type Files = BTreeMap<String, Vec<u8>>;
 
 /// Builds the pack for `month` from what `compute` prepared.
-pub fn build(prep: &Run, month: Month, templates: Option<&Path>) -> Result<Files, String> {
+pub(crate) fn build(prep: &Run, month: Month, templates: Option<&Path>) -> Result<Files, String> {
     let programme = &prep.programme;
     let settings = &programme.settings;
     let disclose = Disclose(&settings.disclosure);

@@ -42,7 +42,7 @@ fn sheet<'a>(
     Ok(ws)
 }
 
-pub fn workbook(
+pub(crate) fn workbook(
     programme: &Programme,
     st: &Statement,
     judged: &[JudgedRow],

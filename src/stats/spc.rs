@@ -5,7 +5,7 @@ use crate::period::vocabulary;
 
 vocabulary! {
     /// Which direction of change is an improvement.
-    Direction {
+    pub(crate) Direction {
         Increase = "increase",
         Decrease = "decrease",
         Neutral = "neutral",
@@ -14,7 +14,7 @@ vocabulary! {
 
 vocabulary! {
     /// Which points the two-in-three rule counts (methods.md §1.10).
-    TwoInThree {
+    pub(crate) TwoInThree {
         Classic = "classic",
         Beyond2Sigma = "beyond-2-sigma",
     }
@@ -22,7 +22,7 @@ vocabulary! {
 
 vocabulary! {
     /// Whether a repeated value breaks a trend (default) or is skipped.
-    TrendTies {
+    pub(crate) TrendTies {
         Break = "break",
         Skip = "skip",
     }
@@ -30,7 +30,7 @@ vocabulary! {
 
 vocabulary! {
     /// How conflicting signals resolve: fixed priority (default) or improvement wins.
-    Conflict {
+    pub(crate) Conflict {
         Priority = "priority",
         ImprovementWins = "improvement-wins",
     }
@@ -38,7 +38,7 @@ vocabulary! {
 
 vocabulary! {
     /// The `point_type` of a point (methods.md §1.7).
-    PointType {
+    pub(crate) PointType {
         CommonCause = "common_cause",
         Improvement = "special_cause_improvement",
         Concern = "special_cause_concern",
@@ -49,7 +49,7 @@ vocabulary! {
 
 vocabulary! {
     /// The variation icon from the latest point (methods.md §1.9).
-    Variation {
+    pub(crate) Variation {
         CommonCause = "common_cause",
         ImprovementHigh = "improvement_high",
         ImprovementLow = "improvement_low",
@@ -62,7 +62,7 @@ vocabulary! {
 
 vocabulary! {
     /// Whether the process will reliably meet the target (methods.md §1.9).
-    Assurance {
+    pub(crate) Assurance {
         Pass = "pass",
         Fail = "fail",
         Inconsistent = "inconsistent",
@@ -72,7 +72,7 @@ vocabulary! {
 
 /// Settings of an XmR chart; `Default` is NHSRplotthedots' behaviour.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SpcOptions {
+pub(crate) struct SpcOptions {
     pub direction: Direction,
     pub screen_outliers: bool,
     /// Fix each group's limits on its first N points.
@@ -101,7 +101,7 @@ impl Default for SpcOptions {
 
 vocabulary! {
     /// The rule whose label a point carries (methods.md §1.6), for the board's explanation.
-    Rule {
+    pub(crate) Rule {
         AboveUpperLimit = "above upper limit",
         BelowLowerLimit = "below lower limit",
         TrendIncreasing = "trend increasing",
@@ -115,7 +115,7 @@ vocabulary! {
 
 /// One point of the chart.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SpcPoint {
+pub(crate) struct SpcPoint {
     pub value: f64,
     pub rebase_group: usize,
     pub mean: f64,
@@ -128,14 +128,14 @@ pub struct SpcPoint {
 
 /// The chart's problems that make it impossible to draw.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SpcError {
+pub(crate) enum SpcError {
     /// A group (by the index of its first point) has fewer than 2 points.
     GroupTooShort { first: usize },
 }
 
 /// The limits of one group (methods.md §1.3).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Limits {
+pub(crate) struct Limits {
     pub mean: f64,
     pub lpl: f64,
     pub upl: f64,
@@ -144,7 +144,7 @@ pub struct Limits {
 }
 
 /// Mean, moving-range limits with optional outlier screening, from the values that set them.
-pub fn limits(values: &[f64], screen_outliers: bool) -> Limits {
+pub(crate) fn limits(values: &[f64], screen_outliers: bool) -> Limits {
     let m = values.len() as f64;
     let mean = values.iter().sum::<f64>() / m;
     let mrs: Vec<f64> = values.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
@@ -312,7 +312,7 @@ fn point_type(v: i8, direction: Direction) -> PointType {
 
 /// The XmR chart of `values` (already in date order). `group_starts` are the indices of the
 /// points that start a new rebase group (each ≥ 1, ascending, without repeats).
-pub fn xmr(
+pub(crate) fn xmr(
     values: &[f64],
     group_starts: &[usize],
     opts: &SpcOptions,
@@ -351,7 +351,7 @@ pub fn xmr(
 
 /// The chart's summary: n, the latest point's limits, variation and assurance (§1.9).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub n: usize,
     pub mean: f64,
     pub lpl: f64,
@@ -360,7 +360,7 @@ pub struct Summary {
     pub assurance: Assurance,
 }
 
-pub fn summarise(
+pub(crate) fn summarise(
     points: &[SpcPoint],
     direction: Direction,
     target: Option<f64>,
