@@ -34,11 +34,52 @@ pub struct Param {
     pub about: &'static str,
 }
 
+/// How the engine computes a built-in metric: each variant is one arm of `metrics::plan`,
+/// so a catalogue entry cannot be declared without a way to compute it (the match has no
+/// fallback).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Method {
+    /// ascof-2a: ST-Max episodes of new clients and their final outcome (metrics.md §1).
+    ShortTermSupport,
+    /// ascof-2b/2c: new long-term care home admissions in an age band (§2, §3).
+    CareHomeAdmissions { band: &'static str },
+    /// ascof-2d part 1 or 2: discharges linked to reablement (§4).
+    DischargeToReablement { part: u8 },
+    /// ascof-2e and its learning-disability variant (§5).
+    OwnHome { learning_disability: bool },
+    /// ascof-3d 1a/2a: clients with self-directed support or direct payments.
+    SelfDirectedClients { part: &'static str },
+    /// ascof-3d 1b/2b: carers with self-directed support or direct payments.
+    SelfDirectedCarers { part: &'static str },
+    /// Emergency admissions aged 65+, per 100,000.
+    EmergencyAdmissions65,
+    /// Discharges to the usual place of residence.
+    DischargeUsualResidence,
+    /// The average discharge delay in days.
+    DischargeDelayAverage,
+    /// Discharges on the discharge-ready date.
+    DischargedOnReadyDate,
+    /// Long-term clients reviewed in the last 12 months.
+    Reviews12Months,
+    /// Safeguarding concerns decided within the timescale.
+    ConcernsTimely,
+    /// Safeguarding enquiries concluded within N days.
+    EnquiriesWithin,
+    /// Safeguarding enquiries open past their deadline.
+    EnquiriesOpenOverdue,
+    /// Assessments of people aged 65+.
+    Assessments65,
+    /// NHS Continuing Healthcare referrals pending a decision.
+    ChcBacklog,
+}
+
 /// One built-in metric.
 #[derive(Debug, Clone, Copy)]
 pub struct MetricDef {
     /// The catalogue id a KPI names (`ascof-2c`).
     pub id: &'static str,
+    /// How the engine computes it.
+    pub(crate) method: Method,
     /// Published codes that resolve to this id (metrics.md Appendix A), current first.
     pub codes: &'static [&'static str],
     /// The published title.
@@ -69,6 +110,7 @@ const AGE_BANDS: &[&str] = &["18-64", "65+"];
 pub const CATALOGUE: &[MetricDef] = &[
     MetricDef {
         id: "ascof-2a",
+        method: Method::ShortTermSupport,
         codes: &["ASCOF 2A", "2A"],
         title: "Proportion of people who received short-term services during the year, who previously were not receiving services, where no further request was made for ongoing support",
         unit: Unit::Percent,
@@ -83,6 +125,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     },
     MetricDef {
         id: "ascof-2b",
+        method: Method::CareHomeAdmissions { band: "18-64" },
         codes: &["ASCOF 2B", "2A(1)", "2A part 1"],
         title: "Number of adults aged 18-64 whose long-term support needs are met by admission to residential and nursing care homes, per 100,000 population",
         unit: Unit::Per100k,
@@ -97,6 +140,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     },
     MetricDef {
         id: "ascof-2c",
+        method: Method::CareHomeAdmissions { band: "65+" },
         codes: &["ASCOF 2C", "2A(2)", "2A part 2", "bcf-ltc-admissions-65"],
         title: "Number of adults aged 65 and over whose long-term support needs are met by admission to residential and nursing care homes, per 100,000 population",
         unit: Unit::Per100k,
@@ -111,6 +155,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     },
     MetricDef {
         id: "bcf-ltc-admissions-65",
+        method: Method::CareHomeAdmissions { band: "65+" },
         codes: &[],
         title: "Long-term admissions to residential and nursing care, aged 65+, per 100,000 (BCF; computed as ascof-2c)",
         unit: Unit::Per100k,
@@ -125,6 +170,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     },
     MetricDef {
         id: "ascof-2d-1",
+        method: Method::DischargeToReablement { part: 1 },
         codes: &["ASCOF 2D part 1"],
         title: "Proportion of people aged 65+ discharged from hospital into reablement who remained in the community within 12 weeks of discharge",
         unit: Unit::Percent,
@@ -139,6 +185,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     },
     MetricDef {
         id: "ascof-2d-2",
+        method: Method::DischargeToReablement { part: 2 },
         codes: &["ASCOF 2D part 2"],
         title: "Proportion of people aged 65+ discharged from hospital who received reablement",
         unit: Unit::Percent,
@@ -153,6 +200,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     },
     MetricDef {
         id: "ascof-2e",
+        method: Method::OwnHome { learning_disability: false },
         codes: &["ASCOF 2E"],
         title: "Proportion of people who receive long-term support who live in their home or with family",
         unit: Unit::Percent,
@@ -167,6 +215,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     },
     MetricDef {
         id: "ascof-2e-ld",
+        method: Method::OwnHome { learning_disability: true },
         codes: &["1G"],
         title: "Proportion of adults aged 18-64 with a learning disability in long-term support who live in their home or with family",
         unit: Unit::Percent,
@@ -181,6 +230,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     },
     MetricDef {
         id: "ascof-3d-1a",
+        method: Method::SelfDirectedClients { part: "1a" },
         codes: &["ASCOF 3D 1a", "1C(1A)"],
         title: "Proportion of people receiving long-term community support who receive self-directed support",
         unit: Unit::Percent,
@@ -195,6 +245,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     },
     MetricDef {
         id: "ascof-3d-2a",
+        method: Method::SelfDirectedClients { part: "2a" },
         codes: &["ASCOF 3D 2a", "1C(2A)"],
         title: "Proportion of people receiving long-term community support who receive direct payments",
         unit: Unit::Percent,
@@ -209,6 +260,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     },
     MetricDef {
         id: "ascof-3d-1b",
+        method: Method::SelfDirectedCarers { part: "1b" },
         codes: &["ASCOF 3D 1b", "1C(1B)"],
         title: "Proportion of carers receiving self-directed support",
         unit: Unit::Percent,
@@ -223,6 +275,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     },
     MetricDef {
         id: "ascof-3d-2b",
+        method: Method::SelfDirectedCarers { part: "2b" },
         codes: &["ASCOF 3D 2b", "1C(2B)"],
         title: "Proportion of carers receiving direct payments",
         unit: Unit::Percent,
@@ -237,6 +290,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     },
     MetricDef {
         id: "bcf-emergency-admissions-65",
+        method: Method::EmergencyAdmissions65,
         codes: &[],
         title: "Emergency admissions to hospital for people aged 65 and over, per 100,000",
         unit: Unit::Per100k,
@@ -251,6 +305,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     },
     MetricDef {
         id: "bcf-discharge-usual-residence",
+        method: Method::DischargeUsualResidence,
         codes: &[],
         title: "Proportion of adults discharged from hospital to their usual place of residence",
         unit: Unit::Percent,
@@ -265,6 +320,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     },
     MetricDef {
         id: "bcf-discharge-delay-avg",
+        method: Method::DischargeDelayAverage,
         codes: &[],
         title: "Average length of discharge delay (days)",
         unit: Unit::Days,
@@ -279,6 +335,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     },
     MetricDef {
         id: "bcf-discharged-on-drd",
+        method: Method::DischargedOnReadyDate,
         codes: &[],
         title: "Proportion of adults discharged on their discharge ready date",
         unit: Unit::Percent,
@@ -293,6 +350,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     },
     MetricDef {
         id: "reviews-12-months",
+        method: Method::Reviews12Months,
         codes: &[],
         title: "Proportion of people in long-term support for over 12 months who were reviewed in the last 12 months",
         unit: Unit::Percent,
@@ -307,6 +365,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     },
     MetricDef {
         id: "safeguarding-concerns-timely",
+        method: Method::ConcernsTimely,
         codes: &["CA 1.4e", "CA 1.4d"],
         title: "Proportion of safeguarding concerns decided within timescale",
         unit: Unit::Percent,
@@ -325,6 +384,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     },
     MetricDef {
         id: "safeguarding-enquiries-49d",
+        method: Method::EnquiriesWithin,
         codes: &["CA 1.4f"],
         title: "Proportion of safeguarding enquiries concluded within 7 weeks of the decision",
         unit: Unit::Percent,
@@ -346,6 +406,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     },
     MetricDef {
         id: "safeguarding-enquiries-open-overdue",
+        method: Method::EnquiriesOpenOverdue,
         codes: &[],
         title: "Safeguarding enquiries open past their deadline",
         unit: Unit::Count,
@@ -360,6 +421,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     },
     MetricDef {
         id: "assessments-65plus",
+        method: Method::Assessments65,
         codes: &["JWS3"],
         title: "Number of older people receiving formal community care assessments",
         unit: Unit::Count,
@@ -374,6 +436,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     },
     MetricDef {
         id: "chc-backlog",
+        method: Method::ChcBacklog,
         codes: &[],
         title: "NHS Continuing Healthcare referrals pending a decision",
         unit: Unit::Count,

@@ -9,7 +9,7 @@ pub(crate) mod people;
 pub(crate) mod reablement;
 pub(crate) mod safeguarding;
 
-use crate::catalogue::{self, Unit};
+use crate::catalogue::{self, Method, Unit};
 use crate::config::{LocalMetric, Programme};
 use crate::extract::values::days;
 use crate::extract::{self, Ledger};
@@ -598,8 +598,8 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
         });
         Ok(p)
     };
-    Ok(match base {
-        "safeguarding-concerns-timely" => {
+    Ok(match def.method {
+        Method::ConcernsTimely => {
             let n: u32 = param(req, "timescale_working_days", 2)?;
             let f = safeguarding::with_concern_deadline(
                 &frame("safeguarding")?,
@@ -617,7 +617,7 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
                 }),
             )
         }
-        "safeguarding-enquiries-49d" => {
+        Method::EnquiriesWithin => {
             let days: i64 = param(req, "days", 49)?;
             let other: bool = param(req, "include_other_enquiries", true)?;
             simple(
@@ -630,7 +630,7 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
                 }),
             )
         }
-        "safeguarding-enquiries-open-overdue" => {
+        Method::EnquiriesOpenOverdue => {
             let days: i64 = param(req, "days", 49)?;
             simple(
                 "safeguarding",
@@ -639,7 +639,7 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
                 Box::new(move |_, we| (safeguarding::enquiries_open_overdue(we, days, true), None)),
             )
         }
-        "chc-backlog" => {
+        Method::ChcBacklog => {
             let b = breakdown.map(str::to_string);
             simple(
                 "chc",
@@ -648,29 +648,28 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
                 Box::new(move |_, we| (chc::backlog(we, b.as_deref()), None)),
             )
         }
-        "bcf-discharge-usual-residence" => {
+        Method::DischargeUsualResidence => {
             let (num, den) = hospital::discharge_usual_residence();
             discharges_by("Discharge_Date", num, Some(den))?
         }
-        "bcf-discharged-on-drd" => {
+        Method::DischargedOnReadyDate => {
             let e = hospital::delay_eligible();
             let on_the_day = e.clone().and(hospital::delay_days().eq(lit(0)));
             discharges_by("Discharge_Date", on_the_day, Some(e))?
         }
-        "bcf-discharge-delay-avg" => {
+        Method::DischargeDelayAverage => {
             let e = hospital::delay_eligible();
             let mut p = discharges_by("Discharge_Date", e.clone(), Some(e))?;
             p.summed = Some(hospital::delay_days());
             p
         }
-        "bcf-emergency-admissions-65" => {
+        Method::EmergencyAdmissions65 => {
             frame("population")?;
             let mut p = discharges_by("Admission_Date", hospital::emergency_admissions_65(), None)?;
             p.population = Some("65+");
             p
         }
-        "ascof-2b" | "ascof-2c" | "bcf-ltc-admissions-65" => {
-            let band: &'static str = if base == "ascof-2b" { "18-64" } else { "65+" };
+        Method::CareHomeAdmissions { band } => {
             frame("population")?;
             let (people, ev) = (people(data)?, events(data)?);
             let mut p = tallied_plan(
@@ -684,9 +683,9 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
             p.lookback = 365;
             p
         }
-        "ascof-3d-1a" | "ascof-3d-2a" => {
+        Method::SelfDirectedClients { part } => {
             let (people, ev) = (people(data)?, events(data)?);
-            let (n, d) = ascof::self_directed_slots(&base[9..], breakdown);
+            let (n, d) = ascof::self_directed_slots(part, breakdown);
             tallied_plan(
                 def,
                 "3d-clients",
@@ -695,9 +694,9 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
                 Some(d),
             )
         }
-        "ascof-3d-1b" | "ascof-3d-2b" => {
+        Method::SelfDirectedCarers { part } => {
             let (people, ev) = (people(data)?, events(data)?);
-            let (n, d) = ascof::self_directed_slots(&base[9..], breakdown);
+            let (n, d) = ascof::self_directed_slots(part, breakdown);
             tallied_plan(
                 def,
                 "3d-carers",
@@ -706,9 +705,11 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
                 Some(d),
             )
         }
-        "ascof-2e" | "ascof-2e-ld" => {
+        Method::OwnHome {
+            learning_disability,
+        } => {
             let (people, ev) = (people(data)?, events(data)?);
-            let (n, d) = ascof::own_home_slots(base == "ascof-2e-ld", breakdown);
+            let (n, d) = ascof::own_home_slots(learning_disability, breakdown);
             tallied_plan(
                 def,
                 "2e",
@@ -717,7 +718,7 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
                 Some(d),
             )
         }
-        "ascof-2a" => {
+        Method::ShortTermSupport => {
             let (people, ev) = (people(data)?, events(data)?);
             let (n, d) = reablement::slots(breakdown);
             let mut p = tallied_plan(
@@ -732,14 +733,13 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
             p.lookahead = 7;
             p
         }
-        "ascof-2d-1" | "ascof-2d-2" => {
+        Method::DischargeToReablement { part } => {
             let (people, ev) = (people(data)?, events(data)?);
             let spells = frame_ref("discharges")?;
             let linked = data
                 .linked
                 .get_or_init(|| discharge_reablement::link(people, ev, spells).map(Arc::new))
                 .clone()?;
-            let part: u8 = if base == "ascof-2d-1" { 1 } else { 2 };
             let (n, d) = discharge_reablement::slots(part, breakdown);
             let mut p = tallied_plan(
                 def,
@@ -754,7 +754,7 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
             p.also_covered_by = Some("discharges");
             p
         }
-        "assessments-65plus" => {
+        Method::Assessments65 => {
             let people = people(data)?;
             tallied_plan(
                 def,
@@ -764,7 +764,7 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
                 None,
             )
         }
-        "reviews-12-months" => {
+        Method::Reviews12Months => {
             let (people, ev) = (people(data)?, events(data)?);
             tallied_plan(
                 def,
@@ -772,14 +772,6 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
                 Box::new(move |w| Ok(ascof::reviews_12_months(people, ev, w))),
                 0,
                 Some(1),
-            )
-        }
-        _ => {
-            return Err(
-                match def.sources.iter().find(|s| data.missing.contains_key(**s)) {
-                    Some(s) => data.missing[*s].clone(),
-                    None => format!("{base} is not computed by this version of bcfmon"),
-                },
             )
         }
     })
