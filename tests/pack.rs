@@ -435,3 +435,47 @@ fn a_failed_report_leaves_the_old_pack() {
     let index = fs::read_to_string(dir.path().join("pack/index.html")).unwrap();
     assert!(index.contains("<h1>Our own Exampleshire</h1>"));
 }
+
+/// The shipped example's pack, page by page (the `<main>` of each, where the layout lives)
+/// and sheet by sheet: any change of what the board reads shows in review as a snapshot
+/// diff (`tests/snapshots/`; `INSTA_UPDATE=always cargo test` rewrites them, then review).
+#[test]
+fn pack_pages_and_sheets_are_as_reviewed() {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["schemes", "data"] {
+        copy_dir(&manifest_dir().join(sub), &dir.path().join(sub));
+    }
+    let out = run_in(dir.path(), &["report", "--out", "pack"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let pack = dir.path().join("pack");
+    let mut pages: Vec<String> = read_tree(&pack)
+        .into_keys()
+        .filter(|k| k.ends_with(".html"))
+        .collect();
+    pages.sort();
+    assert_eq!(pages.len(), 9);
+    for page in &pages {
+        let html = fs::read_to_string(pack.join(page)).unwrap();
+        let start = html.find("<main").expect("a <main>");
+        let end = html.find("</main>").expect("a </main>") + "</main>".len();
+        let name = page.replace(['/', '.'], "-");
+        insta::assert_snapshot!(format!("page-{name}"), &html[start..end]);
+    }
+    let file = fs::File::open(pack.join("bcf-return.xlsx")).unwrap();
+    let mut workbook = zip::ZipArchive::new(file).unwrap();
+    let mut parts: Vec<String> = workbook
+        .file_names()
+        .filter_map(|n| n.ok().map(|n| n.into_owned()))
+        .filter(|n| n.starts_with("xl/worksheets/sheet") || n == "xl/sharedStrings.xml")
+        .collect();
+    parts.sort();
+    assert!(parts.len() >= 2, "{parts:?}");
+    for part in parts {
+        let mut xml = String::new();
+        std::io::Read::read_to_string(&mut workbook.by_name(&part).unwrap(), &mut xml).unwrap();
+        // One element per line, so a changed cell is one line of the diff.
+        let xml = xml.replace("><", ">\n<");
+        let name = part.replace(['/', '.'], "-");
+        insta::assert_snapshot!(format!("workbook-{name}"), xml);
+    }
+}
