@@ -1,0 +1,429 @@
+//! A KPI's card: its series, latest value against target, SPC chart and explanation, and
+//! its benchmark against England and the peers.
+
+use super::*;
+
+#[derive(Serialize, Clone)]
+pub(super) struct PointRow {
+    pub(super) period: String,
+    pub(super) value: String,
+    pub(super) lower: String,
+    pub(super) upper: String,
+    pub(super) numerator: String,
+    pub(super) denominator: String,
+    pub(super) target: String,
+    pub(super) signal: String,
+}
+
+#[derive(Serialize, Clone)]
+pub(super) struct Bench {
+    pub(super) chart: Value,
+    pub(super) year: String,
+    pub(super) rows: Vec<(String, String)>,
+}
+
+#[derive(Serialize, Clone)]
+pub(super) struct Card {
+    pub(super) id: String,
+    pub(super) label: String,
+    pub(super) metric: String,
+    pub(super) metric_title: String,
+    pub(super) headline: bool,
+    pub(super) polarity: String,
+    pub(super) window: String,
+    pub(super) period: String,
+    pub(super) value: String,
+    pub(super) ci: String,
+    pub(super) numerator: String,
+    pub(super) denominator: String,
+    pub(super) suppressed: bool,
+    pub(super) baseline: String,
+    pub(super) target: String,
+    pub(super) trajectory: Vec<(String, String)>,
+    pub(super) status: Status,
+    pub(super) variation_icon: Value,
+    pub(super) variation: String,
+    pub(super) assurance_icon: Value,
+    pub(super) assurance: String,
+    pub(super) benchmark: String,
+    pub(super) explanation: String,
+    pub(super) chart_kind: &'static str,
+    pub(super) chart: Value,
+    pub(super) points: Vec<PointRow>,
+    pub(super) bench: Option<Bench>,
+    pub(super) exception: bool,
+}
+
+pub(super) fn kpi_label(kpi: &Kpi) -> String {
+    kpi.label.clone().unwrap_or_else(|| {
+        catalogue::lookup(&kpi.metric)
+            .map(|m| m.title.to_string())
+            .unwrap_or_else(|| kpi.metric.clone())
+    })
+}
+
+pub(super) fn metric_title(
+    programme: &crate::config::Programme,
+    id: &str,
+) -> (String, Option<Polarity>) {
+    let (base, breakdown) = catalogue::split_breakdown(id);
+    if let Some(m) = catalogue::lookup(base) {
+        let t = match breakdown {
+            Some(b) => format!("{} ({b})", m.title),
+            None => m.title.to_string(),
+        };
+        return (t, Some(m.polarity));
+    }
+    programme
+        .local_metrics()
+        .find(|m| m.id == id)
+        .map_or((id.to_string(), None), |m| {
+            (m.title.clone(), Some(m.polarity))
+        })
+}
+
+/// A KPI's judged rows, oldest first.
+pub(crate) fn kpi_series<'a>(
+    judged: &'a [JudgedRow],
+    scheme: &Scheme,
+    kpi: &Kpi,
+) -> Vec<&'a JudgedRow> {
+    judged
+        .iter()
+        .filter(|j| {
+            j.scheme == scheme.reference && j.row.metric == kpi.metric && j.row.window == kpi.window
+        })
+        .collect()
+}
+
+/// The latest period with a figure (a trailing window may not be computable yet, e.g. while
+/// a look-ahead is incomplete); the last period if none has one.
+pub(crate) fn latest<'a>(series: &[&'a JudgedRow]) -> Option<&'a JudgedRow> {
+    series
+        .iter()
+        .rev()
+        .find(|r| r.row.value.is_some())
+        .or(series.last())
+        .copied()
+}
+
+/// A KPI's card from its judged series up to the pack's month.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn card(
+    prep: &Run,
+    scheme: &Scheme,
+    index: usize,
+    kpi: &Kpi,
+    series: &[&JudgedRow],
+    disclose: &Disclose<'_>,
+) -> Card {
+    let settings = &prep.programme.settings;
+    let id = format!("{}-k{}", scheme.reference, index + 1);
+    let (title, _) = metric_title(&prep.programme, &kpi.metric);
+    let unit = series.first().map_or(Unit::Count, |r| r.row.unit);
+    let values: Vec<Option<f64>> = series
+        .iter()
+        .map(|r| r.row.value.as_deref().and_then(|v| v.parse().ok()))
+        .collect();
+    let hidden: Vec<bool> = series.iter().map(|r| disclose.row(&r.row)).collect();
+    let shown: Vec<Option<f64>> = values
+        .iter()
+        .zip(&hidden)
+        .map(|(v, h)| if *h { None } else { *v })
+        .collect();
+    let labels: Vec<String> = series
+        .iter()
+        .map(|r| short_month(r.row.period_end))
+        .collect();
+    let targets: Vec<Option<f64>> = series.iter().map(|r| r.target).collect();
+    let present: Vec<f64> = values.iter().flatten().copied().collect();
+    let opts = SpcOptions {
+        direction: crate::judge::direction(kpi.polarity),
+        ..SpcOptions::default()
+    };
+    let spc_ok = present.len() >= MIN_SPC_POINTS;
+    let points: Vec<Option<SpcPoint>> = if spc_ok {
+        let mut all = xmr(&present, &[], &opts).unwrap_or_default().into_iter();
+        values.iter().map(|v| v.and_then(|_| all.next())).collect()
+    } else {
+        vec![None; values.len()]
+    };
+    let s = chart::Series {
+        labels: &labels,
+        values: &shown,
+        targets: &targets,
+        unit,
+    };
+    let chart_title = format!("{} — {}", scheme.reference, kpi_label(kpi));
+    let (chart_kind, svg) = if spc_ok {
+        ("spc", chart::spc(&id, &chart_title, &s, &points))
+    } else {
+        ("trajectory", chart::trajectory(&id, &chart_title, &s))
+    };
+    let last = latest(series);
+    let suppressed = last.is_some_and(|r| disclose.row(&r.row));
+    let fmt_opt = |v: Option<f64>| v.map_or("–".to_string(), |v| format_value(v, unit));
+    let value = match last {
+        Some(_) if suppressed => settings.disclosure.marker.clone(),
+        Some(r) => fmt_opt(r.row.value.as_deref().and_then(|v| v.parse().ok())),
+        None => "–".into(),
+    };
+    let ci = match last {
+        Some(r) if !suppressed => match (r.row.lower95, r.row.upper95) {
+            // The unit once, after the upper limit ("95% CI 241.9 to 505.6 per 100,000"),
+            // except percent, which reads naturally on both.
+            (Some(l), Some(u)) => {
+                // The number as `format_value` writes it, without its unit words.
+                let lower = match unit {
+                    Unit::Percent => format_value(l, unit),
+                    _ => format_value(l, unit)
+                        .split(' ')
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                };
+                format!("95% CI {lower} to {}", format_value(u, unit))
+            }
+            _ => String::new(),
+        },
+        _ => String::new(),
+    };
+    let status = target_status_view(last.and_then(|r| r.status), settings);
+    let (variation_icon, variation, assurance_icon, assurance) = match last {
+        Some(r) if spc_ok => (
+            chart::variation_icon(r.variation),
+            r.variation
+                .map_or("Not judged", crate::judge::variation_words)
+                .to_string(),
+            chart::assurance_icon(r.assurance),
+            assurance_words(r.assurance),
+        ),
+        _ => (
+            chart::variation_icon(None),
+            format!("Not judged: fewer than {MIN_SPC_POINTS} points"),
+            chart::assurance_icon(Assurance::None),
+            "Not judged".to_string(),
+        ),
+    };
+    let explanation = match last {
+        Some(_) if suppressed => format!(
+            "The latest figure rests on a count of {} or fewer and is not shown. {}.",
+            settings.disclosure.max_count, status.words
+        ),
+        Some(r) if !spc_ok => {
+            // The judgement's SPC sentences need 13 points on the pack; keep its first.
+            r.explanation
+                .split_inclusive(". ")
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        }
+        Some(r) => r.explanation.clone(),
+        None => settings.wording.no_data.clone(),
+    };
+    let exception = last.is_some_and(|r| {
+        matches!(r.status, Some(TargetStatus::Amber | TargetStatus::Red))
+            || (spc_ok
+                && matches!(
+                    r.variation,
+                    Some(
+                        crate::stats::spc::Variation::ConcernHigh
+                            | crate::stats::spc::Variation::ConcernLow
+                    )
+                ))
+    });
+    let points_rows = series
+        .iter()
+        .zip(&points)
+        .map(|(r, p)| {
+            let h = disclose.row(&r.row);
+            let v = r.row.value.as_deref().and_then(|v| v.parse::<f64>().ok());
+            let hide = |x: Option<f64>| {
+                if h {
+                    settings.disclosure.marker.clone()
+                } else {
+                    fmt_opt(x)
+                }
+            };
+            PointRow {
+                period: period_words_row(&r.row),
+                value: hide(v),
+                lower: hide(r.row.lower95),
+                upper: hide(r.row.upper95),
+                numerator: disclose.count(r.row.numerator),
+                denominator: disclose.count(r.row.denominator),
+                target: fmt_opt(r.target),
+                signal: p
+                    .as_ref()
+                    .map_or("–", |p| signal_words(p.point_type))
+                    .to_string(),
+            }
+        })
+        .collect();
+    let bench = benchmark(prep, kpi, &id, unit, series, disclose);
+    Card {
+        id,
+        label: kpi_label(kpi),
+        metric: kpi.metric.clone(),
+        metric_title: title,
+        headline: kpi.headline,
+        polarity: polarity_words(kpi.polarity).into(),
+        window: kpi.window.to_string(),
+        period: last.map_or(String::new(), |r| period_words_row(&r.row)),
+        value,
+        ci,
+        numerator: last.map_or("–".into(), |r| disclose.count(r.row.numerator)),
+        denominator: last.map_or("–".into(), |r| disclose.count(r.row.denominator)),
+        suppressed,
+        baseline: kpi
+            .baseline
+            .as_ref()
+            .map_or("None set".into(), |b| period_value(b, unit)),
+        target: kpi
+            .target
+            .as_ref()
+            .map_or("None set".into(), |t| period_value(t, unit)),
+        trajectory: kpi
+            .trajectory
+            .iter()
+            .map(|t| (period_words(t.period), format_value(t.value, unit)))
+            .collect(),
+        status,
+        variation_icon: Value::from_safe_string(variation_icon),
+        variation,
+        assurance_icon: Value::from_safe_string(assurance_icon),
+        assurance,
+        benchmark: last.map_or("Not compared".into(), |r| r.vs_benchmark.words().into()),
+        explanation,
+        chart_kind,
+        chart: Value::from_safe_string(svg),
+        points: points_rows,
+        bench,
+        exception,
+    }
+}
+
+/// The area against its peers and England on the published benchmark, for the latest year
+/// that has the area's own published value.
+pub(super) fn benchmark(
+    prep: &Run,
+    kpi: &Kpi,
+    id: &str,
+    unit: Unit,
+    series: &[&JudgedRow],
+    disclose: &Disclose<'_>,
+) -> Option<Bench> {
+    let f = prep.data.frames.get("benchmarks")?;
+    let settings = &prep.programme.settings;
+    let (base, breakdown) = catalogue::split_breakdown(&kpi.metric);
+    let a = f.column("Area_Code").ok()?.str().ok()?;
+    let n = f.column("Area_Name").ok()?.str().ok()?;
+    let y = f.column("Year").ok()?.i32().ok()?;
+    let m = f.column("metric").ok()?.str().ok()?;
+    let b = f.column("Breakdown").ok()?.str().ok()?;
+    let v = f.column("value").ok()?.f64().ok()?;
+    let rows: Vec<usize> = (0..f.height())
+        .filter(|&i| m.get(i) == Some(base))
+        .filter(|&i| breakdown.is_none_or(|bd| b.get(i).is_none_or(|x| x == bd)))
+        .filter(|&i| v.get(i).is_some())
+        .collect();
+    let area = &settings.area.code;
+    // The area's own figure for a year: as published, else the pack's own annual value (the
+    // window ending 31 March of that year), unless it is suppressed.
+    let computed = |fy: FinancialYear| {
+        series
+            .iter()
+            .find(|r| r.row.period_end == fy.end() && !disclose.row(&r.row))
+            .and_then(|r| {
+                r.row
+                    .value
+                    .as_deref()
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .map(|v| (v, r.row.lower95, r.row.upper95))
+            })
+    };
+    let published = |year: i32| {
+        rows.iter()
+            .find(|&&i| a.get(i) == Some(area.as_str()) && y.get(i) == Some(year))
+            .and_then(|&i| v.get(i))
+    };
+    let mut years: Vec<i32> = rows.iter().filter_map(|&i| y.get(i)).collect();
+    years.sort_unstable();
+    years.dedup();
+    // The latest year with both a figure for the area and at least one peer's.
+    let (year, own) = years.iter().rev().find_map(|&year| {
+        let fy = FinancialYear(year);
+        let ours = computed(fy);
+        let own = published(year)
+            .map(|p| (p, ours.and_then(|o| o.1), ours.and_then(|o| o.2), true))
+            .or(ours.map(|o| (o.0, o.1, o.2, false)))?;
+        let peers = rows.iter().any(|&i| {
+            y.get(i) == Some(year)
+                && a.get(i)
+                    .is_some_and(|c| settings.peers.iter().any(|p| p == c))
+        });
+        peers.then_some((year, own))
+    })?;
+    let mut bars: Vec<chart::Bar> = vec![chart::Bar {
+        label: if own.3 {
+            settings.area.name.clone()
+        } else {
+            format!("{} (this pack)", settings.area.name)
+        },
+        value: own.0,
+        lower: own.1,
+        upper: own.2,
+        highlight: true,
+    }];
+    let mut england = None;
+    let mut seen: Vec<&str> = vec![area.as_str()];
+    for &i in rows.iter().filter(|&&i| y.get(i) == Some(year)) {
+        let code = a.get(i).unwrap_or("");
+        let value = v.get(i).expect("filtered");
+        if code == "E92000001" {
+            england = Some(value);
+        } else if settings.peers.iter().any(|p| p == code) && !seen.contains(&code) {
+            seen.push(code);
+            bars.push(chart::Bar {
+                label: n.get(i).unwrap_or(code).to_string(),
+                value,
+                lower: None,
+                upper: None,
+                highlight: false,
+            });
+        }
+    }
+    let fy = FinancialYear(year);
+    if bars.len() < 2 {
+        return None;
+    }
+    let polarity = kpi.polarity;
+    bars.sort_by(|x, y| {
+        let o = x.value.total_cmp(&y.value);
+        if polarity == Polarity::LowIsGood {
+            o
+        } else {
+            o.reverse()
+        }
+        .then(x.label.cmp(&y.label))
+    });
+    let title = format!(
+        "{} {} against comparator areas and England",
+        kpi_label(kpi),
+        fy
+    );
+    let svg = chart::benchmark(&format!("{id}-b"), &title, &bars, england, unit);
+    let mut table: Vec<(String, String)> = bars
+        .iter()
+        .map(|b| (b.label.clone(), format_value(b.value, unit)))
+        .collect();
+    if let Some(e) = england {
+        table.push(("England".into(), format_value(e, unit)));
+    }
+    Some(Bench {
+        chart: Value::from_safe_string(svg),
+        year: fy.to_string(),
+        rows: table,
+    })
+}
