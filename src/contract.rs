@@ -36,6 +36,12 @@ pub(crate) struct Extract {
     pub name: &'static str,
     #[allow(dead_code)] // where data-contract.md defines the extract, for a reader of this table
     pub section: &'static str,
+    /// The column naming each row's area, if the extract has one (finance has none).
+    pub area: Option<&'static str>,
+    /// The date columns whose range is the extract's coverage when programme.toml sets none
+    /// [ours]: from the earliest of the first column to the latest of any (events take
+    /// their reporting period instead).
+    pub coverage: &'static [&'static str],
     pub columns: &'static [Column],
 }
 
@@ -50,6 +56,8 @@ pub(crate) const EXTRACTS: &[Extract] = &[
     Extract {
         name: "events",
         section: "data-contract.md §1",
+        area: Some("LA_Code"),
+        coverage: &[],
         columns: &[
             c("LA_Code", Text, Core),
             c("LA_Name", Text, Optional),
@@ -98,6 +106,8 @@ pub(crate) const EXTRACTS: &[Extract] = &[
     Extract {
         name: "population",
         section: "data-contract.md §2",
+        area: Some("Area_Code"),
+        coverage: &[],
         columns: &[
             c("Area_Code", Text, Core),
             c("Area_Name", Text, Optional),
@@ -110,6 +120,8 @@ pub(crate) const EXTRACTS: &[Extract] = &[
     Extract {
         name: "discharges",
         section: "data-contract.md §3",
+        area: Some("LA_Code"),
+        coverage: &["Admission_Date", "Discharge_Date"],
         columns: &[
             c("Spell_ID", Text, Core),
             c("Person_ID", Text, Metric),
@@ -130,6 +142,12 @@ pub(crate) const EXTRACTS: &[Extract] = &[
     Extract {
         name: "safeguarding",
         section: "data-contract.md §4",
+        area: Some("LA_Code"),
+        coverage: &[
+            "Concern_Received_Date",
+            "Decision_Date",
+            "Enquiry_Concluded_Date",
+        ],
         columns: &[
             c("LA_Code", Text, Core),
             c("Concern_ID", Text, Core),
@@ -144,6 +162,8 @@ pub(crate) const EXTRACTS: &[Extract] = &[
     Extract {
         name: "finance",
         section: "data-contract.md §5",
+        area: None,
+        coverage: &[],
         columns: &[
             c("Scheme_Ref", Text, Core),
             c("Month", Text, Core),
@@ -156,6 +176,8 @@ pub(crate) const EXTRACTS: &[Extract] = &[
     Extract {
         name: "benchmarks",
         section: "data-contract.md §6",
+        area: Some("Area_Code"),
+        coverage: &[],
         columns: &[
             c("Area_Code", Text, Core),
             c("Area_Name", Text, Core),
@@ -172,6 +194,8 @@ pub(crate) const EXTRACTS: &[Extract] = &[
     Extract {
         name: "chc",
         section: "data-contract.md §7",
+        area: Some("Area_Code"),
+        coverage: &["Referral_Date", "Decision_Date", "Withdrawn_Date"],
         columns: &[
             c("Area_Code", Text, Core),
             c("Referral_ID", Text, Core),
@@ -187,6 +211,23 @@ pub(crate) const EXTRACTS: &[Extract] = &[
 /// The finance extract's `Funding_Stream` that records savings achieved rather than spend
 /// (data-contract.md §5).
 pub(crate) const SAVINGS_STREAM: &str = "Savings";
+
+/// The order in which the extracts' problems are listed in the ledger (and so in
+/// data_quality.csv and `check`) [ours].
+pub(crate) const LEDGER_ORDER: [&str; 7] = [
+    "safeguarding",
+    "chc",
+    "discharges",
+    "population",
+    "benchmarks",
+    "finance",
+    "events",
+];
+
+/// The column naming each row's area in an extract (`LA_Code` unless the contract says).
+pub(crate) fn area_column(name: &str) -> &'static str {
+    extract(name).and_then(|e| e.area).unwrap_or("LA_Code")
+}
 
 pub(crate) fn extract(name: &str) -> Option<&'static Extract> {
     EXTRACTS.iter().find(|e| e.name == name)

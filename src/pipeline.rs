@@ -69,11 +69,7 @@ fn ignore_other_areas(data: &mut metrics::Data, area: &str, ledger: &mut Ledger)
         .iter_mut()
         .filter(|(n, _)| n.as_str() != "benchmarks")
     {
-        let col_name = if name == "chc" || name == "population" {
-            "Area_Code"
-        } else {
-            "LA_Code"
-        };
+        let col_name = crate::contract::area_column(name);
         let Ok(areas) = df.column(col_name).and_then(|c| c.str().cloned()) else {
             continue;
         };

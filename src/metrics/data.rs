@@ -54,21 +54,6 @@ impl Data {
     }
 }
 
-/// The date columns whose range gives an extract's coverage when the TOML sets none [ours]:
-/// from the earliest of the first column to the latest of any.
-fn coverage_columns(name: &str) -> &'static [&'static str] {
-    match name {
-        "safeguarding" => &[
-            "Concern_Received_Date",
-            "Decision_Date",
-            "Enquiry_Concluded_Date",
-        ],
-        "chc" => &["Referral_Date", "Decision_Date", "Withdrawn_Date"],
-        "discharges" => &["Admission_Date", "Discharge_Date"],
-        _ => &[],
-    }
-}
-
 fn date_range(df: &DataFrame, cols: &[&str]) -> Option<(NaiveDate, NaiveDate)> {
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
     let to_date = |d: i32| epoch + chrono::Duration::days(d as i64);
@@ -102,17 +87,6 @@ enum Loaded {
     Finance(Option<crate::extract::finance::Actuals>),
 }
 
-/// The extracts in the order their problems are listed in the ledger.
-const EXTRACTS: [&str; 7] = [
-    "safeguarding",
-    "chc",
-    "discharges",
-    "population",
-    "benchmarks",
-    "finance",
-    "events",
-];
-
 /// Loads every extract the engine can use, recording problems in the ledger. The extracts
 /// are independent, so they load side by side (each into its own ledger, merged in a fixed
 /// order so the ledger reads the same on every run). Fails, reading nothing, when
@@ -124,9 +98,9 @@ pub(crate) fn load(
 ) -> Result<Data, Vec<String>> {
     let mut data = Data::default();
     let settings = &programme.settings;
-    let mut sources = Vec::with_capacity(EXTRACTS.len());
+    let mut sources = Vec::with_capacity(crate::contract::LEDGER_ORDER.len());
     let mut unfound = Vec::new();
-    for name in EXTRACTS {
+    for name in crate::contract::LEDGER_ORDER {
         match extract::find(root, settings, name) {
             Ok(src) => sources.push((name, src)),
             Err(message) => unfound.push(message),
@@ -208,7 +182,10 @@ pub(crate) fn load(
             }
             Loaded::Frame(Some(l)) => {
                 let configured = settings.data.get(name);
-                let inferred = date_range(&l.frame, coverage_columns(name));
+                let inferred = date_range(
+                    &l.frame,
+                    crate::contract::extract(name).map_or(&[], |e| e.coverage),
+                );
                 let start = configured
                     .and_then(|d| d.coverage_start)
                     .or(inferred.map(|r| r.0));

@@ -223,14 +223,13 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
     let def = catalogue::lookup(base).ok_or_else(|| format!("unknown metric {base}"))?;
     let simple =
         |source: &'static str,
-         area: &'static str,
          f: DataFrame,
          exprs: Box<dyn Fn(NaiveDate, NaiveDate) -> (Expr, Option<Expr>)>| Plan {
             source,
             unit: def.unit,
             snapshot: def.snapshot,
             frame: f,
-            area,
+            area: crate::contract::area_column(source),
             exprs,
             summed: None,
             population: None,
@@ -242,7 +241,7 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
         };
     // The hospital metrics: spells counted by one date column (see `Dated`).
     let discharges_by = |date: &str, num: Expr, den: Option<Expr>| -> Result<Plan<'a>, String> {
-        let mut p = simple("discharges", "LA_Code", frame("discharges")?, no_exprs());
+        let mut p = simple("discharges", frame("discharges")?, no_exprs());
         p.dated = Some(Dated {
             date: date.to_string(),
             num,
@@ -261,7 +260,6 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
             .map_err(|e| e.to_string())?;
             simple(
                 "safeguarding",
-                "LA_Code",
                 f,
                 Box::new(|ws, we| {
                     let (n, d) = safeguarding::concerns_timely(ws, we);
@@ -274,7 +272,6 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
             let other: bool = param(req, "include_other_enquiries", true)?;
             simple(
                 "safeguarding",
-                "LA_Code",
                 frame("safeguarding")?,
                 Box::new(move |ws, we| {
                     let (n, d) = safeguarding::enquiries_within(ws, we, days, other);
@@ -286,7 +283,6 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
             let days: i64 = param(req, "days", 49)?;
             simple(
                 "safeguarding",
-                "LA_Code",
                 frame("safeguarding")?,
                 Box::new(move |_, we| (safeguarding::enquiries_open_overdue(we, days, true), None)),
             )
@@ -295,7 +291,6 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
             let b = breakdown.map(str::to_string);
             simple(
                 "chc",
-                "Area_Code",
                 frame("chc")?,
                 Box::new(move |_, we| (chc::backlog(we, b.as_deref()), None)),
             )
@@ -466,7 +461,7 @@ fn tallied_plan<'a>(
         unit: def.unit,
         snapshot: def.snapshot,
         frame: DataFrame::empty(),
-        area: "LA_Code",
+        area: crate::contract::area_column("events"),
         exprs: no_exprs(),
         summed: None,
         population: None,
@@ -511,11 +506,7 @@ fn plan_local<'a>(m: &LocalMetric, data: &'a Data) -> Result<Plan<'a>, String> {
             num: numerator.clone(),
             den: denominator.clone(),
         });
-    let area = if source == "chc" || source == "population" || source == "benchmarks" {
-        "Area_Code"
-    } else {
-        "LA_Code"
-    };
+    let area = crate::contract::area_column(source);
     Ok(Plan {
         source,
         unit: m.unit,
@@ -546,7 +537,12 @@ fn plan_local<'a>(m: &LocalMetric, data: &'a Data) -> Result<Plan<'a>, String> {
 
 fn population(data: &Data, area: &str, year: i32, band: &str) -> Option<u64> {
     let df = data.frames.get("population")?;
-    let a = df.column("Area_Code").ok()?.str().ok()?.clone();
+    let a = df
+        .column(crate::contract::area_column("population"))
+        .ok()?
+        .str()
+        .ok()?
+        .clone();
     let y = df.column("Year").ok()?.i32().ok()?.clone();
     let b = df.column("band").ok()?.str().ok()?.clone();
     let p = df.column("population").ok()?.u64().ok()?.clone();
