@@ -459,23 +459,20 @@ pub(crate) struct JudgedRow {
 }
 
 /// The columns of the judged KPI table (`compute --judge`, the pack's metrics.csv/json).
-pub(crate) const JUDGED_COLUMNS: &[crate::table::Column] = {
-    use crate::table::{date, float, integer, text};
-    &[
-        text("scheme"),
-        text("area_code"),
-        text("metric"),
-        text("window"),
-        text("period"),
-        date("period_start"),
-        date("period_end"),
-        integer("numerator"),
-        integer("denominator"),
-        float("value"),
-        float("lower95"),
-        float("upper95"),
-        text("unit"),
-        text("status_code"),
+pub(crate) const JUDGED_COLUMNS: &[crate::table::Column] = &{
+    use crate::table::{float, text};
+    // `scheme`, the results table's columns with `status` renamed `status_code`, then the
+    // judgement.
+    let results = crate::metrics::COLUMNS;
+    let mut out = [text(""); 21];
+    out[0] = text("scheme");
+    let mut i = 0;
+    while i + 1 < results.len() {
+        out[i + 1] = results[i];
+        i += 1;
+    }
+    out[i + 1] = text("status_code");
+    let judgement = [
         float("target"),
         text("status"),
         text("variation"),
@@ -483,7 +480,13 @@ pub(crate) const JUDGED_COLUMNS: &[crate::table::Column] = {
         text("vs_baseline"),
         text("vs_benchmark"),
         text("explanation"),
-    ]
+    ];
+    let mut k = 0;
+    while k < judgement.len() {
+        out[i + 2 + k] = judgement[k];
+        k += 1;
+    }
+    out
 };
 
 impl JudgedRow {

@@ -218,18 +218,31 @@ pub(crate) fn resolve(path: &Path) -> PathBuf {
     }
 }
 
-/// Writes a file atomically: a new temporary file beside it, then a rename over it.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    use std::io::Write;
+/// The folder a path is in (`.` for a bare name) and its last component.
+fn beside(path: &Path) -> (&Path, Option<String>) {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.bcfmon-{}.partial", std::process::id()));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    (dir, name)
+}
+
+/// Where a file is written until it is complete: a hidden name of this process's beside it,
+/// which nothing else uses.
+pub(crate) fn partial_path(path: &Path) -> PathBuf {
+    let (dir, name) = beside(path);
+    dir.join(format!(
+        ".{}.bcfmon-{}.partial",
+        name.unwrap_or_default(),
+        std::process::id()
+    ))
+}
+
+/// Writes a file atomically: a new temporary file beside it, then a rename over it.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    let tmp = partial_path(path);
     let written = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -255,14 +268,8 @@ pub(crate) fn write_pack(
     inputs: &Inputs,
 ) -> Result<(), String> {
     inputs.check_pack(out, what)?;
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| format!("{what} {}: not a folder name", out.display()))?;
+    let (parent, name) = beside(out);
+    let name = name.ok_or_else(|| format!("{what} {}: not a folder name", out.display()))?;
     std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
     let pid = std::process::id();
     let building = parent.join(format!(".{name}.bcfmon-building-{pid}"));

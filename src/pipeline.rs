@@ -165,11 +165,9 @@ pub(crate) fn run(
     };
     let mut ledger = Ledger::default();
     let mut data = metrics::load(root, &programme, &mut ledger).map_err(|missing| {
-        let n = missing.len();
         format!(
-            "{}\nbcfmon {who}: {n} configured extract{} not found; nothing was written",
-            missing.join("\n"),
-            if n == 1 { " was" } else { "s were" }
+            "{}; nothing was written",
+            metrics::not_found_message(&missing, who)
         )
     })?;
     let areas: Option<Vec<String>> = if all {

@@ -69,7 +69,7 @@ impl Table {
         parquet: bool,
     ) -> Result<Table, String> {
         let path = file_path(dir, name, parquet);
-        let file = std::fs::File::create(partial(&path))
+        let file = std::fs::File::create(crate::output::partial_path(&path))
             .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
         let mut t = Table {
             header: header.to_vec(),
@@ -216,15 +216,6 @@ fn file_path(dir: &Path, name: &str, parquet: bool) -> PathBuf {
     ))
 }
 
-/// Where a file is written until every file is complete.
-fn partial(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.bcfmon-{}.partial", std::process::id()))
-}
-
 /// Every file `generate` writes for `opts`.
 pub(crate) fn files(opts: &Options) -> Vec<PathBuf> {
     WRITTEN
@@ -244,14 +235,14 @@ pub(crate) fn generate(
         .map_err(|e| format!("cannot create {}: {e}", opts.out.display()))?;
     let written = write_all(opts, programme).and_then(|written| {
         for (path, _) in &written {
-            std::fs::rename(partial(path), path)
+            std::fs::rename(crate::output::partial_path(path), path)
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         }
         Ok(written)
     });
     if written.is_err() {
         for path in files(opts) {
-            let _ = std::fs::remove_file(partial(&path));
+            let _ = std::fs::remove_file(crate::output::partial_path(&path));
         }
     }
     written

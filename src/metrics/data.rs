@@ -202,6 +202,17 @@ pub(crate) fn load(
     Ok(data)
 }
 
+/// What stops a run when programme.toml names extract paths with no file behind them: each
+/// path's message, then how many.
+pub(crate) fn not_found_message(missing: &[String], who: &str) -> String {
+    let n = missing.len();
+    format!(
+        "{}\nbcfmon {who}: {n} configured extract{} not found",
+        missing.join("\n"),
+        if n == 1 { " was" } else { "s were" }
+    )
+}
+
 /// Why the metrics of an extract neither configured nor found are not-computable.
 pub(super) fn absent_reason(name: &str) -> String {
     format!("no {name} extract (data/{name}.parquet or .csv, or [data.{name}] path)")

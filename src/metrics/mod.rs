@@ -12,7 +12,7 @@ pub(crate) mod safeguarding;
 mod data;
 mod results;
 
-pub(crate) use data::{absent_note, load, months_in, Data};
+pub(crate) use data::{absent_note, load, months_in, not_found_message, Data};
 use data::{absent_reason, covered};
 pub(crate) use results::{Request, ResultRow, ResultStatus, RowCells, COLUMNS};
 
