@@ -41,7 +41,7 @@ pub mod api {
         let programme = crate::config::load(root)
             .map_err(|d| d.iter().map(|d| d.to_string()).collect::<Vec<_>>())?;
         let mut ledger = crate::extract::Ledger::default();
-        crate::metrics::load(root, &programme, &mut ledger)?;
+        crate::extract::all::load_all(root, &programme, &mut ledger)?;
         Ok(ledger.files)
     }
 }

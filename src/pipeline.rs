@@ -4,7 +4,7 @@
 
 use crate::catalogue::CATALOGUE;
 use crate::config;
-use crate::extract::{Issue, Ledger, Loc, Severity};
+use crate::extract::{self, Issue, Ledger, Loc, Severity};
 use crate::judge::JudgedRow;
 use crate::metrics::{self, Request, ResultRow};
 use crate::period::{parse_period, Month, Period, Window};
@@ -164,12 +164,13 @@ pub(crate) fn run(
         },
     };
     let mut ledger = Ledger::default();
-    let mut data = metrics::load(root, &programme, &mut ledger).map_err(|missing| {
+    let extracts = extract::all::load_all(root, &programme, &mut ledger).map_err(|missing| {
         format!(
             "{}; nothing was written",
-            metrics::not_found_message(&missing, who)
+            extract::all::not_found_message(&missing, who)
         )
     })?;
+    let mut data = metrics::Data::new(extracts);
     let areas: Option<Vec<String>> = if all {
         None
     } else {

@@ -34,8 +34,8 @@ pub(crate) fn run(root: &Path, strict: bool) -> Result<(), String> {
 /// fails the check.
 fn check_extracts(root: &Path, programme: &Programme, strict: bool) -> Result<(), String> {
     let mut ledger = crate::extract::Ledger::default();
-    let data = crate::metrics::load(root, programme, &mut ledger)
-        .map_err(|missing| crate::metrics::not_found_message(&missing, "check"))?;
+    let data = crate::extract::all::load_all(root, programme, &mut ledger)
+        .map_err(|missing| crate::extract::all::not_found_message(&missing, "check"))?;
     for f in &ledger.files {
         match &f.refused {
             Some(why) => println!("  {}: refused: {why}", f.file),

@@ -1,7 +1,7 @@
 //! `bcfmon compute`: the tidy results table of every metric the schemes need (or, with
 //! `--all`, every metric the data supports), with the data-quality ledger beside it.
 
-use crate::metrics::{self, ResultRow, COLUMNS};
+use crate::metrics::{ResultRow, COLUMNS};
 use crate::output::{resolve, write_atomic, Inputs};
 use crate::pipeline::load_programme;
 use crate::table::Table;
@@ -92,7 +92,7 @@ pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
     if let Some(dq) = &dq_path {
         write_atomic(dq, run.ledger.to_csv().as_bytes()).map_err(who)?;
     }
-    if let Some(note) = metrics::absent_note(&run.data) {
+    if let Some(note) = crate::extract::all::absent_note(&run.data.absent) {
         eprintln!("bcfmon compute: note: {note}");
     }
     let failures = run

@@ -49,7 +49,7 @@ pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
         files.len(),
         crate::report::month_words(month)
     );
-    if let Some(note) = crate::metrics::absent_note(&prep.data) {
+    if let Some(note) = crate::extract::all::absent_note(&prep.data.absent) {
         eprintln!("bcfmon report: note: {note}");
     }
     let failures = prep

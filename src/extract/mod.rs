@@ -2,6 +2,7 @@
 //! by row with exact line numbers, checks headers and values, and records every rejected or
 //! warned row in the `Ledger` that `check`, `compute` and the data-quality page share.
 
+pub(crate) mod all;
 pub(crate) mod benchmarks;
 pub(crate) mod chc;
 pub(crate) mod codes;

@@ -1,15 +1,12 @@
-//! The extracts of a run as the engine reads them: each one loaded side by side into a frame
-//! (or the events' own structure) with its coverage, and the derivations made once per run.
+//! The extracts of a run as the engine reads them (frames, the events' own structure,
+//! coverage) and the derivations made once per run, shared by every request.
 
 use super::discharge_reablement;
 use super::people::{People, Span, Tally};
-use crate::config::Programme;
-use crate::extract::{self, Ledger};
 use crate::period::{months_between, Month};
 use chrono::NaiveDate;
 use polars::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
 use std::sync::Arc;
 
 /// The validated extracts of a run, with each one's coverage.
@@ -38,6 +35,19 @@ pub(crate) struct Data {
 type TallyCache = HashMap<(&'static str, Vec<Span>), Arc<Tally>>;
 
 impl Data {
+    /// The engine's view of a run's extracts, with nothing derived yet.
+    pub(crate) fn new(x: crate::extract::all::Extracts) -> Data {
+        Data {
+            frames: x.frames,
+            coverage: x.coverage,
+            missing: x.missing,
+            absent: x.absent,
+            events: x.events,
+            finance: x.finance,
+            ..Data::default()
+        }
+    }
+
     /// The coverage that applies to an area's rows of an extract: for events, the area's
     /// own reporting period unless the TOML sets one (metrics.md §0.4).
     pub(crate) fn coverage_for(&self, source: &str, area: &str) -> Option<(NaiveDate, NaiveDate)> {
@@ -52,182 +62,6 @@ impl Data {
         }
         self.coverage.get(source).copied()
     }
-}
-
-fn date_range(df: &DataFrame, cols: &[&str]) -> Option<(NaiveDate, NaiveDate)> {
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
-    let to_date = |d: i32| epoch + chrono::Duration::days(d as i64);
-    let first = df
-        .column(cols.first()?)
-        .ok()?
-        .as_materialized_series()
-        .date()
-        .ok()?
-        .physical()
-        .min()?;
-    let mut last = first;
-    for c in cols {
-        if let Some(m) = df.column(c).ok().and_then(|s| {
-            s.as_materialized_series()
-                .date()
-                .ok()
-                .and_then(|d| d.physical().max())
-        }) {
-            last = last.max(m);
-        }
-    }
-    Some((to_date(first), to_date(last)))
-}
-
-/// What loading one extract gave.
-enum Loaded {
-    Absent,
-    Frame(Option<extract::Loaded>),
-    Events(Option<crate::extract::events::Events>),
-    Finance(Option<crate::extract::finance::Actuals>),
-}
-
-/// Loads every extract the engine can use, recording problems in the ledger. The extracts
-/// are independent, so they load side by side (each into its own ledger, merged in a fixed
-/// order so the ledger reads the same on every run). Fails, reading nothing, when
-/// programme.toml names an extract path with no file behind it (one message per path).
-pub(crate) fn load(
-    root: &Path,
-    programme: &Programme,
-    ledger: &mut Ledger,
-) -> Result<Data, Vec<String>> {
-    let mut data = Data::default();
-    let settings = &programme.settings;
-    let mut sources = Vec::with_capacity(crate::contract::LEDGER_ORDER.len());
-    let mut unfound = Vec::new();
-    for name in crate::contract::LEDGER_ORDER {
-        match extract::find(root, settings, name) {
-            Ok(src) => sources.push((name, src)),
-            Err(message) => unfound.push(message),
-        }
-    }
-    if !unfound.is_empty() {
-        return Err(unfound);
-    }
-    let loaded: Vec<(&str, Option<extract::Source>, Loaded, Ledger)> =
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = sources
-                .into_iter()
-                .map(|(name, src)| {
-                    scope.spawn(move || {
-                        let mut part = Ledger::default();
-                        let outcome = match &src {
-                            None => Loaded::Absent,
-                            Some(src) => match name {
-                                "finance" => Loaded::Finance(extract::finance::load(
-                                    src, programme, &mut part,
-                                )),
-                                "events" => Loaded::Events(extract::events::load(src, &mut part)),
-                                "safeguarding" => {
-                                    Loaded::Frame(extract::safeguarding::load(src, &mut part))
-                                }
-                                "chc" => Loaded::Frame(extract::chc::load(src, &mut part)),
-                                "discharges" => {
-                                    Loaded::Frame(extract::discharges::load(src, &mut part))
-                                }
-                                "population" => {
-                                    Loaded::Frame(extract::population::load(src, &mut part))
-                                }
-                                _ => Loaded::Frame(extract::benchmarks::load(src, &mut part)),
-                            },
-                        };
-                        (name, src, outcome, part)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
-        });
-    for (name, src, outcome, part) in loaded {
-        ledger.issues.extend(part.issues);
-        ledger.files.extend(part.files);
-        let refused = || {
-            format!(
-                "{} was refused (see data_quality.csv)",
-                src.as_ref().map_or("", |s| s.shown.as_str())
-            )
-        };
-        match outcome {
-            Loaded::Absent => {
-                data.absent.insert(name.into());
-                data.missing.insert(name.into(), absent_reason(name));
-            }
-            Loaded::Finance(actuals) => {
-                if actuals.is_none() {
-                    data.missing.insert(name.into(), refused());
-                }
-                data.finance = actuals;
-            }
-            Loaded::Events(Some(ev)) => {
-                let configured = settings.data.get(name);
-                if let (Some(s), Some(e)) = (
-                    configured.and_then(|d| d.coverage_start),
-                    configured.and_then(|d| d.coverage_end),
-                ) {
-                    data.coverage.insert(name.into(), (s, e));
-                } else if ev.coverage.is_empty() {
-                    data.missing.insert(name.into(), "coverage unknown: no Reporting_Period dates and no coverage_start/coverage_end in programme.toml".into());
-                }
-                data.events = Some(ev);
-            }
-            Loaded::Events(None) | Loaded::Frame(None) => {
-                data.missing.insert(name.into(), refused());
-            }
-            Loaded::Frame(Some(l)) => {
-                let configured = settings.data.get(name);
-                let inferred = date_range(
-                    &l.frame,
-                    crate::contract::extract(name).map_or(&[], |e| e.coverage),
-                );
-                let start = configured
-                    .and_then(|d| d.coverage_start)
-                    .or(inferred.map(|r| r.0));
-                let end = configured
-                    .and_then(|d| d.coverage_end)
-                    .or(inferred.map(|r| r.1));
-                if let (Some(s), Some(e)) = (start, end) {
-                    data.coverage.insert(name.into(), (s, e));
-                }
-                data.frames.insert(name.into(), l.frame);
-            }
-        }
-    }
-    Ok(data)
-}
-
-/// What stops a run when programme.toml names extract paths with no file behind them: each
-/// path's message, then how many.
-pub(crate) fn not_found_message(missing: &[String], who: &str) -> String {
-    let n = missing.len();
-    format!(
-        "{}\nbcfmon {who}: {n} configured extract{} not found",
-        missing.join("\n"),
-        if n == 1 { " was" } else { "s were" }
-    )
-}
-
-/// Why the metrics of an extract neither configured nor found are not-computable.
-pub(super) fn absent_reason(name: &str) -> String {
-    format!("no {name} extract (data/{name}.parquet or .csv, or [data.{name}] path)")
-}
-
-/// The closing note on the extracts not supplied: listed once, together, or `None`.
-pub(crate) fn absent_note(data: &Data) -> Option<String> {
-    if data.absent.is_empty() {
-        return None;
-    }
-    let names: Vec<&str> = data.absent.iter().map(String::as_str).collect();
-    Some(format!(
-        "not supplied: {} (neither configured in programme.toml nor found in data/); their metrics are not-computable",
-        names.join(", ")
-    ))
 }
 
 impl Data {

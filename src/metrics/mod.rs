@@ -12,8 +12,9 @@ pub(crate) mod safeguarding;
 mod data;
 mod results;
 
-pub(crate) use data::{absent_note, load, months_in, not_found_message, Data};
-use data::{absent_reason, covered};
+use crate::extract::all::absent_reason;
+use data::covered;
+pub(crate) use data::{months_in, Data};
 pub(crate) use results::{Request, ResultRow, ResultStatus, RowCells, COLUMNS};
 
 use crate::catalogue::{self, Method, Unit};
