@@ -7,7 +7,7 @@
 //! and the person is then counted into every window whose rule they meet. A family fills all
 //! its breakdowns at once; `slots` says where each metric's numerator and denominator are.
 
-use super::people::{age, top_rows, People, Span, Tally, OPEN};
+use super::people::{age, top_rows, People, Slot, Span, Tally, OPEN};
 use crate::extract::events::{Events, EMPTY, INVALID_CODE};
 
 fn code(column: &str, value: &str) -> u8 {
@@ -111,8 +111,8 @@ pub(super) fn band_index(breakdown: Option<&str>) -> usize {
 }
 
 /// ascof-2b/2c admissions: slot 0 counts 18-64, slot 1 counts 65+.
-pub(crate) fn admission_slot(band: &str) -> usize {
-    usize::from(band != "18-64")
+pub(crate) fn admission_slot(band: &str) -> Slot {
+    Slot(usize::from(band != "18-64"))
 }
 
 /// ascof-2b/2c (metrics.md §2, §3): people with a new admission to residential or nursing
@@ -187,7 +187,8 @@ pub(crate) fn admissions(people: &People, events: &Events, windows: &[Span]) -> 
                 .map(|(_, a)| *a)
                 .min();
             if let Some(a) = youngest {
-                t.add(w, people.area[p] as usize, usize::from(a >= 65), 1);
+                let band = if a >= 65 { "65+" } else { "18-64" };
+                t.add(w, people.area[p] as usize, admission_slot(band), 1);
             }
         }
     })
@@ -207,13 +208,26 @@ pub(crate) const SETTLED: &[&str] = &[
 ];
 
 /// ascof-2e's slots: (numerator, denominator) of a metric and breakdown.
-pub(crate) fn own_home_slots(learning_disability: bool, breakdown: Option<&str>) -> (usize, usize) {
+pub(crate) fn own_home_slots(learning_disability: bool, breakdown: Option<&str>) -> (Slot, Slot) {
     let b = if learning_disability {
-        3
+        OWN_HOME_LD
     } else {
         band_index(breakdown)
     };
-    (2 * b, 2 * b + 1)
+    (own_home_settled(b), own_home_all(b))
+}
+
+/// ascof-2e's group for learning disability 18-64 (after all, 18-64 and 65+).
+const OWN_HOME_LD: usize = 3;
+
+/// ascof-2e: people of group `b` in settled accommodation (the numerator).
+fn own_home_settled(b: usize) -> Slot {
+    Slot(2 * b)
+}
+
+/// ascof-2e: every person of group `b` (the denominator).
+fn own_home_all(b: usize) -> Slot {
+    Slot(2 * b + 1)
 }
 
 /// ascof-2e (metrics.md §5): people in long-term support in the window, by age band at their
@@ -335,8 +349,8 @@ pub(crate) fn own_home(people: &People, events: &Events, windows: &[Span]) -> Ta
             });
             let area = people.area[p] as usize;
             for b in bands(Some(a)) {
-                t.add(w, area, 2 * b, u64::from(is_settled));
-                t.add(w, area, 2 * b + 1, 1);
+                t.add(w, area, own_home_settled(b), u64::from(is_settled));
+                t.add(w, area, own_home_all(b), 1);
             }
             if a <= 64 {
                 top_rows(
@@ -351,8 +365,13 @@ pub(crate) fn own_home(people: &People, events: &Events, windows: &[Span]) -> Ta
                     top.iter().all(|&r| people.reason[r] == k) && has(&learning_disability, k)
                 });
                 if ld {
-                    t.add(w, area, 6, u64::from(is_settled));
-                    t.add(w, area, 7, 1);
+                    t.add(
+                        w,
+                        area,
+                        own_home_settled(OWN_HOME_LD),
+                        u64::from(is_settled),
+                    );
+                    t.add(w, area, own_home_all(OWN_HOME_LD), 1);
                 }
             }
         }
@@ -360,14 +379,29 @@ pub(crate) fn own_home(people: &People, events: &Events, windows: &[Span]) -> Ta
 }
 
 /// ascof-3d slots for a part (`1a`, `2a`, `1b`, `2b`) and breakdown: (numerator, denominator).
-pub(crate) fn self_directed_slots(part: &str, breakdown: Option<&str>) -> (usize, usize) {
-    let base = 3 * band_index(breakdown);
+pub(crate) fn self_directed_slots(part: &str, breakdown: Option<&str>) -> (Slot, Slot) {
+    let b = band_index(breakdown);
     let n = if part.starts_with('1') {
-        base
+        self_directed_wide(b)
     } else {
-        base + 1
+        self_directed_narrow(b)
     };
-    (n, base + 2)
+    (n, self_directed_all(b))
+}
+
+/// ascof-3d, band `b`: self-directed support (1a/1b), categories up to the wide one.
+fn self_directed_wide(b: usize) -> Slot {
+    Slot(3 * b)
+}
+
+/// ascof-3d, band `b`: direct payments only (2a/2b).
+fn self_directed_narrow(b: usize) -> Slot {
+    Slot(3 * b + 1)
+}
+
+/// ascof-3d, band `b`: everyone counted (the denominator).
+fn self_directed_all(b: usize) -> Slot {
+    Slot(3 * b + 2)
 }
 
 /// Counts a person at their best category into the 3d slots of their bands: the first
@@ -382,9 +416,9 @@ fn count_self_directed(
     narrow: i32,
 ) {
     for b in bands(a) {
-        t.add(w, area, 3 * b, u64::from(cat <= wide));
-        t.add(w, area, 3 * b + 1, u64::from(cat == narrow));
-        t.add(w, area, 3 * b + 2, 1);
+        t.add(w, area, self_directed_wide(b), u64::from(cat <= wide));
+        t.add(w, area, self_directed_narrow(b), u64::from(cat == narrow));
+        t.add(w, area, self_directed_all(b), 1);
     }
 }
 
@@ -499,6 +533,15 @@ pub(crate) fn carers_self_directed(people: &People, events: &Events, windows: &[
     })
 }
 
+/// assessments-65plus: its one slot, the people assessed.
+pub(crate) const ASSESSED: Slot = Slot(0);
+
+/// reviews-12-months: the people reviewed in the window (numerator).
+pub(crate) const REVIEWED: Slot = Slot(0);
+
+/// reviews-12-months: the people in long-term support for over 12 months (denominator).
+pub(crate) const IN_LONG_TERM_SUPPORT: Slot = Slot(1);
+
 /// assessments-65plus (metrics.md §13): "the number of distinct people with an
 /// Event_Type = Assessment, Client_Type = Service user row whose Event_End_Date is in
 /// [ws, we] (completed in the window) and whose age at that end date is ≥ 65." One slot.
@@ -520,7 +563,7 @@ pub(crate) fn assessments_65(people: &People, windows: &[Span]) -> Tally {
         }
         for (w, &(ws, we)) in windows.iter().enumerate() {
             if ends.iter().any(|e| ws <= *e && *e <= we) {
-                t.add(w, people.area[p] as usize, 0, 1);
+                t.add(w, people.area[p] as usize, ASSESSED, 1);
             }
         }
     })
@@ -573,8 +616,8 @@ pub(crate) fn reviews_12_months(people: &People, events: &Events, windows: &[Spa
             }
             let reviewed = reviews.iter().any(|e| ws <= *e && *e <= we);
             let area = people.area[p] as usize;
-            t.add(w, area, 0, u64::from(reviewed));
-            t.add(w, area, 1, 1);
+            t.add(w, area, REVIEWED, u64::from(reviewed));
+            t.add(w, area, IN_LONG_TERM_SUPPORT, 1);
         }
     })
 }

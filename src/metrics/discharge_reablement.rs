@@ -2,7 +2,7 @@
 //! hospital spells to reablement episodes through the pseudonymised NHS number. Eligibility,
 //! links and outcomes do not depend on the window and are derived once; windows only count.
 
-use super::people::{self, People, Span, Tally};
+use super::people::{self, People, Slot, Span, Tally};
 use super::reablement;
 use crate::extract::events::{person_key, Events};
 use polars::prelude::*;
@@ -281,15 +281,16 @@ fn in_breakdown(c: &Counted, b: &str) -> bool {
 
 /// The slots of a part and breakdown: (numerator, denominator). Per breakdown the slots are
 /// linked episodes, those at home after 84 days, and eligible discharges.
-pub(crate) fn slots(part: u8, breakdown: Option<&str>) -> (usize, usize) {
+pub(crate) fn slots(part: u8, breakdown: Option<&str>) -> (Slot, Slot) {
     let b = BREAKDOWNS
         .iter()
         .position(|x| Some(*x) == breakdown)
         .unwrap_or(0);
+    let (linked, at_home, eligible) = (Slot(3 * b), Slot(3 * b + 1), Slot(3 * b + 2));
     if part == 1 {
-        (3 * b + 1, 3 * b)
+        (at_home, linked)
     } else {
-        (3 * b, 3 * b + 2)
+        (linked, eligible)
     }
 }
 

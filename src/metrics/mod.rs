@@ -24,7 +24,7 @@ use crate::period::{window_bounds, window_label, Month};
 use crate::rounding::ratio_1dp;
 use crate::stats::ci;
 use chrono::NaiveDate;
-use people::{People, Span, Tally};
+use people::{People, Slot, Span, Tally};
 use polars::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -173,21 +173,29 @@ fn count_dated(plan: &Plan<'_>, dt: &Dated, windows: &[Span]) -> Result<Tally, S
         let v = s.as_ref().and_then(|s| s.get(i)).unwrap_or(0).max(0) as u64;
         items.push((k, t, n == Some(true), d == Some(true), v));
     }
-    let mut tally = Tally::new(areas, windows.len(), 4);
+    let mut tally = Tally::new(areas, windows.len(), DATED_SLOTS);
     for (k, t, n, d, v) in items {
         for w in people::windows_holding(windows, t) {
             if n {
-                tally.add(w, k, 0, 1);
-                tally.add(w, k, 2, v);
-                tally.add(w, k, 3, v * v);
+                tally.add(w, k, DATED_NUMERATOR, 1);
+                tally.add(w, k, DATED_SUM, v);
+                tally.add(w, k, DATED_SUM_OF_SQUARES, v * v);
             }
             if d {
-                tally.add(w, k, 1, 1);
+                tally.add(w, k, DATED_DENOMINATOR, 1);
             }
         }
     }
     Ok(tally)
 }
+
+/// A dated plan's slots: the numerator rows, the denominator rows, and over the numerator
+/// rows the sum and sum of squares of the summed value (a day average's days).
+const DATED_NUMERATOR: Slot = Slot(0);
+const DATED_DENOMINATOR: Slot = Slot(1);
+const DATED_SUM: Slot = Slot(2);
+const DATED_SUM_OF_SQUARES: Slot = Slot(3);
+const DATED_SLOTS: usize = 4;
 
 /// A family's single pass over all the windows of a request, and the slots of the tally
 /// that hold this metric's numerator and denominator.
@@ -195,8 +203,8 @@ struct Tallied<'a> {
     /// Requests of one family over the same windows share its pass.
     family: &'static str,
     make: MakeTally<'a>,
-    n: usize,
-    d: Option<usize>,
+    n: Slot,
+    d: Option<Slot>,
 }
 
 fn param<T: std::str::FromStr>(req: &Request, name: &str, default: T) -> Result<T, String> {
@@ -408,7 +416,7 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
                 def,
                 "assessments",
                 Box::new(move |w| Ok(ascof::assessments_65(people, w))),
-                0,
+                ascof::ASSESSED,
                 None,
             )
         }
@@ -418,8 +426,8 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
                 def,
                 "reviews",
                 Box::new(move |w| Ok(ascof::reviews_12_months(people, ev, w))),
-                0,
-                Some(1),
+                ascof::REVIEWED,
+                Some(ascof::IN_LONG_TERM_SUPPORT),
             )
         }
     })
@@ -454,8 +462,8 @@ fn tallied_plan<'a>(
     def: &catalogue::MetricDef,
     family: &'static str,
     make: MakeTally<'a>,
-    n: usize,
-    d: Option<usize>,
+    n: Slot,
+    d: Option<Slot>,
 ) -> Plan<'a> {
     Plan {
         source: "events",
@@ -778,10 +786,10 @@ pub(crate) fn compute(
                         0,
                     ),
                     (None, Some(Ok(tally))) => (
-                        tally.get(mi, a, 0),
-                        tally.get(mi, a, 1),
-                        tally.get(mi, a, 2),
-                        tally.get(mi, a, 3),
+                        tally.get(mi, a, DATED_NUMERATOR),
+                        tally.get(mi, a, DATED_DENOMINATOR),
+                        tally.get(mi, a, DATED_SUM),
+                        tally.get(mi, a, DATED_SUM_OF_SQUARES),
                     ),
                     _ => (
                         idx.and_then(|i| get_u("n", i)).unwrap_or(0),

@@ -197,6 +197,11 @@ impl People {
     }
 }
 
+/// A counter's place in a family's tally: one numerator or denominator (of one breakdown)
+/// that the family's single pass counts. Each family says what its slots hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Slot(pub(crate) usize);
+
 /// Counts per window, area and slot (a family's numerators and denominators side by side).
 #[derive(Debug, Clone)]
 pub(crate) struct Tally {
@@ -217,11 +222,11 @@ impl Tally {
         }
     }
 
-    fn at(&self, window: usize, area: usize, slot: usize) -> usize {
-        (window * self.areas.len() + area) * self.slots + slot
+    fn at(&self, window: usize, area: usize, slot: Slot) -> usize {
+        (window * self.areas.len() + area) * self.slots + slot.0
     }
 
-    pub(crate) fn add(&mut self, window: usize, area: usize, slot: usize, by: u64) {
+    pub(crate) fn add(&mut self, window: usize, area: usize, slot: Slot, by: u64) {
         let i = self.at(window, area, slot);
         self.counts[i] += by;
     }
@@ -233,7 +238,7 @@ impl Tally {
     }
 
     /// The count of an area by name (0 for an area with nothing counted).
-    pub(crate) fn get(&self, window: usize, area: &str, slot: usize) -> u64 {
+    pub(crate) fn get(&self, window: usize, area: &str, slot: Slot) -> u64 {
         match self.areas.iter().position(|a| a == area) {
             Some(a) if window < self.windows => self.counts[self.at(window, a, slot)],
             _ => 0,
@@ -253,7 +258,7 @@ pub(crate) fn tally_dated(
     for (area, day, counted) in items {
         for w in windows_holding(windows, day) {
             for s in (0..slots).filter(|s| counted & (1 << s) != 0) {
-                t.add(w, area, s, 1);
+                t.add(w, area, Slot(s), 1);
             }
         }
     }

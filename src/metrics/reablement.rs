@@ -2,7 +2,7 @@
 //! followed them. Episodes and their final outcomes do not depend on the window, so they are
 //! derived once per person; each window then only counts the episodes ending inside it.
 
-use super::people::{self, People, Span, Tally};
+use super::people::{self, People, Slot, Span, Tally};
 use crate::extract::codes::{EVENT_OUTCOME, SERVICE_TYPE};
 use crate::extract::events::{Events, EMPTY, INVALID_CODE};
 
@@ -308,9 +308,9 @@ fn episodes(people: &People, events: &Events) -> Vec<Episode> {
 }
 
 /// ascof-2a slots for a breakdown: (numerator, denominator).
-pub(crate) fn slots(breakdown: Option<&str>) -> (usize, usize) {
+pub(crate) fn slots(breakdown: Option<&str>) -> (Slot, Slot) {
     let b = super::ascof::band_index(breakdown);
-    (2 * b, 2 * b + 1)
+    (Slot(2 * b), Slot(2 * b + 1))
 }
 
 /// ascof-2a (rules 4, 7, 8): episodes of new clients ending in [ws, we], aged 18+ or unknown
