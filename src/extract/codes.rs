@@ -23,6 +23,9 @@ pub(crate) const SERVICE_TYPE: &[&str] = &[
     "Unpaid carer support: Support involving the person cared-for",
 ];
 
+/// The four long-term support types (data-contract.md §1.5.3), the first four service types.
+pub(crate) const LONG_TERM_SUPPORT: &[&str] = SERVICE_TYPE.split_at(4).0;
+
 pub(crate) const EVENT_OUTCOME: &[&str] = &[
     "Progress to reablement/ST-Max",
     "Progress to assessment, review or reassessment",
@@ -64,6 +67,10 @@ pub(crate) const ACCOMMODATION_STATUS: &[&str] = &[
     "Other temporary accommodation",
     "Unknown",
 ];
+
+/// The accommodation statuses of the settled group (data-contract.md §1.5.6, marked S): the
+/// first nine of the list.
+pub(crate) const SETTLED_ACCOMMODATION: &[&str] = ACCOMMODATION_STATUS.split_at(9).0;
 
 pub(crate) const EMPLOYMENT_STATUS: &[&str] = &[
     "Paid: Less than 16 hours a week",
@@ -174,6 +181,22 @@ pub(crate) fn closed(value: &str, list: &[&'static str]) -> Option<&'static str>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_groups_are_the_contracts() {
+        // §1.5.3: the four LTS types; §1.5.6: the nine statuses marked S, ending with
+        // mobile accommodation, before "Rough sleeper or squatting".
+        assert!(LONG_TERM_SUPPORT
+            .iter()
+            .all(|t| t.starts_with("Long term support: ")));
+        assert_eq!(LONG_TERM_SUPPORT.len(), 4);
+        assert_eq!(SETTLED_ACCOMMODATION.len(), 9);
+        assert_eq!(
+            SETTLED_ACCOMMODATION.last(),
+            Some(&"Mobile accommodation for Gypsy, Roma and Traveller communities")
+        );
+        assert_eq!(ACCOMMODATION_STATUS[9], "Rough sleeper or squatting");
+    }
 
     #[test]
     fn release_1_and_case_map_to_release_2() {

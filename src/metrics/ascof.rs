@@ -8,6 +8,7 @@
 //! its breakdowns at once; `slots` says where each metric's numerator and denominator are.
 
 use super::people::{age, top_rows, People, Slot, Span, Tally, OPEN};
+use crate::extract::codes::LONG_TERM_SUPPORT;
 use crate::extract::events::{Events, EMPTY, INVALID_CODE};
 
 fn code(column: &str, value: &str) -> u8 {
@@ -58,10 +59,10 @@ impl Codes {
             assessment: code("Event_Type", "Assessment"),
             review: code("Event_Type", "Review"),
             request: code("Event_Type", "Request"),
-            nursing: st(LTS[0]),
-            residential: st(LTS[1]),
-            community: st(LTS[2]),
-            prison: st(LTS[3]),
+            nursing: st(LONG_TERM_SUPPORT[0]),
+            residential: st(LONG_TERM_SUPPORT[1]),
+            community: st(LONG_TERM_SUPPORT[2]),
+            prison: st(LONG_TERM_SUPPORT[3]),
             direct: st("Unpaid carer support: Direct to unpaid carer"),
             involving: st("Unpaid carer support: Support involving the person cared-for"),
             by_direct_payment: mech("Direct payment"),
@@ -82,13 +83,6 @@ impl Codes {
                 .contains(&people.service[r])
     }
 }
-
-const LTS: [&str; 4] = [
-    "Long term support: Nursing care",
-    "Long term support: Residential care",
-    "Long term support: Community",
-    "Long term support: Prison",
-];
 
 /// The age bands a person of age `a` (18+ or unknown) is counted in: 0 = all, 1 = 18-64,
 /// 2 = 65+ (an unknown age only in all).
@@ -194,19 +188,6 @@ pub(crate) fn admissions(people: &People, events: &Events, windows: &[Span]) -> 
     })
 }
 
-/// The accommodation statuses of the settled group (data-contract.md §1.5.6, marked S).
-pub(crate) const SETTLED: &[&str] = &[
-    "Owner occupier or shared ownership scheme",
-    "Tenant: Local authority or other social housing provider",
-    "Tenant: Private landlord",
-    "Settled mainstream housing with family or friends",
-    "Supported accommodation, supported lodgings or supported group home",
-    "Shared Lives scheme",
-    "Approved premises for offenders released from prison or under probation supervision",
-    "Sheltered housing, extra care housing or other sheltered housing",
-    "Mobile accommodation for Gypsy, Roma and Traveller communities",
-];
-
 /// ascof-2e's slots: (numerator, denominator) of a metric and breakdown.
 pub(crate) fn own_home_slots(learning_disability: bool, breakdown: Option<&str>) -> (Slot, Slot) {
     let b = if learning_disability {
@@ -246,7 +227,7 @@ fn own_home_all(b: usize) -> Slot {
 pub(crate) fn own_home(people: &People, events: &Events, windows: &[Span]) -> Tally {
     let c = Codes::new();
     let mut settled = [false; 256];
-    for s in SETTLED {
+    for s in crate::extract::codes::SETTLED_ACCOMMODATION {
         settled[code("Accommodation_Status", s) as usize] = true;
     }
     let unknown = code("Accommodation_Status", "Unknown");
