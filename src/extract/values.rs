@@ -124,11 +124,18 @@ pub(crate) fn whole(s: &str) -> Option<u64> {
     t.parse().ok()
 }
 
-/// Age in whole years at `d` for someone born on `birth` (the 1st of the birth month):
-/// floor(days / 365.25) (metrics.md §0.3), computed exactly as floor(4·days / 1461).
+/// Days in four years: an age in whole years is floor(days / 365.25) from the 1st of the
+/// birth month (metrics.md §0.3), computed exactly in integers as floor(4·days / 1461).
+pub(crate) const DAYS_IN_FOUR_YEARS: i64 = 1461;
+
+/// Whole years of age after `days` days from the 1st of the birth month (metrics.md §0.3).
+pub(crate) fn years_in(days: i64) -> i64 {
+    (4 * days).div_euclid(DAYS_IN_FOUR_YEARS)
+}
+
+/// Age in whole years at `d` for someone born on `birth` (the 1st of the birth month).
 pub(crate) fn age_at(birth: NaiveDate, d: NaiveDate) -> i64 {
-    let days = (d - birth).num_days();
-    (4 * days).div_euclid(1461)
+    years_in((d - birth).num_days())
 }
 
 #[cfg(test)]

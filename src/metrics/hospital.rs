@@ -7,11 +7,12 @@ use polars::prelude::*;
 /// Emergency admission methods (data-contract.md §3).
 pub(crate) const EMERGENCY: &[&str] = &["21", "22", "23", "24", "25", "2A", "2B", "2C", "2D", "28"];
 
-/// Age in whole years at a date column: floor(days / 365.25) from the 1st of the birth month,
-/// as floor(4·days / 1461); where only `Age_at_Admission` is given, that age is used.
+/// Age in whole years at a date column, as `values::years_in` computes it from the 1st of the
+/// birth month; where only `Age_at_Admission` is given, that age is used.
 pub(crate) fn age_at(date: Expr) -> Expr {
+    use crate::extract::values::DAYS_IN_FOUR_YEARS;
     let from_birth = ((date.cast(DataType::Int32) - col("birth").cast(DataType::Int32)) * lit(4))
-        .floor_div(lit(1461));
+        .floor_div(lit(DAYS_IN_FOUR_YEARS as i32));
     when(col("birth").is_not_null())
         .then(from_birth)
         .otherwise(col("Age_at_Admission"))

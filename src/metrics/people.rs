@@ -19,10 +19,10 @@ pub(crate) const OPEN: i32 = i32::MAX;
 /// A window as days since 1970-01-01: [ws, we].
 pub(crate) type Span = (i32, i32);
 
-/// Age in whole years on `day` from a birth (the 1st of the birth month): floor(days / 365.25),
-/// as floor(4·days / 1461) in integers (metrics.md §0.3).
+/// Age in whole years on `day` from a birth (the 1st of the birth month), both as days since
+/// 1970-01-01 (metrics.md §0.3; `values::years_in`).
 pub(crate) fn age(birth: Option<i32>, day: i32) -> Option<i32> {
-    birth.map(|b| ((day as i64 - b as i64) * 4).div_euclid(1461) as i32)
+    birth.map(|b| crate::extract::values::years_in(day as i64 - b as i64) as i32)
 }
 
 /// The events grouped by person. Rows without a start date (association-only carer rows) take
