@@ -3,10 +3,7 @@
 //! measures by bcfmon id, published code (metrics.md Appendix A) or published title.
 
 use super::values::{code, null, whole};
-use super::{
-    finish, read_rows, refuse, rejected_locs, FileReport, FileSummary, Ledger, Loaded, Loc,
-    Severity, Source,
-};
+use super::{finish, read_rows, refuse, rejected_locs, Ledger, Loaded, Loc, Severity, Source};
 use polars::prelude::*;
 use std::collections::HashMap;
 
@@ -64,12 +61,7 @@ struct Row {
 /// Geography_Level, Year (the financial year's first year), metric, Breakdown, value,
 /// suppressed, Numerator, Denominator, Source`.
 pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
-    let mut report = FileReport::new(&src.shown);
-    let mut summary = FileSummary {
-        extract: "benchmarks".into(),
-        file: src.shown.clone(),
-        ..Default::default()
-    };
+    let (mut report, mut summary) = src.start();
     let mut rows = Vec::new();
     let read = read_rows(src, &mut report, |c, loc, f, report| {
         let get = |name: &str| c.get(name).map_or("", |i| f.get(i).copied().unwrap_or(""));

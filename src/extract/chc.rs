@@ -2,8 +2,8 @@
 
 use super::values::{canonical, days, null, parse_date};
 use super::{
-    date_column, finish, read_rows, refuse, rejected_locs, require_unique_ids, FileReport,
-    FileSummary, Ledger, Loaded, Loc, Severity, Source,
+    date_column, finish, read_rows, refuse, rejected_locs, require_unique_ids, Ledger, Loaded, Loc,
+    Severity, Source,
 };
 use polars::prelude::*;
 
@@ -20,12 +20,7 @@ struct Row {
 /// Reads and validates the extract (C01–C05). The frame has
 /// `Area_Code, Referral_ID, Referral_Date, Deferred (true/false), Decision_Date, Withdrawn_Date, __line`.
 pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
-    let mut report = FileReport::new(&src.shown);
-    let mut summary = FileSummary {
-        extract: "chc".into(),
-        file: src.shown.clone(),
-        ..Default::default()
-    };
+    let (mut report, mut summary) = src.start();
     let mut rows = Vec::new();
     let read = read_rows(src, &mut report, |c, loc, f, report| {
         let get = |name: &str| c.get(name).map_or("", |i| f.get(i).copied().unwrap_or(""));

@@ -2,8 +2,8 @@
 
 use super::values::{days, null, parse_date, whole};
 use super::{
-    date_column, finish, read_rows, refuse, rejected_locs, require_unique_ids, FileReport,
-    FileSummary, Ledger, Loaded, Loc, Severity, Source,
+    date_column, finish, read_rows, refuse, rejected_locs, require_unique_ids, Ledger, Loaded, Loc,
+    Severity, Source,
 };
 use chrono::NaiveDate;
 use polars::prelude::*;
@@ -35,12 +35,7 @@ fn code_ok(v: &str, len: usize, letters: bool) -> bool {
 /// Reads and validates the extract (D01–D07). The frame has the contract's column names,
 /// plus `birth` (the 1st of the birth month) and `__line`.
 pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
-    let mut report = FileReport::new(&src.shown);
-    let mut summary = FileSummary {
-        extract: "discharges".into(),
-        file: src.shown.clone(),
-        ..Default::default()
-    };
+    let (mut report, mut summary) = src.start();
     let mut rows = Vec::new();
     let mut birth_form_missing = false;
     let read = read_rows(src, &mut report, |c, loc, f, report| {

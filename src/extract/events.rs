@@ -7,9 +7,7 @@
 
 use super::codes::{self, closed, INVALID};
 use super::values::{days, null, parse_date, whole};
-use super::{
-    date_column, read_rows, refuse, FileReport, FileSummary, Ledger, Loc, Severity, Source,
-};
+use super::{date_column, read_rows, refuse, Ledger, Loc, Severity, Source};
 use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -245,12 +243,7 @@ fn field_name(k: usize) -> &'static str {
 
 /// Reads and validates the events extract. `None` when the file is refused (F01–F04).
 pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
-    let mut report = FileReport::new(&src.shown);
-    let mut summary = FileSummary {
-        extract: "events".into(),
-        file: src.shown.clone(),
-        ..Default::default()
-    };
+    let (mut report, mut summary) = src.start();
     let mut c = Cols {
         closed: vec![Vec::new(); CLOSED.len()],
         open: vec![Vec::new(); OPEN.len()],

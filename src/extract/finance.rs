@@ -2,7 +2,7 @@
 //! read exactly into `Decimal` pounds and pence (never a float), validated N01–N06.
 
 use super::values::code;
-use super::{read_rows, settle, FileReport, FileSummary, Ledger, Loc, Severity, Source};
+use super::{read_rows, settle, Ledger, Loc, Severity, Source};
 use crate::config::Programme;
 use crate::period::{FinancialYear, Month};
 use rust_decimal::Decimal;
@@ -77,12 +77,7 @@ struct Row {
 /// N05 duplicate (scheme, month, partner, stream; every copy) reject the row; N06 a month
 /// outside the scheme's plan years is a warning and the row is left out of the figures.
 pub(crate) fn load(src: &Source, programme: &Programme, ledger: &mut Ledger) -> Option<Actuals> {
-    let mut report = FileReport::new(&src.shown);
-    let mut summary = FileSummary {
-        extract: "finance".into(),
-        file: src.shown.clone(),
-        ..Default::default()
-    };
+    let (mut report, mut summary) = src.start();
     let partners: Vec<&str> = programme
         .settings
         .partners

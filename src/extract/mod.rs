@@ -250,6 +250,18 @@ pub(crate) struct Source {
     pub encoding: Encoding,
 }
 
+impl Source {
+    /// A new file's problem list and row counts, named for this extract and file.
+    pub(crate) fn start(&self) -> (FileReport, FileSummary) {
+        let summary = FileSummary {
+            extract: self.extract.name.to_string(),
+            file: self.shown.clone(),
+            ..Default::default()
+        };
+        (FileReport::new(&self.shown), summary)
+    }
+}
+
 /// Finds an extract: the configured path, else `data/<name>.parquet`, then `.csv`.
 /// `Ok(None)` when it is neither configured nor found (its metrics are then
 /// `not-computable`, never an error); `Err` when programme.toml names a path with no readable

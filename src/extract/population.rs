@@ -2,10 +2,7 @@
 //! denominators the metrics use — people aged 18-64 and 65+ per area and year.
 
 use super::values::{canonical, code, null, whole};
-use super::{
-    finish, read_rows, refuse, rejected_locs, FileReport, FileSummary, Ledger, Loaded, Loc,
-    Severity, Source,
-};
+use super::{finish, read_rows, refuse, rejected_locs, Ledger, Loaded, Loc, Severity, Source};
 use polars::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 
@@ -66,12 +63,7 @@ struct Row {
 /// Reads and validates the extract (P01–P05; an unknown `Sex` is rejected as P06, ours).
 /// The frame has `Area_Code, Year, band (18-64 | 65+), population`.
 pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
-    let mut report = FileReport::new(&src.shown);
-    let mut summary = FileSummary {
-        extract: "population".into(),
-        file: src.shown.clone(),
-        ..Default::default()
-    };
+    let (mut report, mut summary) = src.start();
     let mut rows = Vec::new();
     let read = read_rows(src, &mut report, |c, loc, f, report| {
         let get = |name: &str| c.get(name).map_or("", |i| f.get(i).copied().unwrap_or(""));

@@ -2,8 +2,8 @@
 
 use super::values::{canonical, days, null, parse_date};
 use super::{
-    date_column, finish, read_rows, refuse, rejected_locs, require_unique_ids, FileReport,
-    FileSummary, Ledger, Loaded, Loc, Severity, Source,
+    date_column, finish, read_rows, refuse, rejected_locs, require_unique_ids, Ledger, Loaded, Loc,
+    Severity, Source,
 };
 use polars::prelude::*;
 
@@ -35,12 +35,7 @@ struct Row {
 /// The frame has the contract's column names (`LA_Code`, `Concern_ID`, `Concern_Received_Date`,
 /// `Decision_Date`, `Decision`, `Enquiry_Concluded_Date`) and `__line`.
 pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
-    let mut report = FileReport::new(&src.shown);
-    let mut summary = FileSummary {
-        extract: "safeguarding".into(),
-        file: src.shown.clone(),
-        ..Default::default()
-    };
+    let (mut report, mut summary) = src.start();
     let mut rows: Vec<Row> = Vec::new();
     let read = read_rows(src, &mut report, |c, loc, f, report| {
         let get = |name: &str| c.get(name).map_or("", |i| f.get(i).copied().unwrap_or(""));
