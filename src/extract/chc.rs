@@ -1,6 +1,6 @@
 //! The `chc` extract (data-contract.md §7): NHS Continuing Healthcare referrals.
 
-use super::values::{canonical, days, null, parse_date};
+use super::values::{canonical, days, null, parse_date, required_date};
 use super::{
     date_column, finish, read_rows, refuse, rejected_locs, require_unique_ids, Ledger, Loaded, Loc,
     Severity, Source,
@@ -27,22 +27,13 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
         let mut add = |sev, rule: &str, col: &str, msg: String| {
             report.add(loc, sev, rule, col, get(col), msg)
         };
-        let referred = match null(get("Referral_Date")).map(|v| parse_date(v, src.date_format)) {
-            Some(Ok(d)) => Some(d),
-            Some(Err(e)) => {
-                add(Severity::Error, "C02", "Referral_Date", e);
-                None
-            }
-            None => {
-                add(
-                    Severity::Error,
-                    "C02",
-                    "Referral_Date",
-                    "the referral date is missing".into(),
-                );
-                None
-            }
-        };
+        let referred = required_date(
+            get("Referral_Date"),
+            src.date_format,
+            "the referral date is missing",
+        )
+        .map_err(|e| add(Severity::Error, "C02", "Referral_Date", e))
+        .ok();
         let mut later = |col: &str| match null(get(col)).map(|v| parse_date(v, src.date_format)) {
             Some(Ok(d)) => {
                 if referred.is_some_and(|r| d < r) {

@@ -1,6 +1,6 @@
 //! The `discharges` extract (data-contract.md §3): hospital provider spells.
 
-use super::values::{days, null, parse_date, whole};
+use super::values::{days, null, parse_date, required_date, whole};
 use super::{
     date_column, finish, read_rows, refuse, rejected_locs, require_unique_ids, Ledger, Loaded, Loc,
     Severity, Source,
@@ -49,22 +49,13 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
             report.add(loc, sev, rule, col, get(col), msg)
         };
         let date = |col: &str| null(get(col)).map(|v| parse_date(v, src.date_format));
-        let admitted = match date("Admission_Date") {
-            Some(Ok(d)) => Some(d),
-            Some(Err(e)) => {
-                add(Severity::Error, "D02", "Admission_Date", e);
-                None
-            }
-            None => {
-                add(
-                    Severity::Error,
-                    "D02",
-                    "Admission_Date",
-                    "the admission date is missing".into(),
-                );
-                None
-            }
-        };
+        let admitted = required_date(
+            get("Admission_Date"),
+            src.date_format,
+            "the admission date is missing",
+        )
+        .map_err(|e| add(Severity::Error, "D02", "Admission_Date", e))
+        .ok();
         let discharged = match date("Discharge_Date") {
             Some(Ok(d)) => {
                 if admitted.is_some_and(|a| d < a) {

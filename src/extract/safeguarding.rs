@@ -1,6 +1,6 @@
 //! The `safeguarding` extract (data-contract.md §4): one row per concern, with its enquiry.
 
-use super::values::{canonical, days, null, parse_date};
+use super::values::{canonical, days, null, parse_date, required_date};
 use super::{
     date_column, finish, read_rows, refuse, rejected_locs, require_unique_ids, Ledger, Loaded, Loc,
     Severity, Source,
@@ -43,22 +43,13 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
             report.add(loc, sev, rule, col, get(col), msg)
         };
         let parse = |col: &str| null(get(col)).map(|v| parse_date(v, src.date_format));
-        let received = match parse("Concern_Received_Date") {
-            Some(Ok(d)) => Some(d),
-            Some(Err(e)) => {
-                add(Severity::Error, "S02", "Concern_Received_Date", e);
-                None
-            }
-            None => {
-                add(
-                    Severity::Error,
-                    "S02",
-                    "Concern_Received_Date",
-                    "the received date is missing".into(),
-                );
-                None
-            }
-        };
+        let received = required_date(
+            get("Concern_Received_Date"),
+            src.date_format,
+            "the received date is missing",
+        )
+        .map_err(|e| add(Severity::Error, "S02", "Concern_Received_Date", e))
+        .ok();
         let decided = match parse("Decision_Date") {
             Some(Ok(d)) => {
                 if received.is_some_and(|r| d < r) {

@@ -14,6 +14,19 @@ pub(crate) fn null(s: &str) -> Option<&str> {
     }
 }
 
+/// A date every row must have (the contract's "R" dates): the date, or the message that
+/// rejects the row — the parser's for a value that is not a date, `missing` for none.
+pub(crate) fn required_date(
+    s: &str,
+    format: DateFormat,
+    missing: &str,
+) -> Result<NaiveDate, String> {
+    match null(s) {
+        Some(v) => parse_date(v, format),
+        None => Err(missing.to_string()),
+    }
+}
+
 /// Parses a date in the file's declared format (data-contract.md §0.3): ISO with an
 /// optional midnight time part, or dd/mm/yyyy when declared; a real date in 1900–2099.
 pub(crate) fn parse_date(s: &str, format: DateFormat) -> Result<NaiveDate, String> {
