@@ -229,6 +229,20 @@ pub(crate) fn area_column(name: &str) -> &'static str {
     extract(name).and_then(|e| e.area).unwrap_or("LA_Code")
 }
 
+/// An extract's header as the contract orders it, leaving out `omit` (columns a writer does
+/// not fill; each must be a column of the extract).
+pub(crate) fn header_without(name: &str, omit: &[&str]) -> Vec<&'static str> {
+    let e = extract(name).unwrap_or_else(|| panic!("`{name}` is not an extract"));
+    for o in omit {
+        assert!(e.column(o).is_some(), "`{o}` is not a column of {name}");
+    }
+    e.columns
+        .iter()
+        .map(|c| c.name)
+        .filter(|n| !omit.contains(n))
+        .collect()
+}
+
 pub(crate) fn extract(name: &str) -> Option<&'static Extract> {
     EXTRACTS.iter().find(|e| e.name == name)
 }

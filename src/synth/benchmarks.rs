@@ -1,4 +1,4 @@
-//! synth: Published-style benchmarks for the peers and England.
+//! synth: published-style benchmarks for the peers and England.
 
 use super::*;
 
@@ -7,23 +7,7 @@ pub(super) fn benchmarks(cx: &Context<'_>, rng: &mut Rng) -> Result<(PathBuf, us
     let (from, to) = (cx.opts.from, cx.opts.to);
     let (opts, programme) = (cx.opts, cx.programme);
     // Published-style benchmarks for the peers and England.
-    let mut bm = Table::create(
-        &opts.out,
-        "benchmarks",
-        &[
-            "Area_Code",
-            "Area_Name",
-            "Geography_Level",
-            "Period",
-            "Measure_Code",
-            "Breakdown",
-            "Numerator",
-            "Denominator",
-            "Value",
-            "Source",
-        ],
-        opts.parquet,
-    )?;
+    let mut bm = Table::create(&opts.out, "benchmarks", &[], opts.parquet)?;
     let mut areas: Vec<(String, &str)> = programme
         .map(|p| {
             p.settings

@@ -12,20 +12,7 @@ pub(super) fn chc(cx: &Context<'_>, rng: &mut Rng) -> Result<(PathBuf, usize), S
     // The dates of the deliberate bad rows, as the events' (mid-span, and ten days on).
     let (mid, later) = (d(add(from, span / 2)), d(add(from, span / 2 + 10)));
     // NHS Continuing Healthcare referrals.
-    let mut chc = Table::create(
-        &opts.out,
-        "chc",
-        &[
-            "Area_Code",
-            "Referral_ID",
-            "Referral_Date",
-            "Deferred",
-            "Decision_Date",
-            "Withdrawn_Date",
-            "Decision",
-        ],
-        opts.parquet,
-    )?;
+    let mut chc = Table::create(&opts.out, "chc", &[], opts.parquet)?;
     for i in 0..(opts.people / 40).max(10) {
         let r = day(rng, 0, span);
         let fate = rng.weighted(&[("decided", 70), ("withdrawn", 10), ("pending", 20)]);

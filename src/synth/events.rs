@@ -1,6 +1,32 @@
-//! synth: The events and the hospital discharges, person by person (one pass, so a discharge links
+//! synth: the events and the hospital discharges, written together in one pass per person.
 
 use super::*;
+
+/// The contract's optional events columns synth leaves empty, so it does not write them.
+const EVENTS_NOT_WRITTEN: &[&str] = &[
+    "LA_Name",
+    "Date_of_Birth",
+    "Gender",
+    "Ethnicity",
+    "Employment_Status",
+    "Has_Unpaid_Carer",
+    "Client_Funding_Status",
+    "Event_Reference",
+    "Request_Route_of_Access",
+    "Eligible_Needs_Identified",
+    "Method_of_Assessment",
+    "Total_Hrs_Caring_per_week",
+    "No_of_adults_being_cared_for",
+    "Adult_1_Linked_Person_ID",
+    "Adult_2_Linked_Person_ID",
+    "Adult_3_Linked_Person_ID",
+    "Provider_CQC_Location_ID",
+    "Review_Outcomes_Achieved",
+    "Method_of_Review",
+    "Unit_Cost",
+    "Cost_Frequency_Unit_Type",
+    "Planned_units_per_week",
+];
 
 /// The events and the hospital discharges, person by person (one pass, so a discharge links
 /// to the person's reablement), with the contract's bad rows of each kind.
@@ -13,24 +39,11 @@ pub(super) fn events_and_discharges(
     let opts = cx.opts;
     let day = |rng: &mut Rng, lo: i64, hi: i64| cx.day(rng, lo, hi);
     let add = |x: NaiveDate, n: i64| x + chrono::Duration::days(n);
-    let mut events = Table::create(&opts.out, "events", EVENT_HEADER, opts.parquet)?;
+    let mut events = Table::create(&opts.out, "events", EVENTS_NOT_WRITTEN, opts.parquet)?;
     let mut discharges = Table::create(
         &opts.out,
         "discharges",
-        &[
-            "Spell_ID",
-            "Person_ID",
-            "LA_Code",
-            "Der_Birth_Year",
-            "Der_Birth_Month",
-            "Admission_Date",
-            "Discharge_Date",
-            "Admission_Method",
-            "Discharge_Method",
-            "Discharge_Destination",
-            "Discharge_Ready_Date",
-            "Treatment_Function_Code",
-        ],
+        &["Age_at_Admission", "Date_of_Death"],
         opts.parquet,
     )?;
     let mut spell_no = 0u64;

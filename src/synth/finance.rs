@@ -1,4 +1,4 @@
-//! synth: Monthly finance actuals for every scheme and contributing partner.
+//! synth: monthly finance actuals for every scheme and contributing partner.
 
 use super::*;
 
@@ -7,19 +7,7 @@ pub(super) fn finance(cx: &Context<'_>, rng: &mut Rng) -> Result<(PathBuf, usize
     let to = cx.opts.to;
     let (opts, programme) = (cx.opts, cx.programme);
     // Monthly finance actuals for every scheme and contributing partner in the programme.
-    let mut fin = Table::create(
-        &opts.out,
-        "finance",
-        &[
-            "Scheme_Ref",
-            "Month",
-            "Partner",
-            "Amount",
-            "Funding_Stream",
-            "Note",
-        ],
-        opts.parquet,
-    )?;
+    let mut fin = Table::create(&opts.out, "finance", &[], opts.parquet)?;
     if let Some(p) = programme {
         for scheme in &p.schemes {
             for plan in &scheme.finance {

@@ -69,17 +69,15 @@ struct Table {
 }
 
 impl Table {
-    fn create(
-        dir: &Path,
-        name: &str,
-        header: &[&'static str],
-        parquet: bool,
-    ) -> Result<Table, String> {
+    /// A new file for extract `name` with the contract's header, less the columns in `omit`
+    /// (optional columns synth does not generate).
+    fn create(dir: &Path, name: &str, omit: &[&str], parquet: bool) -> Result<Table, String> {
+        let header = crate::contract::header_without(name, omit);
         let path = file_path(dir, name, parquet);
         let file = std::fs::File::create(crate::output::partial_path(&path))
             .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
         let mut t = Table {
-            header: header.to_vec(),
+            header: header.clone(),
             path,
             parquet,
             csv: None,
@@ -155,29 +153,6 @@ impl Table {
 fn d(x: NaiveDate) -> String {
     x.format("%Y-%m-%d").to_string()
 }
-
-const EVENT_HEADER: &[&str] = &[
-    "LA_Code",
-    "Reporting_Period_Start_Date",
-    "Reporting_Period_End_Date",
-    "NHS_Number",
-    "LA_Person_Unique_Identifier",
-    "Der_Birth_Year",
-    "Der_Birth_Month",
-    "Date_of_Death",
-    "Client_Type",
-    "Primary_Support_Reason",
-    "Accommodation_Status",
-    "Event_Type",
-    "Event_Start_Date",
-    "Event_End_Date",
-    "Event_Outcome",
-    "Assessment_Type",
-    "Service_Type",
-    "Service_Component",
-    "Delivery_Mechanism",
-    "Review_Reason",
-];
 
 /// One event row, by field.
 #[derive(Default, Clone)]

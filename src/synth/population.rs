@@ -8,12 +8,7 @@ pub(super) fn population(cx: &Context<'_>) -> Result<(PathBuf, usize), String> {
     let (from, to) = (cx.opts.from, cx.opts.to);
     let opts = cx.opts;
     // ONS-style population, single years of age, for each mid-year the windows use.
-    let mut pop = Table::create(
-        &opts.out,
-        "population",
-        &["Area_Code", "Area_Name", "Year", "Sex", "Age", "Count"],
-        opts.parquet,
-    )?;
+    let mut pop = Table::create(&opts.out, "population", &[], opts.parquet)?;
     // About one person in fifteen of the population uses social care in a year.
     let scale = (opts.people as f64 * 15.0).max(1000.0);
     for year in (from.year() - 1)..=to.year() {

@@ -1,4 +1,4 @@
-//! synth: Safeguarding concerns and enquiries.
+//! synth: safeguarding concerns and enquiries.
 
 use super::*;
 
@@ -12,20 +12,7 @@ pub(super) fn safeguarding(cx: &Context<'_>, rng: &mut Rng) -> Result<(PathBuf, 
     // The date of the deliberate bad rows, as the events' (mid-span).
     let mid = d(add(from, span / 2));
     // Safeguarding concerns and enquiries.
-    let mut sg = Table::create(
-        &opts.out,
-        "safeguarding",
-        &[
-            "LA_Code",
-            "Concern_ID",
-            "Concern_Received_Date",
-            "Decision_Date",
-            "Decision",
-            "Enquiry_Concluded_Date",
-            "Outcome",
-        ],
-        opts.parquet,
-    )?;
+    let mut sg = Table::create(&opts.out, "safeguarding", &["Person_ID"], opts.parquet)?;
     for i in 0..(opts.people / 15).max(20) {
         let r = day(rng, 0, span);
         let decided = (rng.chance(0.95)).then(|| {
