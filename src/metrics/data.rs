@@ -3,25 +3,18 @@
 
 use super::discharge_reablement;
 use super::people::{People, Span, Tally};
+use crate::extract::all::Extracts;
 use crate::period::{months_between, Month};
 use chrono::NaiveDate;
 use polars::prelude::*;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
-/// The validated extracts of a run, with each one's coverage.
+/// The validated extracts of a run (read through it as `data.frames`, `data.events`, …)
+/// with the engine's derivations of them.
 #[derive(Default)]
 pub(crate) struct Data {
-    pub frames: BTreeMap<String, DataFrame>,
-    pub coverage: BTreeMap<String, (NaiveDate, NaiveDate)>,
-    /// Why an extract is unusable: absent, or refused.
-    pub missing: BTreeMap<String, String>,
-    /// The extracts neither configured nor found (not an error: their metrics are
-    /// not-computable), in name order.
-    pub absent: BTreeSet<String>,
-    pub events: Option<crate::extract::events::Events>,
-    /// The accepted rows of the finance extract (money stays `Decimal`, outside polars).
-    pub finance: Option<crate::extract::finance::Actuals>,
+    extracts: Extracts,
     /// Window-independent derivations of the events, made once per run when first needed.
     pub(super) people: std::sync::OnceLock<Result<Arc<People>, String>>,
     pub(super) linked: std::sync::OnceLock<Result<Arc<discharge_reablement::Linked>, String>>,
@@ -31,19 +24,28 @@ pub(crate) struct Data {
     tallies: std::sync::Mutex<TallyCache>,
 }
 
+// The engine reads the extracts as its own fields; only the area filter writes to them.
+impl std::ops::Deref for Data {
+    type Target = Extracts;
+    fn deref(&self) -> &Extracts {
+        &self.extracts
+    }
+}
+
+impl std::ops::DerefMut for Data {
+    fn deref_mut(&mut self) -> &mut Extracts {
+        &mut self.extracts
+    }
+}
+
 /// Each family's tallies by the windows they count.
 type TallyCache = HashMap<(&'static str, Vec<Span>), Arc<Tally>>;
 
 impl Data {
     /// The engine's view of a run's extracts, with nothing derived yet.
-    pub(crate) fn new(x: crate::extract::all::Extracts) -> Data {
+    pub(crate) fn new(extracts: Extracts) -> Data {
         Data {
-            frames: x.frames,
-            coverage: x.coverage,
-            missing: x.missing,
-            absent: x.absent,
-            events: x.events,
-            finance: x.finance,
+            extracts,
             ..Data::default()
         }
     }
