@@ -51,8 +51,8 @@ impl Inputs {
                     format!("the {name} extract ([data.{name}] path)"),
                 );
             }
-            for ext in ["parquet", "csv"] {
-                let path = root.join("data").join(format!("{name}.{ext}"));
+            for (rel, _) in crate::extract::discovered(name) {
+                let path = root.join(rel);
                 if path.exists() {
                     inputs.file(&path, format!("the {name} extract"));
                 }

@@ -59,10 +59,7 @@ pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
             )));
         }
     }
-    let run = crate::pipeline::run(args.root, programme, args.period, args.all, "compute")?;
-    for n in &run.notes {
-        eprintln!("bcfmon compute: note: {n}");
-    }
+    // The output format is settled before any work, after the paths (an input named as --out is said to be one).
     let ext = args
         .out
         .and_then(|p| p.extension())
@@ -73,10 +70,14 @@ pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
             "bcfmon compute: --out must end in .csv, .parquet or .json, not .{ext}"
         ));
     }
+    if args.judge && ext != "csv" {
+        return Err("bcfmon compute: --judge writes CSV; give --out a .csv name".into());
+    }
+    let run = crate::pipeline::run(args.root, programme, args.period, args.all, "compute")?;
+    for n in &run.notes {
+        eprintln!("bcfmon compute: note: {n}");
+    }
     let bytes = if args.judge {
-        if ext != "csv" {
-            return Err("bcfmon compute: --judge writes CSV; give --out a .csv name".into());
-        }
         let mut table = Table::new(crate::judge::JUDGED_COLUMNS);
         for j in &run.judged() {
             table.push(j.cells(&run.programme.settings.wording));

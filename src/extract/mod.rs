@@ -302,8 +302,7 @@ pub(crate) fn find(root: &Path, settings: &Settings, name: &str) -> Result<Optio
             encoding: ds.encoding,
         }));
     }
-    for (ext, format) in [("parquet", Format::Parquet), ("csv", Format::Csv)] {
-        let rel = PathBuf::from("data").join(format!("{name}.{ext}"));
+    for (rel, format) in discovered(name) {
         if root.join(&rel).is_file() {
             return Ok(Some(Source {
                 extract,
@@ -316,6 +315,13 @@ pub(crate) fn find(root: &Path, settings: &Settings, name: &str) -> Result<Optio
         }
     }
     Ok(None)
+}
+
+/// Where an extract that programme.toml does not configure is looked for, in order
+/// (data-contract.md §0.1): `data/<name>.parquet`, then `data/<name>.csv`.
+pub(crate) fn discovered(name: &str) -> [(PathBuf, Format); 2] {
+    let rel = |ext: &str| PathBuf::from("data").join(format!("{name}.{ext}"));
+    [(rel("parquet"), Format::Parquet), (rel("csv"), Format::Csv)]
 }
 
 /// `programme.toml:line:column: [data.<name>] path "..." names no file (resolved: ...)`,
@@ -442,11 +448,11 @@ pub(crate) fn map_header(
 
 /// Opens a CSV extract in its encoding: UTF-8 goes to the reader as it is; Windows-1252 and
 /// UTF-16 are decoded as they stream. A byte-order mark that contradicts the declared
-/// encoding wins, with a warning (W09).
+/// encoding wins, with a warning (W09). Returns the reader and the encoding it reads in.
 fn open_csv(
     src: &Source,
     report: &mut FileReport,
-) -> Result<csv::Reader<Box<dyn std::io::Read>>, String> {
+) -> Result<(csv::Reader<Box<dyn std::io::Read>>, text::Detected), String> {
     use std::io::{Read, Seek};
     let mut file =
         std::fs::File::open(&src.path).map_err(|e| format!("cannot read the file: {e}"))?;
@@ -491,10 +497,11 @@ fn open_csv(
     } else {
         Box::new(text::Decoded::new(std::io::BufReader::new(file), detected))
     };
-    Ok(csv::ReaderBuilder::new()
+    let reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
-        .from_reader(input))
+        .from_reader(input);
+    Ok((reader, detected))
 }
 
 /// What to do about text in the wrong encoding: the `encoding` key and its values.
@@ -508,24 +515,15 @@ fn encoding_hint(src: &Source) -> String {
 }
 
 /// A CSV reading error as a refusal reason, with the first bad byte located for text that
-/// is not valid in its encoding.
-fn csv_error(src: &Source, e: csv::Error) -> String {
+/// is not valid in `detected`, the encoding the file is read in.
+fn csv_error(src: &Source, detected: text::Detected, e: csv::Error) -> String {
     let line = e.position().map_or(1, |p| p.line());
-    // The encoding the file was read in, found again from its first bytes.
-    let detected = || {
-        let mut first = [0u8; 4];
-        let n = std::fs::File::open(&src.path)
-            .and_then(|mut f| std::io::Read::read(&mut f, &mut first))
-            .unwrap_or(0);
-        text::detect(&first[..n], src.encoding)
-    };
     let bad = match e.kind() {
         // The reader checks UTF-8 per record: find the first bad byte of the file itself.
         csv::ErrorKind::Utf8 { .. } => {
-            let d = detected();
-            Some((text::first_bad_byte(&src.path, d), d.name()))
+            Some((text::first_bad_byte(&src.path, detected), detected.name()))
         }
-        csv::ErrorKind::Io(io) => text::bad_byte_of(io).map(|b| (Some(b), detected().name())),
+        csv::ErrorKind::Io(io) => text::bad_byte_of(io).map(|b| (Some(b), detected.name())),
         _ => None,
     };
     match bad {
@@ -552,10 +550,10 @@ pub(crate) fn read_rows(
     let mut count = 0;
     match src.format {
         Format::Csv => {
-            let mut reader = open_csv(src, report)?;
+            let (mut reader, detected) = open_csv(src, report)?;
             let header: Vec<String> = reader
                 .headers()
-                .map_err(|e| csv_error(src, e))?
+                .map_err(|e| csv_error(src, detected, e))?
                 .iter()
                 .map(|h| h.trim_start_matches('\u{feff}').to_string())
                 .collect();
@@ -583,7 +581,7 @@ pub(crate) fn read_rows(
                         let fields: Vec<&str> = record.iter().collect();
                         row(&cols, Loc::Line(line), &fields, report);
                     }
-                    Err(e) => return Err(csv_error(src, e)),
+                    Err(e) => return Err(csv_error(src, detected, e)),
                 }
             }
         }
@@ -674,7 +672,6 @@ pub(crate) fn refuse(
         report.add(loc, Severity::File, "F01", "", "", message);
     }
     summary.refused = Some(why);
-    summary.read = 0;
     settle(ledger, summary, report);
     None
 }
