@@ -16,10 +16,10 @@
 //!   (joint funding, an apportioned forecast) the largest remainder method makes the parts
 //!   sum exactly to the total.
 
-use crate::config::scheme::{Commencement, FinancePlan, Scheme};
-use crate::config::Programme;
 use crate::extract::finance::Actual;
 use crate::period::{FinancialYear, Month};
+use crate::programme::scheme::{Commencement, FinancePlan, Scheme};
+use crate::programme::Programme;
 use rust_decimal::{Decimal, RoundingStrategy};
 use std::collections::BTreeMap;
 

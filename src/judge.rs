@@ -2,9 +2,9 @@
 //! comparison with a benchmark, and the plain-English sentences the board reads.
 
 use crate::catalogue::{Polarity, Unit};
-use crate::config::programme::Wording;
-use crate::config::scheme::Kpi;
 use crate::period::vocabulary;
+use crate::programme::scheme::Kpi;
+use crate::programme::Wording;
 use crate::stats::spc::{Assurance, PointType, Rule, SpcPoint, Variation};
 use chrono::NaiveDate;
 
@@ -565,7 +565,7 @@ fn england(
 /// Judges every KPI of every scheme at every plotted period (methods.md §1, §3). SPC at a
 /// period uses the series up to that period, so a past row reads as the board saw it then.
 pub(crate) fn judge(
-    programme: &crate::config::Programme,
+    programme: &crate::programme::Programme,
     rows: &[crate::metrics::ResultRow],
     benchmarks: Option<&polars::prelude::DataFrame>,
 ) -> Vec<JudgedRow> {

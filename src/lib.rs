@@ -22,6 +22,7 @@ mod money;
 mod output;
 mod period;
 mod pipeline;
+mod programme;
 mod report;
 mod rounding;
 mod stats;
@@ -31,8 +32,9 @@ mod table;
 /// What code outside bcfmon may call: the metric catalogue, and the extracts of a programme
 /// read as `check` reads them.
 pub mod api {
-    pub use crate::catalogue::{MetricDef, Param, Polarity, Unit, CATALOGUE};
+    pub use crate::catalogue::{MetricDef, Param, Polarity, Unit};
     pub use crate::extract::FileSummary;
+    pub use crate::metrics::catalogue::{Metric, CATALOGUE};
 
     /// Reads the programme under `root` and every extract it names or has in `data/`, as
     /// `check` does: each file's row counts, or every message that stopped the reading (a
@@ -41,7 +43,12 @@ pub mod api {
         let programme = crate::config::load(root)
             .map_err(|d| d.iter().map(|d| d.to_string()).collect::<Vec<_>>())?;
         let mut ledger = crate::extract::Ledger::default();
-        crate::extract::all::load_all(root, &programme, &mut ledger)?;
+        crate::extract::all::load_all(
+            root,
+            &programme,
+            &mut ledger,
+            crate::metrics::catalogue::definition,
+        )?;
         Ok(ledger.files)
     }
 }

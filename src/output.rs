@@ -2,7 +2,7 @@
 //! file, an extract, the templates) or anything bcfmon did not make, and every file and pack
 //! is put in place atomically, so a failed run leaves what was there as it was.
 
-use crate::config::Settings;
+use crate::programme::Settings;
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 

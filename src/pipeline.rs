@@ -2,17 +2,17 @@
 //! the extracts, keep the programme's area, plan and compute the metrics, judge the KPIs.
 //! `check`, `compute` and `report` are thin commands over the `Run` it returns.
 
-use crate::catalogue::CATALOGUE;
 use crate::config;
 use crate::extract::{self, Issue, Ledger, Loc, Severity};
 use crate::judge::JudgedRow;
+use crate::metrics::catalogue::CATALOGUE;
 use crate::metrics::{self, Request, ResultRow};
 use crate::period::{parse_period, Month, Period, Window};
 use std::collections::BTreeSet;
 use std::path::Path;
 
 /// The requests the schemes' KPIs need.
-pub(crate) fn kpi_requests(programme: &config::Programme) -> Vec<Request> {
+pub(crate) fn kpi_requests(programme: &crate::programme::Programme) -> Vec<Request> {
     let set: BTreeSet<Request> = programme
         .schemes
         .iter()
@@ -28,7 +28,7 @@ pub(crate) fn kpi_requests(programme: &config::Programme) -> Vec<Request> {
 
 /// Every catalogue metric (and breakdown) for `--all`: monthly and rolling 12-month windows
 /// (the financial year is the rolling window ending in March), or the snapshot.
-pub(crate) fn all_requests(programme: &config::Programme) -> Vec<Request> {
+pub(crate) fn all_requests(programme: &crate::programme::Programme) -> Vec<Request> {
     let mut out = Vec::new();
     for def in CATALOGUE {
         let windows: &[Window] = if def.snapshot {
@@ -125,7 +125,7 @@ fn ignore_other_areas(data: &mut metrics::Data, area: &str, ledger: &mut Ledger)
 /// One run of the pipeline: the validated programme, the loaded extracts with their ledger,
 /// and the result rows up to the reported month.
 pub(crate) struct Run {
-    pub programme: config::Programme,
+    pub programme: crate::programme::Programme,
     pub data: metrics::Data,
     pub ledger: Ledger,
     pub rows: Vec<ResultRow>,
@@ -135,7 +135,10 @@ pub(crate) struct Run {
 }
 
 /// Loads and validates the programme, or says how many problems stop `who`.
-pub(crate) fn load_programme(root: &Path, who: &str) -> Result<config::Programme, String> {
+pub(crate) fn load_programme(
+    root: &Path,
+    who: &str,
+) -> Result<crate::programme::Programme, String> {
     config::load(root).map_err(|diags| {
         let mut s: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
         s.push(format!(
@@ -150,7 +153,7 @@ pub(crate) fn load_programme(root: &Path, who: &str) -> Result<config::Programme
 /// supports) for every month up to `period`.
 pub(crate) fn run(
     root: &Path,
-    programme: config::Programme,
+    programme: crate::programme::Programme,
     period: Option<&str>,
     all: bool,
     who: &str,
@@ -164,7 +167,13 @@ pub(crate) fn run(
         },
     };
     let mut ledger = Ledger::default();
-    let extracts = extract::all::load_all(root, &programme, &mut ledger).map_err(|missing| {
+    let extracts = extract::all::load_all(
+        root,
+        &programme,
+        &mut ledger,
+        crate::metrics::catalogue::definition,
+    )
+    .map_err(|missing| {
         format!(
             "{}; nothing was written",
             extract::all::not_found_message(&missing, who)

@@ -1,8 +1,9 @@
 //! `bcfmon check`: validate the programme and every scheme, print every problem or a summary.
 
-use crate::config::{self, Programme};
+use crate::config;
 use crate::extract::Severity;
 use crate::money::format_gbp;
+use crate::programme::Programme;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -34,8 +35,13 @@ pub(crate) fn run(root: &Path, strict: bool) -> Result<(), String> {
 /// fails the check.
 fn check_extracts(root: &Path, programme: &Programme, strict: bool) -> Result<(), String> {
     let mut ledger = crate::extract::Ledger::default();
-    let data = crate::extract::all::load_all(root, programme, &mut ledger)
-        .map_err(|missing| crate::extract::all::not_found_message(&missing, "check"))?;
+    let data = crate::extract::all::load_all(
+        root,
+        programme,
+        &mut ledger,
+        crate::metrics::catalogue::definition,
+    )
+    .map_err(|missing| crate::extract::all::not_found_message(&missing, "check"))?;
     for f in &ledger.files {
         match &f.refused {
             Some(why) => println!("  {}: refused: {why}", f.file),

@@ -1,6 +1,6 @@
 //! `bcfmon metrics [ID]`: the catalogue as a table, or one metric's rule explained.
 
-use crate::catalogue::{lookup, CATALOGUE};
+use crate::metrics::catalogue::{lookup, Metric, CATALOGUE};
 use std::fmt::Write;
 
 pub(crate) fn run(id: Option<&str>) -> Result<(), String> {
@@ -48,7 +48,7 @@ pub(crate) fn table() -> String {
     out
 }
 
-pub(crate) fn explain(m: &crate::catalogue::MetricDef) -> String {
+pub(crate) fn explain(m: &Metric) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{} — {}", m.id, m.title);
     if !m.codes.is_empty() {

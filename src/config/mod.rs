@@ -1,32 +1,17 @@
 //! Configuration: reads `schemes/programme.toml` and every `schemes/<REF>.toml`, validates
 //! them together, and returns a `Programme` the rest of bcfmon trusts — or every problem found.
 
-pub(crate) mod programme;
 mod reader;
 pub(crate) mod scheme;
+mod settings;
 
-pub(crate) use programme::Settings;
-pub(crate) use scheme::{LocalMetric, Scheme};
+use crate::programme::Programme;
+use crate::programme::{LocalMetric, Scheme};
 
 use crate::diag::{nearest, Diagnostic, LineIndex};
 use reader::Source;
 use std::path::{Path, PathBuf};
 use toml::de::DeTable;
-
-/// The validated programme: shared settings and every scheme.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Programme {
-    pub root: PathBuf,
-    pub settings: Settings,
-    pub schemes: Vec<Scheme>,
-}
-
-impl Programme {
-    /// Every local metric declared in any scheme.
-    pub(crate) fn local_metrics(&self) -> impl Iterator<Item = &LocalMetric> {
-        self.schemes.iter().flat_map(|s| s.metrics.iter())
-    }
-}
 
 /// The name a file is reported under: relative to the root when the root is the current folder.
 fn shown(root: &Path, rel: &str) -> PathBuf {
@@ -151,7 +136,7 @@ pub(crate) fn load(root: &Path) -> Result<Programme, Vec<Diagnostic>> {
                 let mut src = Source::new(&p.path, &p.text);
                 let settings = parse(&mut src, &p.text).and_then(|t| {
                     let span = t.span();
-                    programme::read_settings(&mut src, t.get_ref(), &span)
+                    settings::read_settings(&mut src, t.get_ref(), &span)
                 });
                 diags.append(&mut src.diags);
                 settings
@@ -232,9 +217,12 @@ pub(crate) fn load(root: &Path) -> Result<Programme, Vec<Diagnostic>> {
         if local_ids.contains(&r.metric.as_str()) {
             continue;
         }
-        let mut known: Vec<&str> = crate::catalogue::CATALOGUE.iter().map(|m| m.id).collect();
+        let mut known: Vec<&str> = crate::metrics::catalogue::CATALOGUE
+            .iter()
+            .map(|m| m.id)
+            .collect();
         known.extend(local_ids.iter().copied());
-        let hint = match crate::catalogue::lookup(&r.metric) {
+        let hint = match crate::metrics::catalogue::lookup(&r.metric) {
             Some(def) => format!("`{}` is a published code: use the catalogue id `{}`", r.metric, def.id),
             None => match nearest(&r.metric, known.iter().copied()) {
                 Some(n) => format!("did you mean `{n}`? `bcfmon metrics` lists the catalogue"),

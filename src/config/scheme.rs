@@ -1,152 +1,20 @@
 //! One `schemes/<REF>.toml`: a Section 75 Schedule 3 "Individual Scheme Specification" —
 //! identity, delivery, governance, finance, joint funding, KPIs and local metrics.
 
-use super::programme::{parse_date, req_string, Settings};
 use super::reader::{get, key_span, Source, Span, Value};
+use super::settings::{parse_date, req_string};
 use crate::catalogue::{self, Polarity, Unit};
 use crate::contract;
 use crate::money::parse_money;
-use crate::period::{parse_financial_year, parse_period, FinancialYear, Frequency, Period, Window};
-use chrono::NaiveDate;
+use crate::period::{parse_financial_year, parse_period, Frequency, Window};
+use crate::programme::scheme::{
+    Commencement, Contribution, Delivery, FinancePlan, JointFunding, Kpi, LocalMetric, PeriodValue,
+    Scheme,
+};
+use crate::programme::Settings;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use toml::de::{DeTable, DeValue};
-
-crate::period::vocabulary! {
-    /// Whether the service is delivered in-house or under contract.
-    pub(crate) Delivery {
-        InHouse = "in-house",
-        Contract = "contract",
-    }
-}
-
-/// When the service commenced: "ongoing" or a date.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Commencement {
-    Ongoing,
-    Date(NaiveDate),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Contribution {
-    pub partner: String,
-    pub amount: Decimal,
-    /// The funding stream the money comes through (`NHS minimum contribution`, `iBCF`,
-    /// `DFG`, …). Once a scheme names any, its finance rows must name one of them
-    /// (data-contract §5, N03).
-    pub funding_stream: Option<String>,
-}
-
-/// The scheme's money for one financial year (Schedule 3 section 3, "Finance").
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct FinancePlan {
-    pub financial_year: FinancialYear,
-    pub value: Decimal,
-    /// Full year effect if the scheme runs for part of the year; `None` = not applicable.
-    pub full_year_effect: Option<Decimal>,
-    /// The fund manager's own forecast outturn; without it the run rate is used.
-    pub forecast_outturn: Option<Decimal>,
-    /// In-year savings target and its full year effect (seed 002).
-    pub savings_target: Option<Decimal>,
-    pub savings_full_year_effect: Option<Decimal>,
-    pub contributions: Vec<Contribution>,
-}
-
-/// A joint funding agreement (seed 000): each partner's share of cost, in percent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct JointFunding {
-    pub description: Option<String>,
-    pub shares: Vec<(String, Decimal)>,
-    pub people: Option<u32>,
-    pub people_as_at: Option<NaiveDate>,
-}
-
-/// A value the KPI had or should have at a period.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct PeriodValue {
-    pub period: Period,
-    pub value: f64,
-}
-
-/// One KPI of a scheme.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Kpi {
-    /// Catalogue id (with an optional `/breakdown`) or a local metric id.
-    pub metric: String,
-    /// The code and wording the scheme document uses, e.g. "ASCOF 1ci".
-    pub label: Option<String>,
-    pub headline: bool,
-    /// Resolved: the KPI's own, else the metric's.
-    pub polarity: Polarity,
-    /// True when the polarity was not written on the KPI but taken from its metric.
-    pub polarity_from_metric: bool,
-    pub window: Window,
-    pub frequency: Frequency,
-    pub baseline: Option<PeriodValue>,
-    pub target: Option<PeriodValue>,
-    pub trajectory: Vec<PeriodValue>,
-    /// A stretch ambition beyond the target (seed 003: target 80%, ambition 90%).
-    pub ambition: Option<PeriodValue>,
-    /// The amber band, in the metric's unit (methods.md §3.2).
-    pub tolerance: f64,
-    pub params: BTreeMap<String, String>,
-    pub note: Option<String>,
-}
-
-/// A local metric declared in a scheme file: SQL conditions over one extract.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct LocalMetric {
-    pub id: String,
-    pub title: String,
-    pub source: String,
-    pub unit: Unit,
-    /// The date column that places a record in a period.
-    pub date: String,
-    pub numerator: String,
-    pub denominator: Option<String>,
-    pub polarity: Polarity,
-    pub rule: Option<String>,
-    /// Where its `id` is written (line, column), for messages about the metric.
-    pub at: (usize, usize),
-}
-
-/// A validated scheme.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Scheme {
-    pub file: PathBuf,
-    pub reference: String,
-    pub name: String,
-    pub lead_commissioner: String,
-    pub fund_manager: String,
-    pub commencement: Commencement,
-    pub delivery: Delivery,
-    pub provider: String,
-    pub contract_term: String,
-    pub scheme_type: Option<String>,
-    pub governance: Vec<String>,
-    pub outline: String,
-    pub finance: Vec<FinancePlan>,
-    pub joint_funding: Option<JointFunding>,
-    pub kpis: Vec<Kpi>,
-    pub metrics: Vec<LocalMetric>,
-}
-
-impl Scheme {
-    /// The funding streams its contributions name, each once, in the order first named.
-    /// Empty when the scheme does not break its money down by stream.
-    pub(crate) fn funding_streams(&self) -> Vec<&str> {
-        let mut streams: Vec<&str> = Vec::new();
-        for c in self.finance.iter().flat_map(|p| &p.contributions) {
-            if let Some(s) = c.funding_stream.as_deref() {
-                if !streams.iter().any(|x| x.eq_ignore_ascii_case(s)) {
-                    streams.push(s);
-                }
-            }
-        }
-        streams
-    }
-}
 
 pub(crate) const SCHEME_KEYS: &[&str] = &[
     "reference",
@@ -530,7 +398,7 @@ fn read_local_metric(src: &mut Source<'_>, t: &DeTable<'_>, span: &Span) -> Opti
     src.check_keys(t, METRIC_KEYS, w);
     let id = req_string(src, t, span, "id", w);
     if let (Some(id), Some(v)) = (&id, get(t, "id")) {
-        if catalogue::lookup(id).is_some() {
+        if crate::metrics::catalogue::lookup(id).is_some() {
             src.error(
                 &v.span(),
                 format!("`{id}` is a built-in metric id; give the local metric its own id"),
@@ -675,7 +543,10 @@ fn read_kpi(
     let mut resolved = false;
     if let (Some(m), Some(v)) = (&metric, get(t, "metric")) {
         let (base, breakdown) = catalogue::split_breakdown(m);
-        if let Some(def) = catalogue::CATALOGUE.iter().find(|d| d.id == base) {
+        if let Some(def) = crate::metrics::catalogue::CATALOGUE
+            .iter()
+            .find(|d| d.id == base)
+        {
             default_polarity = Some(def.polarity);
             resolved = true;
             if let Some(b) = breakdown {

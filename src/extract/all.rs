@@ -3,7 +3,7 @@
 //! for any that cannot be used, why.
 
 use super::Ledger;
-use crate::config::Programme;
+use crate::programme::Programme;
 use chrono::NaiveDate;
 use polars::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -61,10 +61,12 @@ enum Loaded {
 /// are independent, so they load side by side (each into its own ledger, merged in a fixed
 /// order so the ledger reads the same on every run). Fails, reading nothing, when
 /// programme.toml names an extract path with no file behind it (one message per path).
+/// `catalogue` resolves the benchmarks' published measures to built-in metrics.
 pub(crate) fn load_all(
     root: &Path,
     programme: &Programme,
     ledger: &mut Ledger,
+    catalogue: crate::catalogue::Lookup,
 ) -> Result<Extracts, Vec<String>> {
     let mut data = Extracts::default();
     let settings = &programme.settings;
@@ -98,7 +100,7 @@ pub(crate) fn load_all(
                             "chc" => Loaded::Frame(super::chc::load(src, &mut part)),
                             "discharges" => Loaded::Frame(super::discharges::load(src, &mut part)),
                             "population" => Loaded::Frame(super::population::load(src, &mut part)),
-                            _ => Loaded::Frame(super::benchmarks::load(src, &mut part)),
+                            _ => Loaded::Frame(super::benchmarks::load(src, &mut part, catalogue)),
                         },
                     };
                     (name, src, outcome, part)

@@ -4,6 +4,7 @@
 
 use super::values::{code, null, whole};
 use super::{finish, read_rows, refuse, rejected_locs, Ledger, Loaded, Loc, Severity, Source};
+use crate::catalogue::Lookup;
 use polars::prelude::*;
 use std::collections::HashMap;
 
@@ -17,8 +18,8 @@ pub(crate) fn period_start_year(s: &str) -> Option<i32> {
 }
 
 /// Resolves a measure: a catalogue id, a published code, or a published title.
-pub(crate) fn resolve_measure(text: &str) -> Option<&'static str> {
-    if let Some(def) = crate::catalogue::lookup(text) {
+pub(crate) fn resolve_measure(text: &str, catalogue: Lookup) -> Option<&'static str> {
+    if let Some(def) = catalogue(text) {
         return Some(def.id);
     }
     let t = text.to_lowercase();
@@ -60,7 +61,8 @@ struct Row {
 /// Reads and validates the extract (B01–B06). The frame has `Area_Code, Area_Name,
 /// Geography_Level, Year (the financial year's first year), metric, Breakdown, value,
 /// suppressed, Numerator, Denominator, Source`.
-pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
+/// `catalogue` resolves the measures to built-in metrics.
+pub(crate) fn load(src: &Source, ledger: &mut Ledger, catalogue: Lookup) -> Option<Loaded> {
     let (mut report, mut summary) = src.start();
     let mut rows = Vec::new();
     let read = read_rows(src, &mut report, |c, loc, f, report| {
@@ -77,7 +79,7 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
                 "not a financial year such as 2023-24 or 2023/24".into(),
             );
         }
-        let measure = resolve_measure(get("Measure_Code"));
+        let measure = resolve_measure(get("Measure_Code"), catalogue);
         if measure.is_none() {
             add(
                 Severity::Info,
@@ -124,8 +126,7 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
         if let (Some(n), Some(d), Some(v)) = (numerator, denominator, value) {
             if d > 0 {
                 let k = if measure.is_some_and(|m| {
-                    crate::catalogue::lookup(m)
-                        .is_some_and(|d| d.unit == crate::catalogue::Unit::Per100k)
+                    catalogue(m).is_some_and(|d| d.unit == crate::catalogue::Unit::Per100k)
                 }) {
                     100_000.0
                 } else {
@@ -233,8 +234,9 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::programme::{DateFormat, Format};
     use crate::judge::peer_standing;
+    use crate::metrics::catalogue::definition;
+    use crate::programme::{DateFormat, Format};
 
     /// The real published ASCOF 2C series (data/public, OGL v3) as a user would paste it:
     /// periods `2014/15`, `NA` markers, the measure given by its title.
@@ -246,10 +248,10 @@ mod tests {
             shown: "data/public/admissions_care_homes_65p.csv".into(),
             format: Format::Csv,
             date_format: DateFormat::Iso,
-            encoding: crate::config::programme::Encoding::Utf8,
+            encoding: crate::programme::Encoding::Utf8,
         };
         let mut ledger = Ledger::default();
-        let loaded = load(&src, &mut ledger).expect("not refused");
+        let loaded = load(&src, &mut ledger, definition).expect("not refused");
         // 170 rows: 17 areas × 10 years, 4 of them NA (suppressed, not rejected).
         assert_eq!((loaded.summary.read, loaded.summary.rejected), (170, 0));
         let f = &loaded.frame;
@@ -310,13 +312,19 @@ mod tests {
 
     #[test]
     fn measures_and_periods_as_published() {
-        assert_eq!(resolve_measure("2A(2)"), Some("ascof-2c"));
-        assert_eq!(resolve_measure("ASCOF 2B"), Some("ascof-2b"));
+        assert_eq!(resolve_measure("2A(2)", definition), Some("ascof-2c"));
+        assert_eq!(resolve_measure("ASCOF 2B", definition), Some("ascof-2b"));
         assert_eq!(
-            resolve_measure("Permanent admissions to residential and nursing care homes aged 65+"),
+            resolve_measure(
+                "Permanent admissions to residential and nursing care homes aged 65+",
+                definition
+            ),
             Some("ascof-2c")
         );
-        assert_eq!(resolve_measure("Social care-related quality of life"), None);
+        assert_eq!(
+            resolve_measure("Social care-related quality of life", definition),
+            None
+        );
         assert_eq!(period_start_year("2014/15"), Some(2014));
         assert_eq!(period_start_year("2023-24"), Some(2023));
         assert_eq!(period_start_year("2023-25"), None);

@@ -3,8 +3,8 @@
 
 use super::values::code;
 use super::{read_rows, settle, Ledger, Loc, Severity, Source};
-use crate::config::Programme;
 use crate::period::{FinancialYear, Month};
+use crate::programme::Programme;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::str::FromStr;

@@ -14,8 +14,8 @@ pub(crate) mod safeguarding;
 pub(crate) mod text;
 pub(crate) mod values;
 
-use crate::config::programme::{DateFormat, Encoding, Format, Settings};
 use crate::contract::{self, Extract, Need};
+use crate::programme::{DateFormat, Encoding, Format, Settings};
 use polars::prelude::*;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -329,7 +329,7 @@ pub(crate) fn discovered(name: &str) -> [(PathBuf, Format); 2] {
 fn missing_message(
     root: &Path,
     name: &str,
-    ds: &crate::config::programme::DataSource,
+    ds: &crate::programme::DataSource,
     full: &Path,
 ) -> String {
     let programme = if root == Path::new(".") {

@@ -2,7 +2,7 @@
 //! declared in programme.toml), decoded to UTF-8 as it streams, and the first byte that is
 //! not valid in that encoding located by line and file offset.
 
-use crate::config::programme::Encoding;
+use crate::programme::Encoding;
 use std::io::{self, Read};
 
 /// How a file's bytes are to be read.

@@ -1,6 +1,6 @@
 //! Reading single values as the data contract says: nulls, dates, codes and whole numbers.
 
-use crate::config::programme::DateFormat;
+use crate::programme::DateFormat;
 use chrono::{Datelike, NaiveDate};
 
 /// A field's value, or `None` for null: empty, or `NULL` in any case, after trimming

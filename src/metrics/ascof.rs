@@ -7,9 +7,295 @@
 //! and the person is then counted into every window whose rule they meet. A family fills all
 //! its breakdowns at once; `slots` says where each metric's numerator and denominator are.
 
+use super::catalogue::Metric;
 use super::people::{age, top_rows, People, Slot, Span, Tally, OPEN};
+use super::{Ask, Plan};
+use crate::catalogue::{MetricDef, Polarity, Unit, AGE_BANDS};
 use crate::extract::codes::LONG_TERM_SUPPORT;
 use crate::extract::events::{Events, EMPTY, INVALID_CODE};
+
+/// The catalogue entry of `ascof-2b`.
+pub(crate) const ASCOF_2B: Metric = Metric {
+    def: MetricDef {
+            id: "ascof-2b",
+            codes: &["ASCOF 2B", "2A(1)", "2A part 1"],
+            title: "Number of adults aged 18-64 whose long-term support needs are met by admission to residential and nursing care homes, per 100,000 population",
+            unit: Unit::Per100k,
+            polarity: Polarity::LowIsGood,
+            polarity_official: false,
+            sources: &["events", "population"],
+            breakdowns: &[],
+            params: &[],
+            snapshot: false,
+            rule: "People aged 18-64 with a new admission in the window: a long-term residential or nursing row (component empty or naming residential/nursing, never 'short') starting in the window, not self-funded, the person alive at the window start, with no such row for the person ending less than 365 days before it (or overlapping it). Someone with new admissions in both bands counts once, in 18-64. Denominator: mid-year population aged 18-64 for the year the window starts. Needs 365 days of history before the window.",
+            section: "metrics.md §2",
+    },
+    plan: |ask| plan_admissions(ask, "18-64"),
+};
+
+/// The catalogue entry of `ascof-2c`.
+pub(crate) const ASCOF_2C: Metric = Metric {
+    def: MetricDef {
+            id: "ascof-2c",
+            codes: &["ASCOF 2C", "2A(2)", "2A part 2", "bcf-ltc-admissions-65"],
+            title: "Number of adults aged 65 and over whose long-term support needs are met by admission to residential and nursing care homes, per 100,000 population",
+            unit: Unit::Per100k,
+            polarity: Polarity::LowIsGood,
+            polarity_official: false,
+            sources: &["events", "population"],
+            breakdowns: &[],
+            params: &[],
+            snapshot: false,
+            rule: "As ascof-2b for people aged 65 and over at admission who had no 18-64 admission in the window; denominator: mid-year population aged 65+ for the year the window starts. Also the BCF 2025-26 metric bcf-ltc-admissions-65.",
+            section: "metrics.md §3",
+    },
+    plan: |ask| plan_admissions(ask, "65+"),
+};
+
+/// The catalogue entry of `bcf-ltc-admissions-65`.
+pub(crate) const BCF_LTC_ADMISSIONS_65: Metric = Metric {
+    def: MetricDef {
+            id: "bcf-ltc-admissions-65",
+            codes: &[],
+            title: "Long-term admissions to residential and nursing care, aged 65+, per 100,000 (BCF; computed as ascof-2c)",
+            unit: Unit::Per100k,
+            polarity: Polarity::LowIsGood,
+            polarity_official: false,
+            sources: &["events", "population"],
+            breakdowns: &[],
+            params: &[],
+            snapshot: false,
+            rule: "Identical to ascof-2c. Whether the national BCF definition is identical is unverified.",
+            section: "metrics.md §3",
+    },
+    plan: |ask| plan_admissions(ask, "65+"),
+};
+
+/// The catalogue entry of `ascof-2e`.
+pub(crate) const ASCOF_2E: Metric = Metric {
+    def: MetricDef {
+            id: "ascof-2e",
+            codes: &["ASCOF 2E"],
+            title: "Proportion of people who receive long-term support who live in their home or with family",
+            unit: Unit::Percent,
+            polarity: Polarity::HighIsGood,
+            polarity_official: false,
+            sources: &["events"],
+            breakdowns: AGE_BANDS,
+            params: &[],
+            snapshot: false,
+            rule: "People with long-term support in the window, by age band; numerator: those whose accommodation status as at the window end is settled (or inferred as at home from their services); denominator: everyone in the band, including unknown status.",
+            section: "metrics.md §5",
+    },
+    plan: |ask| plan_own_home(ask, false),
+};
+
+/// The catalogue entry of `ascof-2e-ld`.
+pub(crate) const ASCOF_2E_LD: Metric = Metric {
+    def: MetricDef {
+            id: "ascof-2e-ld",
+            codes: &["1G"],
+            title: "Proportion of adults aged 18-64 with a learning disability in long-term support who live in their home or with family",
+            unit: Unit::Percent,
+            polarity: Polarity::HighIsGood,
+            polarity_official: false,
+            sources: &["events"],
+            breakdowns: &[],
+            params: &[],
+            snapshot: false,
+            rule: "As ascof-2e, band 18-64 only, for people whose primary support reason as at the window end is learning disability support.",
+            section: "metrics.md §5",
+    },
+    plan: |ask| plan_own_home(ask, true),
+};
+
+/// The catalogue entry of `ascof-3d-1a`.
+pub(crate) const ASCOF_3D_1A: Metric = Metric {
+    def: MetricDef {
+            id: "ascof-3d-1a",
+            codes: &["ASCOF 3D 1a", "1C(1A)"],
+            title: "Proportion of people receiving long-term community support who receive self-directed support",
+            unit: Unit::Percent,
+            polarity: Polarity::HighIsGood,
+            polarity_official: false,
+            sources: &["events"],
+            breakdowns: AGE_BANDS,
+            params: &[],
+            snapshot: true,
+            rule: "Snapshot at the window end: people in long-term community support (their highest setting); numerator: those with a direct payment or a council-managed personal budget.",
+            section: "metrics.md §6",
+    },
+    plan: |ask| plan_clients_self_directed(ask, "1a"),
+};
+
+/// The catalogue entry of `ascof-3d-2a`.
+pub(crate) const ASCOF_3D_2A: Metric = Metric {
+    def: MetricDef {
+            id: "ascof-3d-2a",
+            codes: &["ASCOF 3D 2a", "1C(2A)"],
+            title: "Proportion of people receiving long-term community support who receive direct payments",
+            unit: Unit::Percent,
+            polarity: Polarity::HighIsGood,
+            polarity_official: false,
+            sources: &["events"],
+            breakdowns: AGE_BANDS,
+            params: &[],
+            snapshot: true,
+            rule: "Snapshot at the window end: people in long-term community support; numerator: those with a direct payment.",
+            section: "metrics.md §6",
+    },
+    plan: |ask| plan_clients_self_directed(ask, "2a"),
+};
+
+/// The catalogue entry of `ascof-3d-1b`.
+pub(crate) const ASCOF_3D_1B: Metric = Metric {
+    def: MetricDef {
+            id: "ascof-3d-1b",
+            codes: &["ASCOF 3D 1b", "1C(1B)"],
+            title: "Proportion of carers receiving self-directed support",
+            unit: Unit::Percent,
+            polarity: Polarity::HighIsGood,
+            polarity_official: false,
+            sources: &["events"],
+            breakdowns: AGE_BANDS,
+            params: &[],
+            snapshot: false,
+            rule: "Carers supported directly in the window (categories 1-3); numerator: those with a direct payment or managed personal budget.",
+            section: "metrics.md §6",
+    },
+    plan: |ask| plan_carers_self_directed(ask, "1b"),
+};
+
+/// The catalogue entry of `ascof-3d-2b`.
+pub(crate) const ASCOF_3D_2B: Metric = Metric {
+    def: MetricDef {
+            id: "ascof-3d-2b",
+            codes: &["ASCOF 3D 2b", "1C(2B)"],
+            title: "Proportion of carers receiving direct payments",
+            unit: Unit::Percent,
+            polarity: Polarity::HighIsGood,
+            polarity_official: false,
+            sources: &["events"],
+            breakdowns: AGE_BANDS,
+            params: &[],
+            snapshot: false,
+            rule: "Carers supported directly in the window (categories 1-3); numerator: those with a direct payment.",
+            section: "metrics.md §6",
+    },
+    plan: |ask| plan_carers_self_directed(ask, "2b"),
+};
+
+/// The catalogue entry of `reviews-12-months`.
+pub(crate) const REVIEWS_12_MONTHS: Metric = Metric {
+    def: MetricDef {
+            id: "reviews-12-months",
+            codes: &[],
+            title: "Proportion of people in long-term support for over 12 months who were reviewed in the last 12 months",
+            unit: Unit::Percent,
+            polarity: Polarity::HighIsGood,
+            polarity_official: false,
+            sources: &["events"],
+            breakdowns: &[],
+            params: &[],
+            snapshot: false,
+            rule: "People whose continuous long-term support spell started before the window and is open at its end, alive, aged 18+ or unknown; numerator: those with a completed service-user review (not of short-term support) in the window.",
+            section: "metrics.md §10",
+    },
+    plan: plan_reviews_12_months,
+};
+
+/// The catalogue entry of `assessments-65plus`.
+pub(crate) const ASSESSMENTS_65PLUS: Metric = Metric {
+    def: MetricDef {
+            id: "assessments-65plus",
+            codes: &["JWS3"],
+            title: "Number of older people receiving formal community care assessments",
+            unit: Unit::Count,
+            polarity: Polarity::LowIsGood,
+            polarity_official: false,
+            sources: &["events"],
+            breakdowns: &[],
+            params: &[],
+            snapshot: false,
+            rule: "Distinct people aged 65+ at completion with a service-user assessment completed in the window.",
+            section: "metrics.md §13",
+    },
+    plan: plan_assessments_65,
+};
+
+/// New care home admissions in one age band (§2, §3), per 100,000 of that band; needs 365
+/// days of history before the window.
+fn plan_admissions<'a>(ask: &Ask<'_, 'a>, band: &'static str) -> Result<Plan<'a>, String> {
+    ask.frame("population")?;
+    let (people, ev) = ask.people_and_events()?;
+    let mut p = ask.tallied(
+        "admissions",
+        Box::new(move |w| Ok(admissions(people, ev, w))),
+        admission_slot(band),
+        None,
+    );
+    p.population = Some(band);
+    p.lookback = 365;
+    Ok(p)
+}
+
+/// Clients with self-directed support or direct payments (§6, parts 1a and 2a).
+fn plan_clients_self_directed<'a>(ask: &Ask<'_, 'a>, part: &str) -> Result<Plan<'a>, String> {
+    let (people, ev) = ask.people_and_events()?;
+    let (n, d) = self_directed_slots(part, ask.breakdown);
+    Ok(ask.tallied(
+        "3d-clients",
+        Box::new(move |w| Ok(clients_self_directed(people, ev, w))),
+        n,
+        Some(d),
+    ))
+}
+
+/// Carers with self-directed support or direct payments (§6, parts 1b and 2b).
+fn plan_carers_self_directed<'a>(ask: &Ask<'_, 'a>, part: &str) -> Result<Plan<'a>, String> {
+    let (people, ev) = ask.people_and_events()?;
+    let (n, d) = self_directed_slots(part, ask.breakdown);
+    Ok(ask.tallied(
+        "3d-carers",
+        Box::new(move |w| Ok(carers_self_directed(people, ev, w))),
+        n,
+        Some(d),
+    ))
+}
+
+/// Long-term clients living in their own home (§5), all or those with a learning disability.
+fn plan_own_home<'a>(ask: &Ask<'_, 'a>, learning_disability: bool) -> Result<Plan<'a>, String> {
+    let (people, ev) = ask.people_and_events()?;
+    let (n, d) = own_home_slots(learning_disability, ask.breakdown);
+    Ok(ask.tallied(
+        "2e",
+        Box::new(move |w| Ok(own_home(people, ev, w))),
+        n,
+        Some(d),
+    ))
+}
+
+/// Assessments of people aged 65+ (§13): a count.
+fn plan_assessments_65<'a>(ask: &Ask<'_, 'a>) -> Result<Plan<'a>, String> {
+    let people = ask.people()?;
+    Ok(ask.tallied(
+        "assessments",
+        Box::new(move |w| Ok(assessments_65(people, w))),
+        ASSESSED,
+        None,
+    ))
+}
+
+/// Long-term clients reviewed in the last 12 months (§10).
+fn plan_reviews_12_months<'a>(ask: &Ask<'_, 'a>) -> Result<Plan<'a>, String> {
+    let (people, ev) = ask.people_and_events()?;
+    Ok(ask.tallied(
+        "reviews",
+        Box::new(move |w| Ok(reviews_12_months(people, ev, w))),
+        REVIEWED,
+        Some(IN_LONG_TERM_SUPPORT),
+    ))
+}
 
 fn code(column: &str, value: &str) -> u8 {
     Events::code(column, value)
@@ -570,7 +856,7 @@ fn lts_spells(people: &People, c: &Codes, p: usize) -> Vec<(i32, i32)> {
 /// reviews-12-months (metrics.md §10 rules 2–3): people whose spell started before ws and is
 /// open at we, alive at we, aged 18+ or unknown; the numerator has a completed service-user
 /// review in [ws, we] whose reason is not "Review of short term support". Slots: numerator,
-/// denominator.
+/// The catalogue entry of `denominator`.
 pub(crate) fn reviews_12_months(people: &People, events: &Events, windows: &[Span]) -> Tally {
     let c = Codes::new();
     let short = keys_named(events, "Review_Reason", &["Review of short term support"]);

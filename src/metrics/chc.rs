@@ -1,7 +1,39 @@
 //! `chc-backlog` (metrics.md §14), as a polars expression over the validated `chc` frame.
 
+use super::catalogue::Metric;
+use super::{Ask, Plan};
+use crate::catalogue::{MetricDef, Polarity, Unit};
 use chrono::NaiveDate;
 use polars::prelude::*;
+
+/// The catalogue entry of `chc-backlog`.
+pub(crate) const CHC_BACKLOG: Metric = Metric {
+    def: MetricDef {
+            id: "chc-backlog",
+            codes: &[],
+            title: "NHS Continuing Healthcare referrals pending a decision",
+            unit: Unit::Count,
+            polarity: Polarity::LowIsGood,
+            polarity_official: false,
+            sources: &["chc"],
+            breakdowns: &["deferred", "over-28-days"],
+            params: &[],
+            snapshot: true,
+            rule: "Snapshot at the window end: referrals made by then, neither decided nor withdrawn by then.",
+            section: "metrics.md §14",
+    },
+    plan: plan_backlog,
+};
+
+/// Referrals pending a decision at the window end, all or one breakdown.
+fn plan_backlog<'a>(ask: &Ask<'_, 'a>) -> Result<Plan<'a>, String> {
+    let b = ask.breakdown.map(str::to_string);
+    Ok(ask.simple(
+        "chc",
+        ask.frame("chc")?,
+        Box::new(move |_, we| (backlog(we, b.as_deref()), None)),
+    ))
+}
 
 /// "snapshot at d = we: referrals with Referral_Date ≤ d, not decided by d (Decision_Date
 /// empty or > d), and not withdrawn by d (Withdrawn_Date empty or > d). Breakdowns:

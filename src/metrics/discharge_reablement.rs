@@ -2,11 +2,72 @@
 //! hospital spells to reablement episodes through the pseudonymised NHS number. Eligibility,
 //! links and outcomes do not depend on the window and are derived once; windows only count.
 
+use super::catalogue::Metric;
 use super::people::{self, People, Slot, Span, Tally};
 use super::reablement;
+use super::{Ask, Plan};
+use crate::catalogue::{MetricDef, Polarity, Unit};
 use crate::extract::events::{person_key, Events};
 use polars::prelude::*;
 use rayon::prelude::*;
+use std::sync::Arc;
+
+/// The catalogue entry of `ascof-2d-1`.
+pub(crate) const ASCOF_2D_1: Metric = Metric {
+    def: MetricDef {
+            id: "ascof-2d-1",
+            codes: &["ASCOF 2D part 1"],
+            title: "Proportion of people aged 65+ discharged from hospital into reablement who remained in the community within 12 weeks of discharge",
+            unit: Unit::Percent,
+            polarity: Polarity::HighIsGood,
+            polarity_official: true,
+            sources: &["discharges", "events"],
+            breakdowns: &["65-74", "75-84", "85+", "in-lt-community", "not-in-lts"],
+            params: &[],
+            snapshot: false,
+            rule: "Reablement episodes linked to an eligible discharge (discharge between 7 days before and 3 days after the episode start). Numerator: linked episodes with no emergency readmission, death, or residential/nursing admission within 84 days of discharge. Needs linked discharges and 84 days of follow-up.",
+            section: "metrics.md §4",
+    },
+    plan: |ask| plan_discharge_to_reablement(ask, 1),
+};
+
+/// The catalogue entry of `ascof-2d-2`.
+pub(crate) const ASCOF_2D_2: Metric = Metric {
+    def: MetricDef {
+            id: "ascof-2d-2",
+            codes: &["ASCOF 2D part 2"],
+            title: "Proportion of people aged 65+ discharged from hospital who received reablement",
+            unit: Unit::Percent,
+            polarity: Polarity::Neutral,
+            polarity_official: false,
+            sources: &["discharges", "events"],
+            breakdowns: &["65-74", "75-84", "85+", "in-lt-community", "not-in-lts"],
+            params: &[],
+            snapshot: false,
+            rule: "Numerator: reablement episodes linked to an eligible discharge; denominator: eligible discharges (aged 65+, stay of at least one night, not maternity or transfer, not died, not in long-term residential, nursing or prison care at admission).",
+            section: "metrics.md §4",
+    },
+    plan: |ask| plan_discharge_to_reablement(ask, 2),
+};
+
+/// Discharges linked to reablement (§4): the links are made once per run and shared by both
+/// parts. Events and discharges must cover 7 days before and 84 days after the window
+/// (metrics.md §0.4).
+fn plan_discharge_to_reablement<'a>(ask: &Ask<'_, 'a>, part: u8) -> Result<Plan<'a>, String> {
+    let (people, ev) = ask.people_and_events()?;
+    let spells = ask.frame_ref("discharges")?;
+    let linked = ask
+        .data
+        .linked
+        .get_or_init(|| link(people, ev, spells).map(Arc::new))
+        .clone()?;
+    let (n, d) = slots(part, ask.breakdown);
+    let mut p = ask.tallied("2d", Box::new(move |w| Ok(counts(&linked, w))), n, Some(d));
+    p.lookback = 7;
+    p.lookahead = 84;
+    p.also_covered_by = Some("discharges");
+    Ok(p)
+}
 
 /// Treatment function codes excluded from ascof-2d (data-contract.md §3).
 fn excluded_treatment(code: &str) -> bool {

@@ -2,7 +2,115 @@
 //! `discharges` frame. A window only selects spells by one date column, so each rule is the
 //! window-free condition on a spell; the engine counts every window from the spells' dates.
 
+use super::catalogue::Metric;
+use super::{Ask, Plan};
+use crate::catalogue::{MetricDef, Polarity, Unit};
 use polars::prelude::*;
+
+/// The catalogue entry of `bcf-emergency-admissions-65`.
+pub(crate) const BCF_EMERGENCY_ADMISSIONS_65: Metric = Metric {
+    def: MetricDef {
+            id: "bcf-emergency-admissions-65",
+            codes: &[],
+            title: "Emergency admissions to hospital for people aged 65 and over, per 100,000",
+            unit: Unit::Per100k,
+            polarity: Polarity::LowIsGood,
+            polarity_official: false,
+            sources: &["discharges", "population"],
+            breakdowns: &[],
+            params: &[],
+            snapshot: false,
+            rule: "Spells with an emergency admission method (21-25, 2A-2D, 28) admitted in the window, aged 65+ at admission (spells, not people; spells in progress count), per 100,000 population aged 65+ for the year the window starts. Not annualised.",
+            section: "metrics.md §7",
+    },
+    plan: plan_emergency_admissions_65,
+};
+
+/// The catalogue entry of `bcf-discharge-usual-residence`.
+pub(crate) const BCF_DISCHARGE_USUAL_RESIDENCE: Metric = Metric {
+    def: MetricDef {
+            id: "bcf-discharge-usual-residence",
+            codes: &[],
+            title: "Proportion of adults discharged from hospital to their usual place of residence",
+            unit: Unit::Percent,
+            polarity: Polarity::HighIsGood,
+            polarity_official: false,
+            sources: &["discharges"],
+            breakdowns: &[],
+            params: &[],
+            snapshot: false,
+            rule: "Spells discharged alive in the window, aged 18+; numerator: discharge destination 19 (usual place of residence). Destination 99 (not known) stays in the denominator.",
+            section: "metrics.md §8",
+    },
+    plan: plan_discharge_usual_residence,
+};
+
+/// The catalogue entry of `bcf-discharge-delay-avg`.
+pub(crate) const BCF_DISCHARGE_DELAY_AVG: Metric = Metric {
+    def: MetricDef {
+            id: "bcf-discharge-delay-avg",
+            codes: &[],
+            title: "Average length of discharge delay (days)",
+            unit: Unit::Days,
+            polarity: Polarity::LowIsGood,
+            polarity_official: false,
+            sources: &["discharges"],
+            breakdowns: &[],
+            params: &[],
+            snapshot: false,
+            rule: "Spells discharged in the window, aged 18+, staying at least one night, with a valid discharge ready date: total days from ready date to discharge, divided by the number of spells.",
+            section: "metrics.md §9",
+    },
+    plan: plan_discharge_delay_average,
+};
+
+/// The catalogue entry of `bcf-discharged-on-drd`.
+pub(crate) const BCF_DISCHARGED_ON_DRD: Metric = Metric {
+    def: MetricDef {
+        id: "bcf-discharged-on-drd",
+        codes: &[],
+        title: "Proportion of adults discharged on their discharge ready date",
+        unit: Unit::Percent,
+        polarity: Polarity::HighIsGood,
+        polarity_official: false,
+        sources: &["discharges"],
+        breakdowns: &[],
+        params: &[],
+        snapshot: false,
+        rule: "As bcf-discharge-delay-avg; numerator: spells with no delay.",
+        section: "metrics.md §9",
+    },
+    plan: plan_discharged_on_ready_date,
+};
+
+/// Emergency admissions of people aged 65+, by admission date, per 100,000 aged 65+.
+fn plan_emergency_admissions_65<'a>(ask: &Ask<'_, 'a>) -> Result<Plan<'a>, String> {
+    ask.frame("population")?;
+    let mut p = ask.dated("Admission_Date", emergency_admissions_65(), None)?;
+    p.population = Some("65+");
+    Ok(p)
+}
+
+/// Discharges to the usual place of residence, by discharge date.
+fn plan_discharge_usual_residence<'a>(ask: &Ask<'_, 'a>) -> Result<Plan<'a>, String> {
+    let (num, den) = discharge_usual_residence();
+    ask.dated("Discharge_Date", num, Some(den))
+}
+
+/// Discharges on the discharge-ready date, of the spells whose delay can be measured.
+fn plan_discharged_on_ready_date<'a>(ask: &Ask<'_, 'a>) -> Result<Plan<'a>, String> {
+    let e = delay_eligible();
+    let on_the_day = e.clone().and(delay_days().eq(lit(0)));
+    ask.dated("Discharge_Date", on_the_day, Some(e))
+}
+
+/// The average delay in days: the delays summed over the spells whose delay can be measured.
+fn plan_discharge_delay_average<'a>(ask: &Ask<'_, 'a>) -> Result<Plan<'a>, String> {
+    let e = delay_eligible();
+    let mut p = ask.dated("Discharge_Date", e.clone(), Some(e))?;
+    p.summed = Some(delay_days());
+    Ok(p)
+}
 
 /// Emergency admission methods (data-contract.md §3).
 pub(crate) const EMERGENCY: &[&str] = &["21", "22", "23", "24", "25", "2A", "2B", "2C", "2D", "28"];

@@ -9,6 +9,7 @@ pub(crate) mod people;
 pub(crate) mod reablement;
 pub(crate) mod safeguarding;
 
+pub(crate) mod catalogue;
 mod data;
 mod results;
 
@@ -17,10 +18,10 @@ use data::covered;
 pub(crate) use data::{months_in, Data};
 pub(crate) use results::{Request, ResultRow, ResultStatus, RowCells, COLUMNS};
 
-use crate::catalogue::{self, Method, Unit};
-use crate::config::{LocalMetric, Programme};
+use crate::catalogue::{MetricDef, Unit};
 use crate::extract::values::days;
 use crate::period::{window_bounds, window_label, Month};
+use crate::programme::{LocalMetric, Programme};
 use crate::rounding::ratio_1dp;
 use crate::stats::ci;
 use chrono::NaiveDate;
@@ -207,37 +208,70 @@ struct Tallied<'a> {
     d: Option<Slot>,
 }
 
-fn param<T: std::str::FromStr>(req: &Request, name: &str, default: T) -> Result<T, String> {
-    match req.params.get(name) {
-        None => Ok(default),
-        Some(v) => v
-            .parse()
-            .map_err(|_| format!("parameter {name} = {v:?} of {} is not valid", req.metric)),
-    }
+/// One request of a built-in metric, as its family's plan function sees it: the metric's
+/// declaration, the breakdown and parameters asked for, the run's data and the settings a
+/// rule may need.
+struct Ask<'r, 'a> {
+    def: &'static MetricDef,
+    req: &'r Request,
+    breakdown: Option<&'r str>,
+    data: &'a Data,
+    /// The programme's bank holidays, for working-day timescales.
+    bank_holidays: &'r [NaiveDate],
 }
 
-fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan<'a>, String> {
-    let (base, breakdown) = catalogue::split_breakdown(&req.metric);
-    // An extract's frame, or why it is missing; `frame` copies it for a plan that owns it
-    // (a polars frame shares its buffers, so the copy is cheap).
-    let frame_ref = |name: &str| {
+impl<'a> Ask<'_, 'a> {
+    /// A parameter of the KPI (`[kpi.params]`), or its default.
+    fn param<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T, String> {
+        match self.req.params.get(name) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| {
+                format!(
+                    "parameter {name} = {v:?} of {} is not valid",
+                    self.req.metric
+                )
+            }),
+        }
+    }
+
+    /// An extract's frame, or why it is missing.
+    fn frame_ref(&self, name: &str) -> Result<&'a DataFrame, String> {
+        let data = self.data;
         data.frames
             .get(name)
             .ok_or_else(|| data.missing.get(name).cloned().unwrap_or_default())
-    };
-    let frame = |name: &str| frame_ref(name).cloned();
-    if let Some(local) = programme.local_metrics().find(|m| m.id == req.metric) {
-        return plan_local(local, data);
     }
-    let def = catalogue::lookup(base).ok_or_else(|| format!("unknown metric {base}"))?;
-    let simple =
-        |source: &'static str,
-         f: DataFrame,
-         exprs: Box<dyn Fn(NaiveDate, NaiveDate) -> (Expr, Option<Expr>)>| Plan {
+
+    /// An extract's frame for a plan that owns it (a polars frame shares its buffers, so the
+    /// copy is cheap).
+    fn frame(&self, name: &str) -> Result<DataFrame, String> {
+        self.frame_ref(name).cloned()
+    }
+
+    /// The events grouped by person, and the events.
+    fn people_and_events(
+        &self,
+    ) -> Result<(&'a People, &'a crate::extract::events::Events), String> {
+        Ok((people(self.data)?, events(self.data)?))
+    }
+
+    /// The events grouped by person.
+    fn people(&self) -> Result<&'a People, String> {
+        people(self.data)
+    }
+
+    /// A plan that counts the rows of one extract with a numerator and denominator per window.
+    fn simple(
+        &self,
+        source: &'static str,
+        frame: DataFrame,
+        exprs: Box<dyn Fn(NaiveDate, NaiveDate) -> (Expr, Option<Expr>)>,
+    ) -> Plan<'a> {
+        Plan {
             source,
-            unit: def.unit,
-            snapshot: def.snapshot,
-            frame: f,
+            unit: self.def.unit,
+            snapshot: self.def.snapshot,
+            frame,
             area: crate::contract::area_column(source),
             exprs,
             summed: None,
@@ -247,189 +281,46 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
             lookback: 0,
             lookahead: 0,
             also_covered_by: None,
-        };
-    // The hospital metrics: spells counted by one date column (see `Dated`).
-    let discharges_by = |date: &str, num: Expr, den: Option<Expr>| -> Result<Plan<'a>, String> {
-        let mut p = simple("discharges", frame("discharges")?, no_exprs());
+        }
+    }
+
+    /// The hospital metrics: spells counted by one date column (see `Dated`).
+    fn dated(&self, date: &str, num: Expr, den: Option<Expr>) -> Result<Plan<'a>, String> {
+        let mut p = self.simple("discharges", self.frame("discharges")?, no_exprs());
         p.dated = Some(Dated {
             date: date.to_string(),
             num,
             den,
         });
         Ok(p)
-    };
-    Ok(match def.method {
-        Method::ConcernsTimely => {
-            let n: u32 = param(req, "timescale_working_days", 2)?;
-            let f = safeguarding::with_concern_deadline(
-                &frame("safeguarding")?,
-                n,
-                &programme.settings.bank_holidays,
-            )
-            .map_err(|e| e.to_string())?;
-            simple(
-                "safeguarding",
-                f,
-                Box::new(|ws, we| {
-                    let (n, d) = safeguarding::concerns_timely(ws, we);
-                    (n, Some(d))
-                }),
-            )
-        }
-        Method::EnquiriesWithin => {
-            let days: i64 = param(req, "days", 49)?;
-            let other: bool = param(req, "include_other_enquiries", true)?;
-            simple(
-                "safeguarding",
-                frame("safeguarding")?,
-                Box::new(move |ws, we| {
-                    let (n, d) = safeguarding::enquiries_within(ws, we, days, other);
-                    (n, Some(d))
-                }),
-            )
-        }
-        Method::EnquiriesOpenOverdue => {
-            let days: i64 = param(req, "days", 49)?;
-            simple(
-                "safeguarding",
-                frame("safeguarding")?,
-                Box::new(move |_, we| (safeguarding::enquiries_open_overdue(we, days, true), None)),
-            )
-        }
-        Method::ChcBacklog => {
-            let b = breakdown.map(str::to_string);
-            simple(
-                "chc",
-                frame("chc")?,
-                Box::new(move |_, we| (chc::backlog(we, b.as_deref()), None)),
-            )
-        }
-        Method::DischargeUsualResidence => {
-            let (num, den) = hospital::discharge_usual_residence();
-            discharges_by("Discharge_Date", num, Some(den))?
-        }
-        Method::DischargedOnReadyDate => {
-            let e = hospital::delay_eligible();
-            let on_the_day = e.clone().and(hospital::delay_days().eq(lit(0)));
-            discharges_by("Discharge_Date", on_the_day, Some(e))?
-        }
-        Method::DischargeDelayAverage => {
-            let e = hospital::delay_eligible();
-            let mut p = discharges_by("Discharge_Date", e.clone(), Some(e))?;
-            p.summed = Some(hospital::delay_days());
-            p
-        }
-        Method::EmergencyAdmissions65 => {
-            frame("population")?;
-            let mut p = discharges_by("Admission_Date", hospital::emergency_admissions_65(), None)?;
-            p.population = Some("65+");
-            p
-        }
-        Method::CareHomeAdmissions { band } => {
-            frame("population")?;
-            let (people, ev) = (people(data)?, events(data)?);
-            let mut p = tallied_plan(
-                def,
-                "admissions",
-                Box::new(move |w| Ok(ascof::admissions(people, ev, w))),
-                ascof::admission_slot(band),
-                None,
-            );
-            p.population = Some(band);
-            p.lookback = 365;
-            p
-        }
-        Method::SelfDirectedClients { part } => {
-            let (people, ev) = (people(data)?, events(data)?);
-            let (n, d) = ascof::self_directed_slots(part, breakdown);
-            tallied_plan(
-                def,
-                "3d-clients",
-                Box::new(move |w| Ok(ascof::clients_self_directed(people, ev, w))),
-                n,
-                Some(d),
-            )
-        }
-        Method::SelfDirectedCarers { part } => {
-            let (people, ev) = (people(data)?, events(data)?);
-            let (n, d) = ascof::self_directed_slots(part, breakdown);
-            tallied_plan(
-                def,
-                "3d-carers",
-                Box::new(move |w| Ok(ascof::carers_self_directed(people, ev, w))),
-                n,
-                Some(d),
-            )
-        }
-        Method::OwnHome {
-            learning_disability,
-        } => {
-            let (people, ev) = (people(data)?, events(data)?);
-            let (n, d) = ascof::own_home_slots(learning_disability, breakdown);
-            tallied_plan(
-                def,
-                "2e",
-                Box::new(move |w| Ok(ascof::own_home(people, ev, w))),
-                n,
-                Some(d),
-            )
-        }
-        Method::ShortTermSupport => {
-            let (people, ev) = (people(data)?, events(data)?);
-            let (n, d) = reablement::slots(breakdown);
-            let mut p = tallied_plan(
-                def,
-                "2a",
-                Box::new(move |w| Ok(reablement::short_term_support(people, ev, w))),
-                n,
-                Some(d),
-            );
-            // 91 days before the window and 7 days after it (metrics.md §0.4).
-            p.lookback = 91;
-            p.lookahead = 7;
-            p
-        }
-        Method::DischargeToReablement { part } => {
-            let (people, ev) = (people(data)?, events(data)?);
-            let spells = frame_ref("discharges")?;
-            let linked = data
-                .linked
-                .get_or_init(|| discharge_reablement::link(people, ev, spells).map(Arc::new))
-                .clone()?;
-            let (n, d) = discharge_reablement::slots(part, breakdown);
-            let mut p = tallied_plan(
-                def,
-                "2d",
-                Box::new(move |w| Ok(discharge_reablement::counts(&linked, w))),
-                n,
-                Some(d),
-            );
-            // Events and discharges must cover 7 days before and 84 days after (metrics.md §0.4).
-            p.lookback = 7;
-            p.lookahead = 84;
-            p.also_covered_by = Some("discharges");
-            p
-        }
-        Method::Assessments65 => {
-            let people = people(data)?;
-            tallied_plan(
-                def,
-                "assessments",
-                Box::new(move |w| Ok(ascof::assessments_65(people, w))),
-                ascof::ASSESSED,
-                None,
-            )
-        }
-        Method::Reviews12Months => {
-            let (people, ev) = (people(data)?, events(data)?);
-            tallied_plan(
-                def,
-                "reviews",
-                Box::new(move |w| Ok(ascof::reviews_12_months(people, ev, w))),
-                ascof::REVIEWED,
-                Some(ascof::IN_LONG_TERM_SUPPORT),
-            )
-        }
+    }
+
+    /// A plan whose family counts people over the events in one pass for every window.
+    fn tallied(
+        &self,
+        family: &'static str,
+        make: MakeTally<'a>,
+        n: Slot,
+        d: Option<Slot>,
+    ) -> Plan<'a> {
+        let mut p = self.simple("events", DataFrame::empty(), no_exprs());
+        p.tallied = Some(Tallied { family, make, n, d });
+        p
+    }
+}
+
+fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan<'a>, String> {
+    if let Some(local) = programme.local_metrics().find(|m| m.id == req.metric) {
+        return plan_local(local, data);
+    }
+    let (base, breakdown) = crate::catalogue::split_breakdown(&req.metric);
+    let metric = catalogue::lookup(base).ok_or_else(|| format!("unknown metric {base}"))?;
+    (metric.plan)(&Ask {
+        def: &metric.def,
+        req,
+        breakdown,
+        data,
+        bank_holidays: &programme.settings.bank_holidays,
     })
 }
 
@@ -455,31 +346,6 @@ fn people(data: &Data) -> Result<&People, String> {
         .as_ref()
         .map(|p| p.as_ref())
         .map_err(|e| e.clone())
-}
-
-/// A plan whose family counts people over the events in one pass for every window.
-fn tallied_plan<'a>(
-    def: &catalogue::MetricDef,
-    family: &'static str,
-    make: MakeTally<'a>,
-    n: Slot,
-    d: Option<Slot>,
-) -> Plan<'a> {
-    Plan {
-        source: "events",
-        unit: def.unit,
-        snapshot: def.snapshot,
-        frame: DataFrame::empty(),
-        area: crate::contract::area_column("events"),
-        exprs: no_exprs(),
-        summed: None,
-        population: None,
-        dated: None,
-        tallied: Some(Tallied { family, make, n, d }),
-        lookback: 0,
-        lookahead: 0,
-        also_covered_by: None,
-    }
 }
 
 fn plan_local<'a>(m: &LocalMetric, data: &'a Data) -> Result<Plan<'a>, String> {
@@ -593,7 +459,10 @@ pub(crate) fn compute(
                 .local_metrics()
                 .find(|m| m.id == req.metric)
                 .map(|m| m.unit)
-                .or(catalogue::lookup(catalogue::split_breakdown(&req.metric).0).map(|d| d.unit))
+                .or(
+                    catalogue::lookup(crate::catalogue::split_breakdown(&req.metric).0)
+                        .map(|d| d.unit),
+                )
                 .unwrap_or(Unit::Count)
         };
         let plan = match plan(req, data, programme) {

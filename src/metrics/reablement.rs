@@ -2,9 +2,47 @@
 //! followed them. Episodes and their final outcomes do not depend on the window, so they are
 //! derived once per person; each window then only counts the episodes ending inside it.
 
+use super::catalogue::Metric;
 use super::people::{self, People, Slot, Span, Tally};
+use super::{Ask, Plan};
+use crate::catalogue::{MetricDef, Polarity, Unit, AGE_BANDS};
 use crate::extract::codes::{EVENT_OUTCOME, SERVICE_TYPE};
 use crate::extract::events::{Events, EMPTY, INVALID_CODE};
+
+/// The catalogue entry of `ascof-2a`.
+pub(crate) const ASCOF_2A: Metric = Metric {
+    def: MetricDef {
+            id: "ascof-2a",
+            codes: &["ASCOF 2A", "2A"],
+            title: "Proportion of people who received short-term services during the year, who previously were not receiving services, where no further request was made for ongoing support",
+            unit: Unit::Percent,
+            polarity: Polarity::HighIsGood,
+            polarity_official: false,
+            sources: &["events"],
+            breakdowns: AGE_BANDS,
+            params: &[],
+            snapshot: false,
+            rule: "ST-Max episodes (rows of one person no more than 7 days apart) ending in the window, for new clients (no long-term support ending less than 91 days before the episode start), aged 18+ or unknown, alive at the episode start. The final outcome is taken from death within 7 days, hospital admission, follow-on services, then requests, assessments and reviews, then equipment, then the episode's own outcome. Numerator: episodes whose final outcome is not long-term support or short-term residential/nursing care; denominator: episodes with a classifiable outcome. Coverage: 91 days before and 7 days after the window.",
+            section: "metrics.md §1",
+    },
+    plan: plan_short_term_support,
+};
+
+/// Short-term support episodes in the window, counted by the episodes' family (§1); the
+/// coverage asks 91 days before the window and 7 after it (metrics.md §0.4).
+fn plan_short_term_support<'a>(ask: &Ask<'_, 'a>) -> Result<Plan<'a>, String> {
+    let (people, ev) = ask.people_and_events()?;
+    let (n, d) = slots(ask.breakdown);
+    let mut p = ask.tallied(
+        "2a",
+        Box::new(move |w| Ok(short_term_support(people, ev, w))),
+        n,
+        Some(d),
+    );
+    p.lookback = 91;
+    p.lookahead = 7;
+    Ok(p)
+}
 
 /// Outcome rank (metrics.md §0.3): ranks 1-17 follow DHSC's hierarchy; outcomes that say
 /// nothing about what happened next get +100 and are not usable; empty or invalid is 999.

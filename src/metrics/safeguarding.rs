@@ -1,8 +1,119 @@
 //! Safeguarding timeliness metrics (metrics.md §11, §12), as polars expressions over the
 //! validated `safeguarding` frame.
 
+use super::catalogue::Metric;
+use super::{Ask, Plan};
+use crate::catalogue::{MetricDef, Param, Polarity, Unit};
 use chrono::{Datelike, NaiveDate, Weekday};
 use polars::prelude::*;
+
+/// The catalogue entry of `safeguarding-concerns-timely`.
+pub(crate) const SAFEGUARDING_CONCERNS_TIMELY: Metric = Metric {
+    def: MetricDef {
+            id: "safeguarding-concerns-timely",
+            codes: &["CA 1.4e", "CA 1.4d"],
+            title: "Proportion of safeguarding concerns decided within timescale",
+            unit: Unit::Percent,
+            polarity: Polarity::HighIsGood,
+            polarity_official: false,
+            sources: &["safeguarding"],
+            breakdowns: &[],
+            params: &[Param {
+                name: "timescale_working_days",
+                default: "2",
+                about: "working days (Mon-Fri, less the programme's bank holidays) from receipt to decision",
+            }],
+            snapshot: false,
+            rule: "Concerns received in the window, less those undecided and not yet due at the window end; numerator: those decided by the deadline (N working days after receipt) and by the window end.",
+            section: "metrics.md §11",
+    },
+    plan: plan_concerns_timely,
+};
+
+/// The catalogue entry of `safeguarding-enquiries-49d`.
+pub(crate) const SAFEGUARDING_ENQUIRIES_49D: Metric = Metric {
+    def: MetricDef {
+            id: "safeguarding-enquiries-49d",
+            codes: &["CA 1.4f"],
+            title: "Proportion of safeguarding enquiries concluded within 7 weeks of the decision",
+            unit: Unit::Percent,
+            polarity: Polarity::HighIsGood,
+            polarity_official: false,
+            sources: &["safeguarding"],
+            breakdowns: &[],
+            params: &[
+                Param { name: "days", default: "49", about: "days from decision to conclusion" },
+                Param {
+                    name: "include_other_enquiries",
+                    default: "true",
+                    about: "count 'Other safeguarding enquiry' as well as Section 42 enquiries",
+                },
+            ],
+            snapshot: false,
+            rule: "Enquiries decided in the window, less those still open and not yet due at the window end; numerator: those concluded by the deadline and by the window end.",
+            section: "metrics.md §12",
+    },
+    plan: plan_enquiries_within,
+};
+
+/// The catalogue entry of `safeguarding-enquiries-open-overdue`.
+pub(crate) const SAFEGUARDING_ENQUIRIES_OPEN_OVERDUE: Metric = Metric {
+    def: MetricDef {
+            id: "safeguarding-enquiries-open-overdue",
+            codes: &[],
+            title: "Safeguarding enquiries open past their deadline",
+            unit: Unit::Count,
+            polarity: Polarity::LowIsGood,
+            polarity_official: false,
+            sources: &["safeguarding"],
+            breakdowns: &[],
+            params: &[Param { name: "days", default: "49", about: "days from decision to conclusion" }],
+            snapshot: true,
+            rule: "Snapshot at the window end: enquiries decided on or before it, not concluded by it, whose deadline has passed.",
+            section: "metrics.md §12",
+    },
+    plan: plan_enquiries_open_overdue,
+};
+
+/// Concerns decided within `timescale_working_days` working days (default 2), skipping the
+/// programme's bank holidays.
+fn plan_concerns_timely<'a>(ask: &Ask<'_, 'a>) -> Result<Plan<'a>, String> {
+    let n: u32 = ask.param("timescale_working_days", 2)?;
+    let f = with_concern_deadline(&ask.frame("safeguarding")?, n, ask.bank_holidays)
+        .map_err(|e| e.to_string())?;
+    Ok(ask.simple(
+        "safeguarding",
+        f,
+        Box::new(|ws, we| {
+            let (n, d) = concerns_timely(ws, we);
+            (n, Some(d))
+        }),
+    ))
+}
+
+/// Enquiries concluded within `days` of the decision (default 49).
+fn plan_enquiries_within<'a>(ask: &Ask<'_, 'a>) -> Result<Plan<'a>, String> {
+    let days: i64 = ask.param("days", 49)?;
+    let other: bool = ask.param("include_other_enquiries", true)?;
+    Ok(ask.simple(
+        "safeguarding",
+        ask.frame("safeguarding")?,
+        Box::new(move |ws, we| {
+            let (n, d) = enquiries_within(ws, we, days, other);
+            (n, Some(d))
+        }),
+    ))
+}
+
+/// Enquiries still open past their deadline at the window end: a count.
+fn plan_enquiries_open_overdue<'a>(ask: &Ask<'_, 'a>) -> Result<Plan<'a>, String> {
+    let days: i64 = ask.param("days", 49)?;
+    Ok(ask.simple(
+        "safeguarding",
+        ask.frame("safeguarding")?,
+        Box::new(move |_, we| (enquiries_open_overdue(we, days, true), None)),
+    ))
+}
 
 /// The date `n` working days after `received` (day 0), Monday–Friday less `holidays`.
 pub(crate) fn working_day_deadline(

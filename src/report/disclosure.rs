@@ -32,7 +32,7 @@ impl Disclose<'_> {
     pub(crate) fn judged_table(
         &self,
         judged: &[JudgedRow],
-        wording: &crate::config::programme::Wording,
+        wording: &crate::programme::Wording,
     ) -> crate::table::Table<'static> {
         let mut table = crate::table::Table::new(crate::judge::JUDGED_COLUMNS);
         let marker = &self.0.marker;

@@ -56,18 +56,18 @@ pub(super) struct Card {
 
 pub(super) fn kpi_label(kpi: &Kpi) -> String {
     kpi.label.clone().unwrap_or_else(|| {
-        catalogue::lookup(&kpi.metric)
+        crate::metrics::catalogue::lookup(&kpi.metric)
             .map(|m| m.title.to_string())
             .unwrap_or_else(|| kpi.metric.clone())
     })
 }
 
 pub(super) fn metric_title(
-    programme: &crate::config::Programme,
+    programme: &crate::programme::Programme,
     id: &str,
 ) -> (String, Option<Polarity>) {
     let (base, breakdown) = catalogue::split_breakdown(id);
-    if let Some(m) = catalogue::lookup(base) {
+    if let Some(m) = crate::metrics::catalogue::lookup(base) {
         let t = match breakdown {
             Some(b) => format!("{} ({b})", m.title),
             None => m.title.to_string(),

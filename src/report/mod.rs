@@ -17,13 +17,13 @@ use words::*;
 pub(crate) use words::{long_date, month_words};
 
 use crate::catalogue::{self, Polarity, Unit};
-use crate::config::programme::{Disclosure, Settings};
-use crate::config::scheme::{Commencement, Kpi, Scheme};
 use crate::finance::{self, Statement};
 use crate::judge::{format_value, JudgedRow, TargetStatus};
 use crate::money::format_gbp;
 use crate::period::{FinancialYear, Month, Period};
 use crate::pipeline::Run;
+use crate::programme::scheme::{Commencement, Kpi, Scheme};
+use crate::programme::{Disclosure, Settings};
 use crate::stats::spc::{xmr, Assurance, PointType, SpcOptions, SpcPoint};
 use chrono::{Datelike, NaiveDate};
 use minijinja::{Environment, Value};
@@ -428,7 +428,7 @@ fn scheme_page(
                     lead => partner_name(settings, &scheme.lead_commissioner),
                     fund_manager => scheme.fund_manager.clone(),
                     commencement => commencement,
-                    delivery => match scheme.delivery { crate::config::scheme::Delivery::Contract => "Contract", _ => "In-house" },
+                    delivery => match scheme.delivery { crate::programme::scheme::Delivery::Contract => "Contract", _ => "In-house" },
                     provider => scheme.provider.clone(),
                     contract_term => scheme.contract_term.clone(),
                     scheme_type => scheme.scheme_type.clone(),
@@ -451,7 +451,7 @@ fn scheme_page(
 
 fn definitions(
     env: &Environment<'_>,
-    programme: &crate::config::Programme,
+    programme: &crate::programme::Programme,
     common: Common,
 ) -> Result<String, String> {
     let mut used: Vec<String> = programme
@@ -464,7 +464,7 @@ fn definitions(
     let mut defs = Vec::new();
     for id in &used {
         let (base, _) = catalogue::split_breakdown(id);
-        if let Some(m) = catalogue::lookup(base) {
+        if let Some(m) = crate::metrics::catalogue::lookup(base) {
             defs.push(minijinja::context! {
                 id => id.clone(),
                 title => metric_title(programme, id).0,

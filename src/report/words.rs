@@ -41,7 +41,7 @@ pub(super) fn pct1(p: Option<Decimal>) -> String {
         .unwrap_or_else(|| "–".into())
 }
 
-pub(super) fn period_value(p: &crate::config::scheme::PeriodValue, unit: Unit) -> String {
+pub(super) fn period_value(p: &crate::programme::scheme::PeriodValue, unit: Unit) -> String {
     format!(
         "{} ({})",
         format_value(p.value, unit),

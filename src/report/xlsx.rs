@@ -4,9 +4,9 @@
 //! so that a rebuild is byte-identical.
 
 use super::Disclose;
-use crate::config::Programme;
 use crate::finance::Statement;
 use crate::judge::JudgedRow;
+use crate::programme::Programme;
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, FormatBorder, Workbook, Worksheet};
 

@@ -21,7 +21,7 @@ pub(super) fn finance(cx: &Context<'_>, rng: &mut Rng) -> Result<(PathBuf, usize
                             Some(this)
                         })
                         .filter(|m| match scheme.commencement {
-                            crate::config::scheme::Commencement::Date(d) => m.end() >= d,
+                            crate::programme::scheme::Commencement::Date(d) => m.end() >= d,
                             _ => true,
                         })
                         .count()
@@ -39,7 +39,7 @@ pub(super) fn finance(cx: &Context<'_>, rng: &mut Rng) -> Result<(PathBuf, usize
                         // No spend before a scheme commences (the draw is still made, so
                         // the rest of the data does not depend on commencement dates).
                         let started = match scheme.commencement {
-                            crate::config::scheme::Commencement::Date(d) => m.end() >= d,
+                            crate::programme::scheme::Commencement::Date(d) => m.end() >= d,
                             _ => true,
                         };
                         if started {
@@ -61,7 +61,7 @@ pub(super) fn finance(cx: &Context<'_>, rng: &mut Rng) -> Result<(PathBuf, usize
                     let mut m = crate::period::Month::of(fy.start());
                     for k in 0..12i64 {
                         let started = match scheme.commencement {
-                            crate::config::scheme::Commencement::Date(d) => m.end() >= d,
+                            crate::programme::scheme::Commencement::Date(d) => m.end() >= d,
                             _ => true,
                         };
                         if started && m.end() <= to {

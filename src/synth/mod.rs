@@ -9,8 +9,8 @@ mod finance;
 mod population;
 mod safeguarding;
 
-use crate::config::Programme;
 use crate::period::FinancialYear;
+use crate::programme::Programme;
 use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 use rust_decimal::Decimal;
