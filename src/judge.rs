@@ -541,12 +541,9 @@ fn plotted(freq: crate::period::Frequency, end: NaiveDate) -> bool {
     }
 }
 
-/// England's published value of a metric for the financial year starting in `year`.
-fn england(
-    benchmarks: Option<&polars::prelude::DataFrame>,
-    metric: &str,
-    year: i32,
-) -> Option<f64> {
+/// England's published value of a metric (its id without a breakdown) for the financial
+/// year starting in `year`.
+fn england(benchmarks: Option<&polars::prelude::DataFrame>, base: &str, year: i32) -> Option<f64> {
     let f = benchmarks?;
     let (a, y, m, v) = (
         f.column("Area_Code").ok()?.str().ok()?,
@@ -554,7 +551,6 @@ fn england(
         f.column("metric").ok()?.str().ok()?,
         f.column("value").ok()?.f64().ok()?,
     );
-    let (base, _) = crate::catalogue::split_breakdown(metric);
     (0..f.height())
         .find(|&i| {
             a.get(i) == Some("E92000001") && y.get(i) == Some(year) && m.get(i) == Some(base)
@@ -630,7 +626,7 @@ pub(crate) fn judge(
                     vs_benchmark(
                         r.lower95,
                         r.upper95,
-                        england(benchmarks, &kpi.metric, fy.0),
+                        england(benchmarks, kpi.metric_id(), fy.0),
                         kpi.polarity,
                     )
                 } else {

@@ -239,16 +239,22 @@ pub(crate) fn partial_path(path: &Path) -> PathBuf {
     ))
 }
 
+/// Creates the partial file of `path` (see `partial_path`): always a new file, so a file of
+/// the same name that bcfmon did not make is never truncated.
+pub(crate) fn create_partial(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(partial_path(path))
+}
+
 /// Writes a file atomically: a new temporary file beside it, then a rename over it.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
     use std::io::Write;
     let tmp = partial_path(path);
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()));
-    if let Err(e) = written {
+    let mut file =
+        create_partial(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    if let Err(e) = file.write_all(bytes).and_then(|_| file.sync_all()) {
         let _ = std::fs::remove_file(&tmp);
         return Err(format!("cannot write {}: {e}", path.display()));
     }

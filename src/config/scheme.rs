@@ -8,8 +8,8 @@ use crate::contract;
 use crate::money::parse_money;
 use crate::period::{parse_financial_year, parse_period, Frequency, Window};
 use crate::programme::scheme::{
-    Commencement, Contribution, Delivery, FinancePlan, JointFunding, Kpi, LocalMetric, PeriodValue,
-    Scheme,
+    Commencement, Contribution, Delivery, FinancePlan, JointFunding, Kpi, LocalMetric, Measure,
+    PeriodValue, Scheme,
 };
 use crate::programme::Settings;
 use rust_decimal::Decimal;
@@ -541,6 +541,7 @@ fn read_kpi(
     // The metric's own polarity, when it is a built-in one or a local metric of this file.
     let mut default_polarity = None;
     let mut resolved = false;
+    let mut measure = Measure::Local;
     if let (Some(m), Some(v)) = (&metric, get(t, "metric")) {
         let (base, breakdown) = catalogue::split_breakdown(m);
         if let Some(def) = crate::metrics::catalogue::CATALOGUE
@@ -549,6 +550,10 @@ fn read_kpi(
         {
             default_polarity = Some(def.polarity);
             resolved = true;
+            measure = Measure::BuiltIn {
+                def: &def.def,
+                breakdown: breakdown.and_then(|b| def.breakdowns.iter().copied().find(|x| *x == b)),
+            };
             if let Some(b) = breakdown {
                 if !def.breakdowns.contains(&b) {
                     let hint = if def.breakdowns.is_empty() {
@@ -676,6 +681,7 @@ fn read_kpi(
     let note = get(t, "note").and_then(|v| src.string(v, "note"));
     Some(Kpi {
         metric: metric?,
+        measure,
         label,
         headline,
         polarity: polarity?,

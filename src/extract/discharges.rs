@@ -195,7 +195,7 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
             ledger,
             report,
             summary,
-            "no birth month or age column (F04)".into(),
+            "no birth month or age column (F04)".to_string().into(),
         );
     }
     summary.read = match read {

@@ -560,7 +560,7 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
             ledger,
             report,
             summary,
-            "no birth month columns (F04)".into(),
+            "no birth month columns (F04)".to_string().into(),
         );
         return None;
     }

@@ -49,6 +49,43 @@ impl fmt::Display for Loc {
     }
 }
 
+/// Why a file is refused, and where in it: the ledger places the F01 issue at `loc`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    pub loc: Loc,
+    pub message: String,
+}
+
+impl Refusal {
+    /// A refusal at a line of the file.
+    pub(crate) fn at_line(line: u64, message: String) -> Self {
+        Refusal {
+            loc: Loc::Line(line),
+            message,
+        }
+    }
+}
+
+/// A reason without a place is about the whole file.
+impl From<String> for Refusal {
+    fn from(message: String) -> Self {
+        Refusal {
+            loc: Loc::File,
+            message,
+        }
+    }
+}
+
+/// As the ledger's `refused` column gives it: `line N: message`, or the message alone.
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.loc {
+            Loc::File => write!(f, "{}", self.message),
+            loc => write!(f, "line {loc}: {}", self.message),
+        }
+    }
+}
+
 /// One line of `data_quality.csv`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Issue {
@@ -452,7 +489,7 @@ pub(crate) fn map_header(
 fn open_csv(
     src: &Source,
     report: &mut FileReport,
-) -> Result<(csv::Reader<Box<dyn std::io::Read>>, text::Detected), String> {
+) -> Result<(csv::Reader<Box<dyn std::io::Read>>, text::Detected), Refusal> {
     use std::io::{Read, Seek};
     let mut file =
         std::fs::File::open(&src.path).map_err(|e| format!("cannot read the file: {e}"))?;
@@ -463,7 +500,7 @@ fn open_csv(
             Ok(0) => break,
             Ok(k) => n += k,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(format!("cannot read the file: {e}")),
+            Err(e) => return Err(format!("cannot read the file: {e}").into()),
         }
     }
     let detected = text::detect(&first[..n], src.encoding);
@@ -484,10 +521,13 @@ fn open_csv(
         );
     }
     if detected.is_utf8() && detected.bom == 0 && text::looks_like_utf16(&first[..n]) {
-        return Err(format!(
-            "line 1: every other byte is NUL: the file looks like UTF-16 text read as {}; {}",
-            src.encoding,
-            encoding_hint(src)
+        return Err(Refusal::at_line(
+            1,
+            format!(
+                "every other byte is NUL: the file looks like UTF-16 text read as {}; {}",
+                src.encoding,
+                encoding_hint(src)
+            ),
         ));
     }
     file.seek(std::io::SeekFrom::Start(detected.bom as u64))
@@ -516,7 +556,7 @@ fn encoding_hint(src: &Source) -> String {
 
 /// A CSV reading error as a refusal reason, with the first bad byte located for text that
 /// is not valid in `detected`, the encoding the file is read in.
-fn csv_error(src: &Source, detected: text::Detected, e: csv::Error) -> String {
+fn csv_error(src: &Source, detected: text::Detected, e: csv::Error) -> Refusal {
     let line = e.position().map_or(1, |p| p.line());
     let bad = match e.kind() {
         // The reader checks UTF-8 per record: find the first bad byte of the file itself.
@@ -527,12 +567,19 @@ fn csv_error(src: &Source, detected: text::Detected, e: csv::Error) -> String {
         _ => None,
     };
     match bad {
-        Some((Some(b), name)) => format!("{b} is not valid {name} text; {}", encoding_hint(src)),
-        Some((None, name)) => format!(
-            "line {line}: the text is not valid {name}; {}",
-            encoding_hint(src)
+        Some((Some(b), name)) => Refusal::at_line(
+            b.line,
+            format!(
+                "{} is not valid {name} text; {}",
+                b.place(),
+                encoding_hint(src)
+            ),
         ),
-        None => format!("line {line}: {e}"),
+        Some((None, name)) => Refusal::at_line(
+            line,
+            format!("the text is not valid {name}; {}", encoding_hint(src)),
+        ),
+        None => Refusal::at_line(line, e.to_string()),
     }
 }
 
@@ -546,7 +593,7 @@ pub(crate) fn read_rows(
     src: &Source,
     report: &mut FileReport,
     mut row: impl FnMut(&Columns, Loc, &[&str], &mut FileReport),
-) -> Result<usize, String> {
+) -> Result<usize, Refusal> {
     let mut count = 0;
     match src.format {
         Format::Csv => {
@@ -558,7 +605,10 @@ pub(crate) fn read_rows(
                 .map(|h| h.trim_start_matches('\u{feff}').to_string())
                 .collect();
             if header.iter().all(|h| h.trim().is_empty()) {
-                return Err("line 1: the file has no header row (it is empty)".into());
+                return Err(Refusal::at_line(
+                    1,
+                    "the file has no header row (it is empty)".into(),
+                ));
             }
             let cols = map_header(src, &header, report)?;
             let width = header.len();
@@ -660,18 +710,12 @@ pub(crate) fn refuse(
     ledger: &mut Ledger,
     mut report: FileReport,
     mut summary: FileSummary,
-    why: String,
+    why: Refusal,
 ) -> Option<Loaded> {
     if !report.issues.iter().any(|i| i.severity == Severity::File) {
-        // A reason that names its line ("line 3: ...") is placed on that line.
-        let placed = why.strip_prefix("line ").and_then(|rest| {
-            let (n, message) = rest.split_once(": ")?;
-            Some((Loc::Line(n.parse().ok()?), message.to_string()))
-        });
-        let (loc, message) = placed.unwrap_or((Loc::File, why.clone()));
-        report.add(loc, Severity::File, "F01", "", "", message);
+        report.add(why.loc, Severity::File, "F01", "", "", why.message.clone());
     }
-    summary.refused = Some(why);
+    summary.refused = Some(why.to_string());
     settle(ledger, summary, report);
     None
 }

@@ -97,13 +97,19 @@ pub(crate) struct BadByte {
     pub byte: Option<u8>,
 }
 
+impl BadByte {
+    /// Where the byte is in the file, and what it is: `byte 41 of the file (0x96)`.
+    pub(crate) fn place(&self) -> String {
+        match self.byte {
+            Some(b) => format!("byte {} of the file (0x{b:02X})", self.offset),
+            None => format!("byte {} of the file", self.offset),
+        }
+    }
+}
+
 impl std::fmt::Display for BadByte {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {}: byte {} of the file", self.line, self.offset)?;
-        match self.byte {
-            Some(b) => write!(f, " (0x{b:02X})"),
-            None => Ok(()),
-        }
+        write!(f, "line {}: {}", self.line, self.place())
     }
 }
 

@@ -2,7 +2,7 @@
 //! Scheme Specification"): identity, delivery, governance, finance, joint funding, KPIs and
 //! local metrics.
 
-use crate::catalogue::{Polarity, Unit};
+use crate::catalogue::{MetricDef, Polarity, Unit};
 use crate::period::{FinancialYear, Frequency, Period, Window};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -65,11 +65,41 @@ pub(crate) struct PeriodValue {
     pub value: f64,
 }
 
+/// What a KPI measures, resolved once when its scheme is read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Measure {
+    /// A built-in metric, and the breakdown asked for (always one of the metric's own).
+    BuiltIn {
+        def: &'static MetricDef,
+        breakdown: Option<&'static str>,
+    },
+    /// A local metric declared with `[[metric]]` in a scheme file; `Kpi::metric` is its id.
+    Local,
+}
+
+impl PartialEq for Measure {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (
+                Measure::BuiltIn { def, breakdown },
+                Measure::BuiltIn {
+                    def: d,
+                    breakdown: b,
+                },
+            ) => def.id == d.id && breakdown == b,
+            (Measure::Local, Measure::Local) => true,
+            _ => false,
+        }
+    }
+}
+
 /// One KPI of a scheme.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Kpi {
-    /// Catalogue id (with an optional `/breakdown`) or a local metric id.
+    /// Catalogue id (with an optional `/breakdown`) or a local metric id, as written.
     pub metric: String,
+    /// The metric resolved: a built-in one with its breakdown, or a local one.
+    pub measure: Measure,
     /// The code and wording the scheme document uses, e.g. "ASCOF 1ci".
     pub label: Option<String>,
     pub headline: bool,
@@ -88,6 +118,24 @@ pub(crate) struct Kpi {
     pub tolerance: f64,
     pub params: BTreeMap<String, String>,
     pub note: Option<String>,
+}
+
+impl Kpi {
+    /// The metric's id without the breakdown: the catalogue id, or the local metric's id.
+    pub(crate) fn metric_id(&self) -> &str {
+        match self.measure {
+            Measure::BuiltIn { def, .. } => def.id,
+            Measure::Local => &self.metric,
+        }
+    }
+
+    /// The breakdown of a built-in metric the KPI asks for.
+    pub(crate) fn breakdown(&self) -> Option<&'static str> {
+        match self.measure {
+            Measure::BuiltIn { breakdown, .. } => breakdown,
+            Measure::Local => None,
+        }
+    }
 }
 
 /// A local metric declared in a scheme file: SQL conditions over one extract.

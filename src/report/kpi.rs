@@ -55,10 +55,12 @@ pub(super) struct Card {
 }
 
 pub(super) fn kpi_label(kpi: &Kpi) -> String {
-    kpi.label.clone().unwrap_or_else(|| {
-        crate::metrics::catalogue::lookup(&kpi.metric)
-            .map(|m| m.title.to_string())
-            .unwrap_or_else(|| kpi.metric.clone())
+    kpi.label.clone().unwrap_or_else(|| match kpi.measure {
+        Measure::BuiltIn {
+            def,
+            breakdown: None,
+        } => def.title.to_string(),
+        _ => kpi.metric.clone(),
     })
 }
 
@@ -316,7 +318,7 @@ pub(super) fn benchmark(
 ) -> Option<Bench> {
     let f = prep.data.frames.get("benchmarks")?;
     let settings = &prep.programme.settings;
-    let (base, breakdown) = catalogue::split_breakdown(&kpi.metric);
+    let (base, breakdown) = (kpi.metric_id(), kpi.breakdown());
     let a = f.column("Area_Code").ok()?.str().ok()?;
     let n = f.column("Area_Name").ok()?.str().ok()?;
     let y = f.column("Year").ok()?.i32().ok()?;

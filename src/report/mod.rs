@@ -22,7 +22,7 @@ use crate::judge::{format_value, JudgedRow, TargetStatus};
 use crate::money::format_gbp;
 use crate::period::{FinancialYear, Month, Period};
 use crate::pipeline::Run;
-use crate::programme::scheme::{Commencement, Kpi, Scheme};
+use crate::programme::scheme::{Commencement, Kpi, Measure, Scheme};
 use crate::programme::{Disclosure, Settings};
 use crate::stats::spc::{xmr, Assurance, PointType, SpcOptions, SpcPoint};
 use chrono::{Datelike, NaiveDate};

@@ -74,7 +74,7 @@ impl Table {
     fn create(dir: &Path, name: &str, omit: &[&str], parquet: bool) -> Result<Table, String> {
         let header = crate::contract::header_without(name, omit);
         let path = file_path(dir, name, parquet);
-        let file = std::fs::File::create(crate::output::partial_path(&path))
+        let file = crate::output::create_partial(&path)
             .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
         let mut t = Table {
             header: header.clone(),
