@@ -58,6 +58,10 @@ pub struct MetricDef {
     pub params: &'static [Param],
     /// Snapshot metrics use only the window end, whatever window is chosen.
     pub snapshot: bool,
+    /// How many months a KPI's latest figure may lag the pack month before the KPI is out
+    /// of date (a KPI may set its own `max_lag_months`): 0 for most, more where the rule's
+    /// follow-up holds the latest windows back.
+    pub max_lag_months: u32,
     /// The rule, condensed from metrics.md; `bcfmon metrics ID` prints it.
     pub rule: &'static str,
     /// The section of metrics.md that defines it.

@@ -82,6 +82,15 @@ pub(crate) enum Command {
         /// same name (base.html, index.html, scheme.html, definitions.html, data-quality.html).
         #[arg(long)]
         templates: Option<PathBuf>,
+        /// The earlier pack to list changes against (default: the previous month's folder
+        /// beside the output folder, when it holds a bcfmon pack; without one, the previous
+        /// month is computed from today's data).
+        #[arg(long)]
+        previous: Option<PathBuf>,
+        /// Exit 1, after writing the pack, naming every KPI whose latest figure is older than
+        /// its allowed lag (max_lag_months): for the monthly CI job.
+        #[arg(long)]
+        require_fresh: bool,
     },
     /// Write a synthetic set of every extract (events, population, discharges, safeguarding,
     /// finance, benchmarks, chc), deterministic for a seed, with a few bad rows of each kind.
@@ -382,11 +391,15 @@ pub fn run() -> ExitCode {
             period,
             out,
             templates,
+            previous,
+            require_fresh,
         } => crate::commands::report::run(&crate::commands::report::Args {
             root: &root,
             period: period.as_deref(),
             out: out.as_deref(),
             templates: templates.as_deref(),
+            previous: previous.as_deref(),
+            require_fresh,
         }),
         Command::Metrics { id } => crate::commands::metrics::run(id.as_deref()),
         Command::New {

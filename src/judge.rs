@@ -3,9 +3,9 @@
 
 use crate::catalogue::{Polarity, Unit};
 use crate::period::vocabulary;
-use crate::programme::scheme::Kpi;
+use crate::programme::scheme::{Commentary, Kpi};
 use crate::programme::Wording;
-use crate::stats::spc::{Assurance, PointType, Rule, SpcPoint, Variation};
+use crate::stats::spc::{Assurance, PointType, Rule, Signals, SpcPoint, Variation};
 use chrono::NaiveDate;
 
 vocabulary! {
@@ -277,6 +277,35 @@ pub(crate) fn explain_variation(points: &[SpcPoint]) -> String {
     }
 }
 
+/// Every special-cause rule a point meets, in plain words ("Rules met: 7 points in a row on
+/// one side of the average; …"); empty for common cause.
+pub(crate) fn signals_words(s: Signals, spc: &crate::programme::scheme::KpiSpc) -> String {
+    let mut met = Vec::new();
+    if s.astronomical {
+        met.push("a point beyond the process limits".to_string());
+    }
+    if s.shift {
+        met.push(format!(
+            "a shift: {} or more points in a row on one side of the average",
+            spc.shift_length
+        ));
+    }
+    if s.trend {
+        met.push(format!(
+            "a trend: {} or more points in a row rising or falling",
+            spc.trend_length
+        ));
+    }
+    if s.two_in_three {
+        met.push("two of three points in a row close to a process limit".to_string());
+    }
+    if met.is_empty() {
+        String::new()
+    } else {
+        format!("Rules met by the latest point: {}.", met.join("; "))
+    }
+}
+
 /// One sentence on assurance (methods.md §1.9, §3.4).
 pub(crate) fn explain_assurance(assurance: Assurance) -> &'static str {
     match assurance {
@@ -456,15 +485,19 @@ pub(crate) struct JudgedRow {
     pub vs_baseline: Comparison,
     pub vs_benchmark: Comparison,
     pub explanation: String,
+    /// Every special-cause rule the row's point met when it was the latest.
+    pub signals: Option<Signals>,
+    /// The fund manager's commentary for the row's month.
+    pub commentary: Option<Commentary>,
 }
 
 /// The columns of the judged KPI table (`compute --judge`, the pack's metrics.csv/json).
 pub(crate) const JUDGED_COLUMNS: &[crate::table::Column] = &{
-    use crate::table::{float, text};
+    use crate::table::{date, float, text};
     // `scheme`, the results table's columns with `status` renamed `status_code`, then the
     // judgement.
     let results = crate::metrics::COLUMNS;
-    let mut out = [text(""); 21];
+    let mut out = [text(""); 26];
     out[0] = text("scheme");
     let mut i = 0;
     while i + 1 < results.len() {
@@ -480,6 +513,11 @@ pub(crate) const JUDGED_COLUMNS: &[crate::table::Column] = &{
         text("vs_baseline"),
         text("vs_benchmark"),
         text("explanation"),
+        text("special_cause_rule"),
+        text("commentary"),
+        text("action"),
+        text("owner"),
+        date("due"),
     ];
     let mut k = 0;
     while k < judgement.len() {
@@ -518,6 +556,16 @@ impl JudgedRow {
         c.push(self.vs_baseline.to_string());
         c.push(self.vs_benchmark.to_string());
         c.push(self.explanation.clone());
+        c.push(self.signals.map(|s| s.names()).unwrap_or_default());
+        let said = self.commentary.as_ref();
+        c.push(said.map(|s| s.text.clone()).unwrap_or_default());
+        c.push(said.and_then(|s| s.action.clone()).unwrap_or_default());
+        c.push(said.and_then(|s| s.owner.clone()).unwrap_or_default());
+        c.push(
+            said.and_then(|s| s.due)
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
+        );
         c
     }
 }
@@ -529,6 +577,28 @@ pub(crate) fn direction(p: Polarity) -> crate::stats::spc::Direction {
         Polarity::LowIsGood => crate::stats::spc::Direction::Decrease,
         Polarity::Neutral => crate::stats::spc::Direction::Neutral,
     }
+}
+
+/// A KPI's XmR chart over the values it has (oldest first, each with its period end), with
+/// its own SPC settings. A rebase starts a new group of limits at the first point in or after
+/// its month, once the groups before and after it have the 2 points a group needs (so a
+/// rebase in the latest month takes effect from the next).
+pub(crate) fn kpi_chart(kpi: &Kpi, points: &[(NaiveDate, f64)]) -> Option<Vec<SpcPoint>> {
+    if points.len() < 2 {
+        return None;
+    }
+    let values: Vec<f64> = points.iter().map(|p| p.1).collect();
+    let mut starts = Vec::new();
+    let mut previous = 0;
+    for r in &kpi.spc.rebase {
+        if let Some(s) = points.iter().position(|p| p.0 >= r.period.start()) {
+            if s >= previous + 2 && values.len() - s >= 2 {
+                starts.push(s);
+                previous = s;
+            }
+        }
+    }
+    crate::stats::spc::xmr(&values, &starts, &kpi.spc.options(direction(kpi.polarity))).ok()
 }
 
 /// Whether a period end is plotted at the KPI's frequency.
@@ -565,7 +635,7 @@ pub(crate) fn judge(
     rows: &[crate::metrics::ResultRow],
     benchmarks: Option<&polars::prelude::DataFrame>,
 ) -> Vec<JudgedRow> {
-    use crate::stats::spc::{summarise, xmr, SpcOptions};
+    use crate::stats::spc::summarise;
     let area = &programme.settings.area.code;
     let wording = &programme.settings.wording;
     let mut out = Vec::new();
@@ -590,23 +660,25 @@ pub(crate) fn judge(
                 .iter()
                 .map(|r| r.value.as_deref().and_then(|v| v.parse().ok()))
                 .collect();
-            let opts = SpcOptions {
-                direction: direction(kpi.polarity),
-                ..SpcOptions::default()
-            };
+            let improvement = direction(kpi.polarity);
+            let dated: Vec<Option<(NaiveDate, f64)>> = series
+                .iter()
+                .zip(&values)
+                .map(|(r, v)| v.map(|v| (r.period_end, v)))
+                .collect();
             for (i, r) in series.iter().enumerate() {
                 let value = values[i];
                 let target = target_at(kpi, r.period_end);
                 let status = target.map(|t| target_status(value, t, kpi.polarity, kpi.tolerance));
-                let history: Vec<f64> = values[..=i].iter().flatten().copied().collect();
-                let chart = if value.is_some() && history.len() >= 2 {
-                    xmr(&history, &[], &opts).ok()
+                let history: Vec<(NaiveDate, f64)> = dated[..=i].iter().flatten().copied().collect();
+                let chart = if value.is_some() {
+                    kpi_chart(kpi, &history)
                 } else {
                     None
                 };
                 let summary = chart
                     .as_ref()
-                    .and_then(|c| summarise(c, opts.direction, target));
+                    .and_then(|c| summarise(c, improvement, target));
                 let vs_b = match (value, kpi.baseline) {
                     (Some(v), Some(b)) => vs_baseline(
                         (v, r.lower95, r.upper95),
@@ -673,6 +745,12 @@ pub(crate) fn judge(
                     vs_baseline: vs_b,
                     vs_benchmark: vs_e,
                     explanation: sentences.join(" "),
+                    signals: chart.as_ref().and_then(|c| c.last()).map(|p| p.signals),
+                    commentary: kpi
+                        .commentary
+                        .iter()
+                        .find(|c| c.period == crate::period::Month::of(r.period_end))
+                        .cloned(),
                 });
             }
         }

@@ -61,6 +61,19 @@ impl Month {
             }
         }
     }
+    pub(crate) fn previous(self) -> Month {
+        if self.month == 1 {
+            Month {
+                year: self.year - 1,
+                month: 12,
+            }
+        } else {
+            Month {
+                year: self.year,
+                month: self.month - 1,
+            }
+        }
+    }
     pub(crate) fn of(d: NaiveDate) -> Month {
         Month {
             year: d.year(),
@@ -171,6 +184,23 @@ pub(crate) fn parse_period(text: &str) -> Result<Period, String> {
             .map_err(|_| format!("`{text}` is not a real calendar date")),
         _ => Err(bad()),
     }
+}
+
+/// Parses a month written `2024-06`.
+pub(crate) fn parse_month(text: &str) -> Result<Month, String> {
+    let bad = || format!("`{text}` is not a month: write it as yyyy-mm, e.g. `2016-03`");
+    let (y, m) = text.trim().split_once('-').ok_or_else(bad)?;
+    if y.len() != 4 || m.len() != 2 || !(y.bytes().chain(m.bytes())).all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let month: u32 = m.parse().map_err(|_| bad())?;
+    if !(1..=12).contains(&month) {
+        return Err(bad());
+    }
+    Ok(Month {
+        year: y.parse().map_err(|_| bad())?,
+        month,
+    })
 }
 
 /// Parses a financial year label `2024-25` (the second part must be the following year).

@@ -5,6 +5,7 @@
 use crate::output::{write_pack, Inputs};
 use crate::period::Month;
 use crate::pipeline::load_programme;
+use crate::report::Previous;
 use std::path::{Path, PathBuf};
 
 pub(crate) struct Args<'a> {
@@ -12,6 +13,8 @@ pub(crate) struct Args<'a> {
     pub period: Option<&'a str>,
     pub out: Option<&'a Path>,
     pub templates: Option<&'a Path>,
+    pub previous: Option<&'a Path>,
+    pub require_fresh: bool,
 }
 
 pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
@@ -29,12 +32,14 @@ pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
     for n in &prep.notes {
         eprintln!("bcfmon report: note: {n}");
     }
-    let files = crate::report::build(&prep, month, args.templates)
-        .map_err(|e| format!("bcfmon report: {e}"))?;
     let out: PathBuf = args
         .out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| args.root.join("out").join(month.to_string()));
+    let previous = previous_pack(args.previous, &out, month, &prep.programme.settings)?;
+    let built = crate::report::build(&prep, month, args.templates, &previous)
+        .map_err(|e| format!("bcfmon report: {e}"))?;
+    let files = built.files;
     let what = if args.out.is_some() {
         "--out"
     } else {
@@ -52,9 +57,12 @@ pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
     if let Some(note) = crate::extract::all::absent_note(&prep.data.absent) {
         eprintln!("bcfmon report: note: {note}");
     }
-    let failures = prep
+    let mut failures = prep
         .ledger
         .failures(prep.programme.settings.max_reject_rate, false);
+    if args.require_fresh {
+        failures.extend(built.stale.iter().map(|s| format!("out of date: {s}")));
+    }
     if failures.is_empty() {
         Ok(())
     } else {
@@ -62,5 +70,33 @@ pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
             "bcfmon report: the pack was written, but {}",
             failures.join("\nbcfmon report: ")
         ))
+    }
+}
+
+/// The pack to compare with: `--previous` (which must hold a bcfmon pack), else the previous
+/// month's folder beside the output when it holds one, else none.
+fn previous_pack(
+    given: Option<&Path>,
+    out: &Path,
+    month: Month,
+    settings: &crate::programme::Settings,
+) -> Result<Previous, String> {
+    let dir = match given {
+        Some(d) => d.to_path_buf(),
+        None => crate::report::changes::previous_beside(out, month),
+    };
+    match crate::report::changes::read_pack(&dir, settings)
+        .map_err(|e| format!("bcfmon report: {e}"))?
+    {
+        Some((m, snapshot)) if m < month => Ok(Previous::Pack { month: m, snapshot }),
+        Some((m, _)) if given.is_some() => Err(format!(
+            "bcfmon report: --previous {} is the pack for {m}, which is not before {month}",
+            dir.display()
+        )),
+        None if given.is_some() => Err(format!(
+            "bcfmon report: --previous {} holds no bcfmon pack with a summary.csv",
+            dir.display()
+        )),
+        _ => Ok(Previous::None),
     }
 }

@@ -6,9 +6,11 @@ use super::settings::{parse_date, req_string};
 use crate::catalogue::{self, Polarity, Unit};
 use crate::contract;
 use crate::money::parse_money;
-use crate::period::{parse_financial_year, parse_period, Frequency, Window};
+use crate::period::{parse_financial_year, parse_month, parse_period, Frequency, Month, Window};
+use crate::stats::spc::{Conflict, TwoInThree};
 use crate::programme::scheme::{
-    Commencement, Contribution, Delivery, FinancePlan, JointFunding, Kpi, LocalMetric, Measure,
+    Annotation, Commencement, Commentary, Contribution, Delivery, FinancePlan, JointFunding, Kpi,
+    KpiSpc, LocalMetric, Measure, Rebase,
     PeriodValue, Scheme,
 };
 use crate::programme::Settings;
@@ -32,6 +34,7 @@ pub(crate) const SCHEME_KEYS: &[&str] = &[
     "joint_funding",
     "kpi",
     "metric",
+    "annotation",
 ];
 const FINANCE_KEYS: &[&str] = &[
     "financial_year",
@@ -56,6 +59,28 @@ const KPI_KEYS: &[&str] = &[
     "tolerance",
     "params",
     "note",
+    "commentary",
+    "annotation",
+    "spc",
+    "max_lag_months",
+];
+const COMMENTARY_KEYS: &[&str] = &[
+    "period",
+    "text",
+    "action",
+    "owner",
+    "due",
+    "reviewed_at",
+    "escalated_to",
+];
+const ANNOTATION_KEYS: &[&str] = &["date", "text"];
+const SPC_KEYS: &[&str] = &[
+    "rebase",
+    "baseline_points",
+    "shift_length",
+    "trend_length",
+    "two_in_three",
+    "conflict",
 ];
 const METRIC_KEYS: &[&str] = &[
     "id",
@@ -528,6 +553,153 @@ fn read_local_metric(src: &mut Source<'_>, t: &DeTable<'_>, span: &Span) -> Opti
     })
 }
 
+/// A month written `yyyy-mm`.
+fn month(src: &mut Source<'_>, v: &Value<'_>, key: &str) -> Option<Month> {
+    let text = src.string(v, key)?;
+    match parse_month(&text) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            src.error(&v.span(), e, None);
+            None
+        }
+    }
+}
+
+/// `[[kpi.commentary]]`: one per pack month, oldest first.
+fn read_commentary(src: &mut Source<'_>, v: &Value<'_>) -> Vec<Commentary> {
+    let w = "in [[kpi.commentary]]";
+    let mut out: Vec<Commentary> = Vec::new();
+    for (t, span) in src.tables(v, "commentary") {
+        src.check_keys(t, COMMENTARY_KEYS, w);
+        let period = match get(t, "period") {
+            Some(v) => month(src, v, "period"),
+            None => {
+                src.missing(&span, "period", w, Some("the pack month it speaks to, e.g. \"2016-03\"".into()));
+                None
+            }
+        };
+        let text = req_string(src, t, &span, "text", w);
+        let opt = |src: &mut Source<'_>, key: &str| get(t, key).and_then(|v| src.string(v, key));
+        let action = opt(src, "action");
+        let owner = opt(src, "owner");
+        let reviewed_at = opt(src, "reviewed_at");
+        let escalated_to = opt(src, "escalated_to");
+        let due = get(t, "due").and_then(|v| parse_date(src, v, "due"));
+        if let (Some(period), Some(text)) = (period, text) {
+            if out.iter().any(|c| c.period == period) {
+                src.error(
+                    &span,
+                    format!("the KPI has commentary for {period} twice"),
+                    Some("one [[kpi.commentary]] per pack month".into()),
+                );
+            }
+            out.push(Commentary {
+                period,
+                text,
+                action,
+                owner,
+                due,
+                reviewed_at,
+                escalated_to,
+            });
+        }
+    }
+    out.sort_by_key(|c| c.period);
+    out
+}
+
+/// `[[annotation]]` or `[[kpi.annotation]]`: dated events drawn on the charts.
+fn read_annotations(src: &mut Source<'_>, v: &Value<'_>, w: &str) -> Vec<Annotation> {
+    let mut out = Vec::new();
+    for (t, span) in src.tables(v, "annotation") {
+        src.check_keys(t, ANNOTATION_KEYS, w);
+        let date = match get(t, "date") {
+            Some(v) => parse_date(src, v, "date"),
+            None => {
+                src.missing(&span, "date", w, Some("e.g. date = \"2015-10-01\"".into()));
+                None
+            }
+        };
+        let text = req_string(src, t, &span, "text", w);
+        if let (Some(date), Some(text)) = (date, text) {
+            out.push(Annotation { date, text });
+        }
+    }
+    out.sort_by_key(|a| a.date);
+    out
+}
+
+/// A whole number of at least `min` (the range `bcfmon stats spc` accepts).
+fn at_least(src: &mut Source<'_>, v: &Value<'_>, key: &str, min: i64, why: &str) -> Option<usize> {
+    let n = src.integer(v, key)?;
+    if n < min {
+        src.error(&v.span(), format!("`{key}` must be at least {min}"), Some(why.into()));
+        return None;
+    }
+    Some(n as usize)
+}
+
+/// `[kpi.spc]`: the options of `bcfmon stats spc`, with the same meanings and ranges.
+fn read_spc(src: &mut Source<'_>, v: &Value<'_>) -> Option<KpiSpc> {
+    let t = src.table(v, "spc")?;
+    src.check_keys(t, SPC_KEYS, "in [kpi.spc]");
+    let mut spc = KpiSpc::default();
+    let mut ok = true;
+    if let Some(rv) = get(t, "rebase") {
+        for (rt, span) in src.tables(rv, "rebase") {
+            let w = "in a rebase of [kpi.spc]";
+            src.check_keys(rt, &["period", "reason"], w);
+            let period = match get(rt, "period") {
+                Some(v) => month(src, v, "period"),
+                None => {
+                    src.missing(&span, "period", w, Some("the first month of the new limits, e.g. \"2015-10\"".into()));
+                    None
+                }
+            };
+            let reason = req_string(src, rt, &span, "reason", w);
+            match (period, reason) {
+                (Some(period), Some(reason)) => {
+                    if spc.rebase.iter().any(|r: &Rebase| r.period == period) {
+                        src.error(&span, format!("the KPI rebases at {period} twice"), None);
+                    }
+                    spc.rebase.push(Rebase { period, reason });
+                }
+                _ => ok = false,
+            }
+        }
+        spc.rebase.sort_by_key(|r| r.period);
+    }
+    if let Some(v) = get(t, "baseline_points") {
+        spc.baseline_points = at_least(src, v, "baseline_points", 12, "limits need at least 12 points (as NHSRplotthedots)");
+        ok &= spc.baseline_points.is_some();
+    }
+    if let Some(v) = get(t, "shift_length") {
+        match at_least(src, v, "shift_length", 2, "points in a run on one side of the mean") {
+            Some(n) => spc.shift_length = n,
+            None => ok = false,
+        }
+    }
+    if let Some(v) = get(t, "trend_length") {
+        match at_least(src, v, "trend_length", 3, "points rising or falling in a row") {
+            Some(n) => spc.trend_length = n,
+            None => ok = false,
+        }
+    }
+    if let Some(v) = get(t, "two_in_three") {
+        match src.choice(v, "two_in_three", TwoInThree::ALL, TwoInThree::parse) {
+            Some(x) => spc.two_in_three = x,
+            None => ok = false,
+        }
+    }
+    if let Some(v) = get(t, "conflict") {
+        match src.choice(v, "conflict", Conflict::ALL, Conflict::parse) {
+            Some(x) => spc.conflict = x,
+            None => ok = false,
+        }
+    }
+    ok.then_some(spc)
+}
+
 fn read_kpi(
     src: &mut Source<'_>,
     t: &DeTable<'_>,
@@ -679,6 +851,35 @@ fn read_kpi(
         }
     }
     let note = get(t, "note").and_then(|v| src.string(v, "note"));
+    let commentary = get(t, "commentary")
+        .map(|v| read_commentary(src, v))
+        .unwrap_or_default();
+    let annotations = get(t, "annotation")
+        .map(|v| read_annotations(src, v, "in [[kpi.annotation]]"))
+        .unwrap_or_default();
+    let spc = match get(t, "spc") {
+        Some(v) => read_spc(src, v),
+        None => Some(KpiSpc::default()),
+    };
+    let default_lag = match measure {
+        Measure::BuiltIn { def, .. } => def.max_lag_months,
+        Measure::Local => 0,
+    };
+    let max_lag_months = match get(t, "max_lag_months") {
+        Some(v) => match src.integer(v, "max_lag_months") {
+            Some(n) if (0..=24).contains(&n) => Some(n as u32),
+            Some(_) => {
+                src.error(
+                    &v.span(),
+                    "`max_lag_months` must be from 0 to 24",
+                    Some("months the latest figure may lag the pack month".into()),
+                );
+                None
+            }
+            None => None,
+        },
+        None => Some(default_lag),
+    };
     Some(Kpi {
         metric: metric?,
         measure,
@@ -695,6 +896,10 @@ fn read_kpi(
         tolerance: tolerance?,
         params,
         note,
+        commentary,
+        annotations,
+        spc: spc?,
+        max_lag_months: max_lag_months?,
     })
 }
 
@@ -825,6 +1030,9 @@ pub(super) fn read_scheme(
             }
         }
     }
+    let annotations = get(root, "annotation")
+        .map(|v| read_annotations(src, v, "in [[annotation]]"))
+        .unwrap_or_default();
     let mut kpis = Vec::new();
     let mut headline_spans = Vec::new();
     if let Some(v) = get(root, "kpi") {
@@ -864,5 +1072,6 @@ pub(super) fn read_scheme(
         joint_funding,
         kpis,
         metrics,
+        annotations,
     })
 }

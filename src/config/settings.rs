@@ -6,7 +6,7 @@ use super::reader::{get, Source};
 use crate::contract;
 use crate::programme::{
     Area, DataSource, DateFormat, Disclosure, Encoding, FinanceThresholds, Format, Partner,
-    PartnerKind, Settings, Wording,
+    PartnerKind, Peer, Settings, Wording,
 };
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
@@ -236,14 +236,25 @@ pub(super) fn read_settings(
         if let Some(t) = src.table(v, "benchmarking") {
             src.check_keys(t, &["peers"], "in [benchmarking]");
             if let Some(pv) = get(t, "peers") {
-                for (code, span) in src.strings(pv, "peers") {
+                // Each peer a code, or { code, name } to give the name the board reads.
+                for item in src.array(pv, "peers").unwrap_or_default() {
+                    let (code, name) = match item.get_ref() {
+                        toml::de::DeValue::Table(pt) => {
+                            src.check_keys(pt, &["code", "name"], "in a peer of [benchmarking]");
+                            let code = req_string(src, pt, &item.span(), "code", "in a peer");
+                            let name = get(pt, "name").and_then(|v| src.string(v, "name"));
+                            (code, name)
+                        }
+                        _ => (src.string(item, "peers"), None),
+                    };
+                    let Some(code) = code else { continue };
                     if is_gss_code(&code) {
-                        peers.push(code);
+                        peers.push(Peer { code, name });
                     } else {
                         src.error(
-                            &span,
+                            &item.span(),
                             format!("peer `{code}` is not an ONS GSS area code"),
-                            Some("e.g. \"E08000032\"".into()),
+                            Some("e.g. \"E08000032\", or { code = \"E08000032\", name = \"Bradford\" }".into()),
                         );
                     }
                 }

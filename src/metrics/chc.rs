@@ -19,6 +19,7 @@ pub(crate) const CHC_BACKLOG: Metric = Metric {
             breakdowns: &["deferred", "over-28-days"],
             params: &[],
             snapshot: true,
+            max_lag_months: 0,
             rule: "Snapshot at the window end: referrals made by then, neither decided nor withdrawn by then.",
             section: "metrics.md §14",
     },

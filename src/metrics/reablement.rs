@@ -22,6 +22,8 @@ pub(crate) const ASCOF_2A: Metric = Metric {
             breakdowns: AGE_BANDS,
             params: &[],
             snapshot: false,
+            // The 7-day follow-up holds the latest month back.
+            max_lag_months: 1,
             rule: "ST-Max episodes (rows of one person no more than 7 days apart) ending in the window, for new clients (no long-term support ending less than 91 days before the episode start), aged 18+ or unknown, alive at the episode start. The final outcome is taken from death within 7 days, hospital admission, follow-on services, then requests, assessments and reviews, then equipment, then the episode's own outcome. Numerator: episodes whose final outcome is not long-term support or short-term residential/nursing care; denominator: episodes with a classifiable outcome. Coverage: 91 days before and 7 days after the window.",
             section: "metrics.md §1",
     },

@@ -98,6 +98,14 @@ pub(crate) struct FinanceThresholds {
     pub not_on_track_pct: rust_decimal::Decimal,
 }
 
+/// A comparator area of `[benchmarking] peers`: its ONS code, and the name the board reads
+/// (when programme.toml gives none, the benchmarks extract's `Area_Name`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Peer {
+    pub code: String,
+    pub name: Option<String>,
+}
+
 /// The validated `programme.toml`.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Settings {
@@ -105,7 +113,7 @@ pub(crate) struct Settings {
     pub area: Area,
     pub partners: Vec<Partner>,
     pub data: BTreeMap<String, DataSource>,
-    pub peers: Vec<String>,
+    pub peers: Vec<Peer>,
     pub disclosure: Disclosure,
     pub wording: Wording,
     pub finance: FinanceThresholds,
@@ -116,6 +124,11 @@ pub(crate) struct Settings {
 impl Settings {
     pub(crate) fn partner(&self, id: &str) -> Option<&Partner> {
         self.partners.iter().find(|p| p.id == id)
+    }
+
+    /// The peer of this code, if it is one.
+    pub(crate) fn peer(&self, code: &str) -> Option<&Peer> {
+        self.peers.iter().find(|p| p.code == code)
     }
 }
 

@@ -3,7 +3,8 @@
 //! local metrics.
 
 use crate::catalogue::{MetricDef, Polarity, Unit};
-use crate::period::{FinancialYear, Frequency, Period, Window};
+use crate::period::{FinancialYear, Frequency, Month, Period, Window};
+use crate::stats::spc::{Conflict, Direction, SpcOptions, TwoInThree};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -93,6 +94,78 @@ impl PartialEq for Measure {
     }
 }
 
+/// What the fund manager says of a KPI for one pack month (`[[kpi.commentary]]`): what
+/// happened, what is being done about it, who is accountable and by when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Commentary {
+    /// The pack month it speaks to.
+    pub period: Month,
+    pub text: String,
+    pub action: Option<String>,
+    pub owner: Option<String>,
+    pub due: Option<NaiveDate>,
+    /// The meeting (and date) that reviewed it.
+    pub reviewed_at: Option<String>,
+    pub escalated_to: Option<String>,
+}
+
+/// A dated event drawn on a KPI's charts (a new pathway, a go-live): `[[kpi.annotation]]`
+/// for one KPI, `[[annotation]]` for every KPI of the scheme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Annotation {
+    pub date: NaiveDate,
+    pub text: String,
+}
+
+/// A new set of SPC limits from a month on, and why (a service change).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Rebase {
+    pub period: Month,
+    pub reason: String,
+}
+
+/// A KPI's SPC settings (`[kpi.spc]`): the options of `bcfmon stats spc`, with the same
+/// meanings and defaults (NHSRplotthedots).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct KpiSpc {
+    pub rebase: Vec<Rebase>,
+    /// Limits fixed on each group's first N points (`stats spc --fix-after`).
+    pub baseline_points: Option<usize>,
+    pub shift_length: usize,
+    pub trend_length: usize,
+    pub two_in_three: TwoInThree,
+    pub conflict: Conflict,
+}
+
+impl Default for KpiSpc {
+    fn default() -> Self {
+        let d = SpcOptions::default();
+        KpiSpc {
+            rebase: Vec::new(),
+            baseline_points: d.fix_after,
+            shift_length: d.shift_length,
+            trend_length: d.trend_length,
+            two_in_three: d.two_in_three,
+            conflict: d.conflict,
+        }
+    }
+}
+
+impl KpiSpc {
+    /// The chart options for a KPI of this polarity's improvement direction.
+    pub(crate) fn options(&self, direction: Direction) -> SpcOptions {
+        SpcOptions {
+            direction,
+            fix_after: self.baseline_points,
+            shift_length: self.shift_length,
+            trend_length: self.trend_length,
+            two_in_three: self.two_in_three,
+            conflict: self.conflict,
+            ..SpcOptions::default()
+        }
+    }
+}
+
 /// One KPI of a scheme.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Kpi {
@@ -118,6 +191,13 @@ pub(crate) struct Kpi {
     pub tolerance: f64,
     pub params: BTreeMap<String, String>,
     pub note: Option<String>,
+    /// Oldest first.
+    pub commentary: Vec<Commentary>,
+    /// This KPI's own annotations (the scheme's are in `Scheme::annotations`).
+    pub annotations: Vec<Annotation>,
+    pub spc: KpiSpc,
+    /// How many months the latest figure may lag the pack month before it is out of date.
+    pub max_lag_months: u32,
 }
 
 impl Kpi {
@@ -174,9 +254,18 @@ pub(crate) struct Scheme {
     pub joint_funding: Option<JointFunding>,
     pub kpis: Vec<Kpi>,
     pub metrics: Vec<LocalMetric>,
+    /// Annotations drawn on every KPI's charts.
+    pub annotations: Vec<Annotation>,
 }
 
 impl Scheme {
+    /// A KPI's annotations and the scheme's, by date.
+    pub(crate) fn annotations_of<'a>(&'a self, kpi: &'a Kpi) -> Vec<&'a Annotation> {
+        let mut all: Vec<&Annotation> = self.annotations.iter().chain(&kpi.annotations).collect();
+        all.sort_by_key(|a| a.date);
+        all
+    }
+
     /// The funding streams its contributions name, each once, in the order first named.
     /// Empty when the scheme does not break its money down by stream.
     pub(crate) fn funding_streams(&self) -> Vec<&str> {

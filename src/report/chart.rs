@@ -19,12 +19,113 @@ const INK: RGBColor = RGBColor(20, 20, 20);
 
 const FONT: &str = "sans-serif";
 
-/// A plotted series: x labels, values (`None` = no value or suppressed) and a target per x.
+/// A plotted series: x labels, values (`None` = no value or suppressed) and a target per x,
+/// and the numbered annotations to mark.
 pub(crate) struct Series<'a> {
     pub labels: &'a [String],
     pub values: &'a [Option<f64>],
     pub targets: &'a [Option<f64>],
     pub unit: Unit,
+    pub marks: &'a [Mark],
+}
+
+/// A numbered vertical marker at the period `x` holding an annotation's date.
+pub(crate) struct Mark {
+    pub x: usize,
+    pub number: usize,
+    /// The annotation, as the text alternative reads it ("1 October 2015: …").
+    pub words: String,
+}
+
+/// Draws each annotation as a dotted vertical line with its number at the top.
+fn draw_marks(chart: &mut Chart<'_, '_>, marks: &[Mark], range: (f64, f64)) {
+    for m in marks {
+        let x = m.x as f64;
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(x, range.0), (x, range.1)],
+                1,
+                3,
+                PURPLE.stroke_width(1),
+            ))
+            .expect("mark");
+        let style = (FONT, 12)
+            .into_font()
+            .color(&PURPLE)
+            .pos(Pos::new(HPos::Center, VPos::Top));
+        chart
+            .draw_series(std::iter::once(Text::new(
+                m.number.to_string(),
+                (x, range.1),
+                style,
+            )))
+            .expect("mark number");
+    }
+}
+
+/// The annotations for the text alternative.
+fn marks_desc(marks: &[Mark]) -> String {
+    if marks.is_empty() {
+        return String::new();
+    }
+    let listed: Vec<String> = marks
+        .iter()
+        .map(|m| format!("{}: {}", m.number, m.words))
+        .collect();
+    format!(" Numbered markers: {}.", listed.join("; "))
+}
+
+/// A small trend line for the summary table: the values as a polyline, the latest as a dot,
+/// with a text alternative giving the first and latest values.
+pub(crate) fn sparkline(values: &[Option<f64>], labels: &[String], unit: Unit) -> String {
+    let known: Vec<(usize, f64)> = values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.map(|v| (i, v)))
+        .collect();
+    let (Some(first), Some(last)) = (known.first(), known.last()) else {
+        return String::new();
+    };
+    let (w, h, pad) = (120.0, 28.0, 3.0);
+    let (lo, hi) = known
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), (_, v)| (lo.min(*v), hi.max(*v)));
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let n = values.len().max(2) - 1;
+    let at = |i: usize, v: f64| {
+        let x = pad + (w - 2.0 * pad) * i as f64 / n as f64;
+        let y = if hi > lo {
+            h - pad - (h - 2.0 * pad) * (v - lo) / span
+        } else {
+            h / 2.0
+        };
+        (x, y)
+    };
+    let points: Vec<String> = known
+        .iter()
+        .map(|(i, v)| {
+            let (x, y) = at(*i, *v);
+            format!("{x:.1},{y:.1}")
+        })
+        .collect();
+    let (lx, ly) = at(last.0, last.1);
+    let label = |i: usize| labels.get(i).cloned().unwrap_or_default();
+    let alt = format!(
+        "Trend over {} periods: {} in {}, {} in {}",
+        known.len(),
+        crate::judge::format_value(first.1, unit),
+        label(first.0),
+        crate::judge::format_value(last.1, unit),
+        label(last.0)
+    );
+    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;");
+    format!(
+        "<svg class=\"spark\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"{}\"><polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\" points=\"{}\"/><circle cx=\"{lx:.1}\" cy=\"{ly:.1}\" r=\"2.5\" fill=\"{}\"/></svg>",
+        esc(&alt),
+        hex(GREY),
+        points.join(" "),
+        hex(INK)
+    )
 }
 
 /// Wraps the plotters output for inlining: drops the fixed size and the namespace (an inline
@@ -237,6 +338,7 @@ pub(crate) fn spc(id: &str, title: &str, s: &Series<'_>, points: &[Option<SpcPoi
             }
             start = end;
         }
+        draw_marks(&mut chart, s.marks, range);
         draw_data(&mut chart, s.targets, &plotted, LIGHT, |x| {
             points[x]
                 .as_ref()
@@ -244,7 +346,7 @@ pub(crate) fn spc(id: &str, title: &str, s: &Series<'_>, points: &[Option<SpcPoi
         });
         root.present().expect("svg");
     }
-    let desc = spc_desc(s, points);
+    let desc = spc_desc(s, points) + &marks_desc(s.marks);
     finish(svg, id, title, &desc)
 }
 
@@ -386,14 +488,16 @@ pub(crate) fn trajectory(id: &str, title: &str, s: &Series<'_>) -> String {
         let root = caption_free_area(&mut svg, 720, 260);
         // Few points: label every one.
         let mut chart = time_axes(&root, s, range, 1);
+        draw_marks(&mut chart, s.marks, range);
         draw_data(&mut chart, s.targets, &plotted, GREY, |_| {
             PointType::CommonCause
         });
         root.present().expect("svg");
     }
     let desc = format!(
-        "Line chart of {} values against the target or trajectory (dash-dot line); too few points for statistical process control.",
-        plotted.len()
+        "Line chart of {} values against the target or trajectory (dash-dot line); too few points for statistical process control.{}",
+        plotted.len(),
+        marks_desc(s.marks)
     );
     finish(svg, id, title, &desc)
 }
@@ -656,6 +760,7 @@ mod tests {
             values: &values,
             targets: &targets,
             unit: Unit::Percent,
+            marks: &[],
         };
         let svg = spc("k1", "A <KPI>", &s, &points);
         assert!(svg.starts_with("<svg class=\"chart\" viewBox=\"0 0 720 300\" role=\"img\""));

@@ -35,24 +35,30 @@ impl Disclose<'_> {
         wording: &crate::programme::Wording,
     ) -> crate::table::Table<'static> {
         let mut table = crate::table::Table::new(crate::judge::JUDGED_COLUMNS);
-        let marker = &self.0.marker;
         for j in judged {
-            let mut cells = j.row.named_cells();
-            if self.row(&j.row) {
-                if self.small(j.row.numerator) {
-                    cells.numerator = marker.clone();
-                }
-                if self.small(j.row.denominator) {
-                    cells.denominator = marker.clone();
-                }
-                for derived in [&mut cells.value, &mut cells.lower95, &mut cells.upper95] {
-                    if !derived.is_empty() {
-                        *derived = marker.clone();
-                    }
-                }
-            }
-            table.push(j.cells_from(cells, wording));
+            table.push(j.cells_from(self.row_cells(&j.row), wording));
         }
         table
+    }
+
+    /// A result row's cells as the board may see them: a small numerator or denominator as
+    /// the marker, and the value and its interval, derived from it, suppressed.
+    pub(crate) fn row_cells(&self, row: &crate::metrics::ResultRow) -> crate::metrics::RowCells {
+        let marker = &self.0.marker;
+        let mut cells = row.named_cells();
+        if self.row(row) {
+            if self.small(row.numerator) {
+                cells.numerator = marker.clone();
+            }
+            if self.small(row.denominator) {
+                cells.denominator = marker.clone();
+            }
+            for derived in [&mut cells.value, &mut cells.lower95, &mut cells.upper95] {
+                if !derived.is_empty() {
+                    *derived = marker.clone();
+                }
+            }
+        }
+        cells
     }
 }

@@ -51,7 +51,80 @@ pub(super) struct Card {
     pub(super) chart: Value,
     pub(super) points: Vec<PointRow>,
     pub(super) bench: Option<Bench>,
+    /// Why the KPI is an exception (empty when it is not one).
+    pub(super) reasons: Vec<&'static str>,
     pub(super) exception: bool,
+    /// The latest figure is older than the pack month less the KPI's allowed lag.
+    pub(super) stale: bool,
+    pub(super) stale_words: String,
+    /// The fund manager's words for the pack month, or the latest earlier ones.
+    pub(super) commentary: Option<CommentaryView>,
+    /// The annotations drawn on the chart, numbered as there.
+    pub(super) annotations: Vec<AnnotationView>,
+    /// Each rebase of the SPC limits, with its reason.
+    pub(super) rebases: Vec<String>,
+    /// Every special-cause rule the latest point meets, in plain words.
+    pub(super) rules: String,
+    /// `special_cause_rule` of the latest point (`shift+trend`).
+    pub(super) rule_names: String,
+    /// A small trend line for the summary table.
+    pub(super) sparkline: Value,
+    /// The target at the latest period, for the summary table.
+    pub(super) target_now: String,
+    /// The scheme's reference, for the summary table.
+    pub(super) scheme: String,
+    /// The latest period's end (`yyyy-mm-dd`) and target, for summary.csv.
+    pub(super) period_end: String,
+    pub(super) target_value: String,
+    /// `special cause concern`, `special cause improvement`, `special cause variation` or
+    /// empty: the latest point's type.
+    pub(super) special_cause: String,
+}
+
+#[derive(Serialize, Clone)]
+pub(super) struct CommentaryView {
+    /// `March 2016`.
+    pub(super) period: String,
+    /// Whether it is for the pack's own month.
+    pub(super) current: bool,
+    pub(super) text: String,
+    pub(super) action: String,
+    pub(super) owner: String,
+    pub(super) due: String,
+    pub(super) reviewed_at: String,
+    pub(super) escalated_to: String,
+}
+
+#[derive(Serialize, Clone)]
+pub(super) struct AnnotationView {
+    pub(super) number: usize,
+    pub(super) date: String,
+    pub(super) text: String,
+}
+
+/// The commentary for `month`, or else the latest earlier one, as the card shows it.
+pub(super) fn commentary_view(kpi: &Kpi, month: Month) -> Option<CommentaryView> {
+    let c = kpi.commentary.iter().rev().find(|c| c.period <= month)?;
+    Some(CommentaryView {
+        period: month_words(c.period),
+        current: c.period == month,
+        text: c.text.clone(),
+        action: c.action.clone().unwrap_or_default(),
+        owner: c.owner.clone().unwrap_or_default(),
+        due: c.due.map(long_date).unwrap_or_default(),
+        reviewed_at: c.reviewed_at.clone().unwrap_or_default(),
+        escalated_to: c.escalated_to.clone().unwrap_or_default(),
+    })
+}
+
+/// Whether a KPI's latest figure (at `latest`, a period end) is out of date for a pack of
+/// `month`: older than the month less the KPI's allowed lag. No figure at all is out of date.
+pub(crate) fn out_of_date(kpi: &Kpi, latest: Option<NaiveDate>, month: Month) -> bool {
+    let mut oldest = month;
+    for _ in 0..kpi.max_lag_months {
+        oldest = oldest.previous();
+    }
+    latest.is_none_or(|d| crate::period::Month::of(d) < oldest)
 }
 
 pub(super) fn kpi_label(kpi: &Kpi) -> String {
@@ -118,6 +191,7 @@ pub(super) fn card(
     kpi: &Kpi,
     series: &[&JudgedRow],
     disclose: &Disclose<'_>,
+    month: Month,
 ) -> Card {
     let settings = &prep.programme.settings;
     let id = format!("{}-k{}", scheme.reference, index + 1);
@@ -138,23 +212,50 @@ pub(super) fn card(
         .map(|r| short_month(r.row.period_end))
         .collect();
     let targets: Vec<Option<f64>> = series.iter().map(|r| r.target).collect();
-    let present: Vec<f64> = values.iter().flatten().copied().collect();
-    let opts = SpcOptions {
-        direction: crate::judge::direction(kpi.polarity),
-        ..SpcOptions::default()
-    };
+    let present: Vec<(NaiveDate, f64)> = series
+        .iter()
+        .zip(&values)
+        .filter_map(|(r, v)| v.map(|v| (r.row.period_end, v)))
+        .collect();
     let spc_ok = present.len() >= MIN_SPC_POINTS;
     let points: Vec<Option<SpcPoint>> = if spc_ok {
-        let mut all = xmr(&present, &[], &opts).unwrap_or_default().into_iter();
+        let mut all = crate::judge::kpi_chart(kpi, &present)
+            .unwrap_or_default()
+            .into_iter();
         values.iter().map(|v| v.and_then(|_| all.next())).collect()
     } else {
         vec![None; values.len()]
     };
+    // Annotations within the chart's span, numbered in date order, each at the period that
+    // holds its date.
+    let mut marks = Vec::new();
+    let mut annotations = Vec::new();
+    for a in scheme.annotations_of(kpi) {
+        let first = series.first().map(|r| r.row.period_start);
+        let Some(x) = series.iter().position(|r| r.row.period_end >= a.date) else {
+            continue;
+        };
+        if first.is_some_and(|f| a.date < f) {
+            continue;
+        }
+        let number = marks.len() + 1;
+        marks.push(chart::Mark {
+            x,
+            number,
+            words: format!("{}, {}", long_date(a.date), a.text),
+        });
+        annotations.push(AnnotationView {
+            number,
+            date: long_date(a.date),
+            text: a.text.clone(),
+        });
+    }
     let s = chart::Series {
         labels: &labels,
         values: &shown,
         targets: &targets,
         unit,
+        marks: &marks,
     };
     let chart_title = format!("{} — {}", scheme.reference, kpi_label(kpi));
     let (chart_kind, svg) = if spc_ok {
@@ -224,17 +325,69 @@ pub(super) fn card(
         Some(r) => r.explanation.clone(),
         None => settings.wording.no_data.clone(),
     };
-    let exception = last.is_some_and(|r| {
-        matches!(r.status, Some(TargetStatus::Amber | TargetStatus::Red))
-            || (spc_ok
-                && matches!(
-                    r.variation,
-                    Some(
-                        crate::stats::spc::Variation::ConcernHigh
-                            | crate::stats::spc::Variation::ConcernLow
-                    )
-                ))
-    });
+    let latest_with_figure = series
+        .iter()
+        .rev()
+        .find(|r| r.row.value.is_some())
+        .map(|r| r.row.period_end);
+    let stale = out_of_date(kpi, latest_with_figure, month);
+    let stale_words = if !stale {
+        String::new()
+    } else {
+        let allowed = match kpi.max_lag_months {
+            0 => "a figure for the pack's month is expected".to_string(),
+            1 => "a lag of 1 month is allowed".to_string(),
+            n => format!("a lag of {n} months is allowed"),
+        };
+        match latest_with_figure {
+            Some(d) => format!(
+                "Out of date: the latest figure is for {}, and {allowed}.",
+                month_words(Month::of(d))
+            ),
+            None => format!("Out of date: there is no figure, and {allowed}."),
+        }
+    };
+    let commentary = commentary_view(kpi, month);
+    let mut reasons = Vec::new();
+    if last.is_some_and(|r| matches!(r.status, Some(TargetStatus::Red))) {
+        reasons.push("off target");
+    } else if last.is_some_and(|r| matches!(r.status, Some(TargetStatus::Amber))) {
+        reasons.push("at risk of missing the target");
+    }
+    if spc_ok
+        && last.is_some_and(|r| {
+            matches!(
+                r.variation,
+                Some(
+                    crate::stats::spc::Variation::ConcernHigh
+                        | crate::stats::spc::Variation::ConcernLow
+                )
+            )
+        })
+    {
+        reasons.push("special cause concern");
+    }
+    if stale {
+        reasons.push("out of date");
+    }
+    if !reasons.is_empty() && !commentary.as_ref().is_some_and(|c| c.current) {
+        reasons.push("no commentary for this month");
+    }
+    let exception = !reasons.is_empty();
+    let latest_point = points.iter().rev().flatten().next().filter(|_| spc_ok);
+    let rules = latest_point
+        .map(|p| crate::judge::signals_words(p.signals, &kpi.spc))
+        .unwrap_or_default();
+    let rule_names = latest_point
+        .map(|p| p.signals.names())
+        .unwrap_or_default();
+    let rebases = kpi
+        .spc
+        .rebase
+        .iter()
+        .map(|r| format!("Limits recalculated from {}: {}", month_words(r.period), r.reason))
+        .collect();
+    let sparkline = chart::sparkline(&shown, &labels, unit);
     let points_rows = series
         .iter()
         .zip(&points)
@@ -302,7 +455,31 @@ pub(super) fn card(
         chart: Value::from_safe_string(svg),
         points: points_rows,
         bench,
+        reasons,
         exception,
+        stale,
+        stale_words,
+        commentary,
+        annotations,
+        rebases,
+        rules,
+        rule_names,
+        sparkline: Value::from_safe_string(sparkline),
+        target_now: last
+            .and_then(|r| r.target)
+            .map_or("None set".into(), |t| format_value(t, unit)),
+        scheme: scheme.reference.clone(),
+        period_end: last.map_or(String::new(), |r| {
+            r.row.period_end.format("%Y-%m-%d").to_string()
+        }),
+        target_value: crate::table::num(last.and_then(|r| r.target)),
+        special_cause: match latest_point.map(|p| p.point_type) {
+            Some(PointType::Concern) => "special cause concern",
+            Some(PointType::Improvement) => "special cause improvement",
+            Some(PointType::NeutralHigh | PointType::NeutralLow) => "special cause variation",
+            _ => "",
+        }
+        .to_string(),
     }
 }
 
@@ -363,7 +540,7 @@ pub(super) fn benchmark(
         let peers = rows.iter().any(|&i| {
             y.get(i) == Some(year)
                 && a.get(i)
-                    .is_some_and(|c| settings.peers.iter().any(|p| p == c))
+                    .is_some_and(|c| settings.peer(c).is_some())
         });
         peers.then_some((year, own))
     })?;
@@ -385,10 +562,12 @@ pub(super) fn benchmark(
         let value = v.get(i).expect("filtered");
         if code == "E92000001" {
             england = Some(value);
-        } else if settings.peers.iter().any(|p| p == code) && !seen.contains(&code) {
+        } else if let Some(peer) = settings.peer(code).filter(|_| !seen.contains(&code)) {
             seen.push(code);
+            // The name programme.toml gives the peer, else the extract's.
+            let name = peer.name.as_deref().or(n.get(i)).unwrap_or(code);
             bars.push(chart::Bar {
-                label: n.get(i).unwrap_or(code).to_string(),
+                label: name.to_string(),
                 value,
                 lower: None,
                 upper: None,

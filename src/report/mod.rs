@@ -3,6 +3,7 @@
 //! overridable from a folder, autoescaped), and lists every file of the pack with its bytes.
 
 mod budget;
+pub(crate) mod changes;
 pub(crate) mod chart;
 mod disclosure;
 mod kpi;
@@ -24,7 +25,7 @@ use crate::period::{FinancialYear, Month, Period};
 use crate::pipeline::Run;
 use crate::programme::scheme::{Commencement, Kpi, Measure, Scheme};
 use crate::programme::{Disclosure, Settings};
-use crate::stats::spc::{xmr, Assurance, PointType, SpcOptions, SpcPoint};
+use crate::stats::spc::{Assurance, PointType, SpcPoint};
 use chrono::{Datelike, NaiveDate};
 use minijinja::{Environment, Value};
 use rust_decimal::Decimal;
@@ -106,7 +107,12 @@ fn finance_status_view(s: finance::FinanceStatus, settings: &Settings) -> Status
 pub(crate) type Files = BTreeMap<String, Vec<u8>>;
 
 /// Builds the pack for `month` from what `compute` prepared.
-pub(crate) fn build(prep: &Run, month: Month, templates: Option<&Path>) -> Result<Files, String> {
+pub(crate) fn build(
+    prep: &Run,
+    month: Month,
+    templates: Option<&Path>,
+    previous: &Previous,
+) -> Result<Built, String> {
     let programme = &prep.programme;
     let settings = &programme.settings;
     let disclose = Disclose(&settings.disclosure);
@@ -150,20 +156,87 @@ pub(crate) fn build(prep: &Run, month: Month, templates: Option<&Path>) -> Resul
     let env = environment(templates)?;
     let mut files = Files::new();
 
+    // Every KPI's card, then what changed since the previous pack (or month).
+    let all_cards = cards(prep, &judged, month, &disclose);
+    let now = snapshot(&all_cards, &st, &judged, &disclose, settings);
+    let (since, compared_with, changes) = match previous {
+        Previous::Pack { month: m, snapshot } => (
+            month_words(*m),
+            format!("the pack for {}", month_words(*m)),
+            changes::compare(snapshot, &now),
+        ),
+        Previous::None => {
+            let m = month.previous();
+            let earlier: Vec<JudgedRow> = judged
+                .iter()
+                .filter(|j| j.row.period_end <= m.end())
+                .cloned()
+                .collect();
+            let before_cards = cards(prep, &earlier, m, &disclose);
+            let before_st = finance::statement(programme, actuals, m);
+            let before = snapshot(&before_cards, &before_st, &earlier, &disclose, settings);
+            (
+                month_words(m),
+                format!(
+                    "{}, computed from today's data (no earlier pack was found), so no figure shows as revised",
+                    month_words(m)
+                ),
+                changes::compare(&before, &now),
+            )
+        }
+    };
+    let stale: Vec<String> = all_cards
+        .iter()
+        .flat_map(|(s, cs)| cs.iter().filter(|c| c.stale).map(move |c| format!("{} {}: {}", s.reference, c.label, c.stale_words)))
+        .collect();
+
     // Scheme pages and the index rows.
     let mut index_rows = Vec::new();
     let mut exceptions = Vec::new();
-    for scheme in &programme.schemes {
-        let cards: Vec<Card> = scheme
-            .kpis
-            .iter()
-            .enumerate()
-            .map(|(i, kpi)| {
-                let series = kpi_series(&judged, scheme, kpi);
-                card(prep, scheme, i, kpi, &series, &disclose)
-            })
-            .collect();
+    let mut summary = Vec::new();
+    let mut summary_table = crate::table::Table::new(changes::SUMMARY_COLUMNS);
+    for (scheme, cards) in all_cards {
         let href = format!("schemes/{}.html", scheme.reference);
+        for c in &cards {
+            let kpi_changes: Vec<String> = changes
+                .iter()
+                .filter(|x| x.kind != "revised figure" && x.scheme == scheme.reference && x.item == c.label)
+                .map(|x| match x.kind {
+                    "status" => format!("was {}", x.before),
+                    kind => kind.to_string(),
+                })
+                .collect();
+            let change = if kpi_changes.is_empty() {
+                "No change".to_string()
+            } else {
+                kpi_changes.join("; ")
+            };
+            summary_table.push(vec![
+                month.to_string(),
+                scheme.reference.clone(),
+                c.metric.clone(),
+                c.window.clone(),
+                c.label.clone(),
+                c.period_end.clone(),
+                c.value.clone(),
+                c.target_value.clone(),
+                c.status.code.clone(),
+                c.status.words.clone(),
+                c.variation.clone(),
+                c.assurance.clone(),
+                c.special_cause.clone(),
+                c.rule_names.clone(),
+                if c.stale { "yes" } else { "no" }.into(),
+                c.reasons.join("; "),
+                c.commentary.as_ref().map(|v| v.period.clone()).unwrap_or_default(),
+                change.clone(),
+            ]);
+            summary.push(minijinja::context! {
+                card => c.clone(),
+                href => format!("{href}#{}", c.id),
+                change => change,
+            });
+        }
         for c in cards.iter().filter(|c| c.exception) {
             exceptions.push(minijinja::context! {
                 scheme => scheme.reference.clone(),
@@ -173,8 +246,20 @@ pub(crate) fn build(prep: &Run, month: Month, templates: Option<&Path>) -> Resul
                 status => c.status.clone(),
                 variation => c.variation.clone(),
                 explanation => c.explanation.clone(),
+                reasons => c.reasons.clone(),
+                commentary => c.commentary.clone(),
+                stale_words => c.stale_words.clone(),
             });
         }
+        let count = |code: &str| cards.iter().filter(|c| c.status.code == code).count();
+        let position = minijinja::context! {
+            on_track => count("green"),
+            at_risk => count("amber"),
+            not_on_track => count("red"),
+            no_data => count("grey"),
+            out_of_date => cards.iter().filter(|c| c.stale).count(),
+            kpis => cards.len(),
+        };
         let fin = st.schemes.iter().find(|s| s.reference == scheme.reference);
         let plan_value = scheme
             .finance
@@ -191,6 +276,7 @@ pub(crate) fn build(prep: &Run, month: Month, templates: Option<&Path>) -> Resul
             lead => partner_name(settings, &scheme.lead_commissioner),
             value => plan_value,
             headline => headline,
+            position => position,
             finance => fin.map(|f| money_row(f.reference.clone(), href.clone(), f.total(), settings)),
         });
         let page = scheme_page(&env, scheme, fin, cards, &st, settings, common("../"))?;
@@ -238,6 +324,16 @@ pub(crate) fn build(prep: &Run, month: Month, templates: Option<&Path>) -> Resul
             t.render(minijinja::context! {
                 c => common(""),
                 schemes => index_rows,
+                summary => summary,
+                changes => changes,
+                since => since,
+                compared_with => compared_with,
+                wording => minijinja::context! {
+                    on_track => settings.wording.on_track.clone(),
+                    at_risk => settings.wording.at_risk.clone(),
+                    not_on_track => settings.wording.not_on_track.clone(),
+                    no_data => settings.wording.no_data.clone(),
+                },
                 exceptions => exceptions,
                 partners => partners,
                 by_type => by_type,
@@ -270,7 +366,83 @@ pub(crate) fn build(prep: &Run, month: Month, templates: Option<&Path>) -> Resul
         xlsx::workbook(programme, &st, &judged, &disclose)?,
     );
     files.insert("data_quality.csv".into(), prep.ledger.to_csv().into_bytes());
-    Ok(files)
+    files.insert("summary.csv".into(), summary_table.to_csv().into_bytes());
+    files.insert(
+        "changes.csv".into(),
+        changes::changes_csv(&changes).into_bytes(),
+    );
+    Ok(Built { files, stale })
+}
+
+/// What `report` compares the pack with.
+pub(crate) enum Previous {
+    /// A previous pack bcfmon wrote, read back.
+    Pack {
+        month: Month,
+        snapshot: changes::Snapshot,
+    },
+    /// None found: the previous month is built from today's data.
+    None,
+}
+
+/// A built pack: its files, and every out-of-date KPI (for `--require-fresh`).
+pub(crate) struct Built {
+    pub files: Files,
+    pub stale: Vec<String>,
+}
+
+/// Every scheme's KPI cards for a pack of `month`, from the judged rows up to it.
+fn cards<'p>(
+    prep: &'p Run,
+    judged: &[JudgedRow],
+    month: Month,
+    disclose: &Disclose<'_>,
+) -> Vec<(&'p Scheme, Vec<Card>)> {
+    prep.programme
+        .schemes
+        .iter()
+        .map(|scheme| {
+            let cards = scheme
+                .kpis
+                .iter()
+                .enumerate()
+                .map(|(i, kpi)| {
+                    let series = kpi_series(judged, scheme, kpi);
+                    card(prep, scheme, i, kpi, &series, disclose, month)
+                })
+                .collect();
+            (scheme, cards)
+        })
+        .collect()
+}
+
+/// What a pack of these cards states, as the next pack will read it back.
+fn snapshot(
+    cards: &[(&Scheme, Vec<Card>)],
+    st: &Statement,
+    judged: &[JudgedRow],
+    disclose: &Disclose<'_>,
+    settings: &Settings,
+) -> changes::Snapshot {
+    changes::Snapshot {
+        kpis: cards
+            .iter()
+            .flat_map(|(s, cs)| {
+                cs.iter().map(|c| changes::KpiState {
+                    scheme: s.reference.clone(),
+                    metric: c.metric.clone(),
+                    window: c.window.clone(),
+                    label: c.label.clone(),
+                    status_code: c.status.code.clone(),
+                    status: c.status.words.clone(),
+                    special_cause: c.special_cause.clone(),
+                    exception: c.reasons.join("; "),
+                })
+            })
+            .collect(),
+        budget: changes::budget_state(st, settings),
+        figures: changes::figures(judged, disclose),
+    }
 }
 
 fn partner_name(settings: &Settings, id: &str) -> String {
@@ -471,10 +643,10 @@ fn definitions(
                 codes => m.codes.join(", "),
                 unit => m.unit.to_string(),
                 polarity => polarity_words(m.polarity),
-                polarity_source => if m.polarity_official { "published" } else { "inferred" },
+                polarity_source => if m.polarity_official { "as the published measure states" } else { "the usual reading of the measure; a KPI may set its own" },
                 sources => m.sources.join(", "),
                 rule => m.rule,
-                section => m.section,
+                section => format!("bcfmon's metric catalogue: `bcfmon metrics {base}` prints this rule"),
                 local => false,
             });
         } else if let Some(l) = programme.local_metrics().find(|l| &l.id == id) {
@@ -484,7 +656,7 @@ fn definitions(
                 codes => "local",
                 unit => l.unit.to_string(),
                 polarity => polarity_words(l.polarity),
-                polarity_source => "scheme file",
+                polarity_source => "as the scheme file sets it",
                 sources => l.source.clone(),
                 rule => l.rule.clone().unwrap_or_else(|| format!(
                     "Count of {} rows where {} (dated by {}){}.",
@@ -493,7 +665,7 @@ fn definitions(
                     l.date,
                     l.denominator.as_ref().map(|d| format!(", over those where {d}")).unwrap_or_default()
                 )),
-                section => "local metric",
+                section => "a local metric declared in a scheme file",
                 local => true,
             });
         }

@@ -113,6 +113,34 @@ vocabulary! {
     }
 }
 
+/// Every special-cause rule a point meets, whichever labels it (NHSRplotthedots names only
+/// the first by priority; a board asks which rules fired).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Signals {
+    /// Beyond a process limit.
+    pub astronomical: bool,
+    pub shift: bool,
+    pub trend: bool,
+    pub two_in_three: bool,
+}
+
+impl Signals {
+    /// `astronomical`, `shift`, `trend`, `two-in-three`, joined with `+`; empty for none.
+    pub(crate) fn names(&self) -> String {
+        [
+            (self.astronomical, "astronomical"),
+            (self.shift, "shift"),
+            (self.trend, "trend"),
+            (self.two_in_three, "two-in-three"),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, name)| *name)
+        .collect::<Vec<_>>()
+        .join("+")
+    }
+}
+
 /// One point of the chart.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct SpcPoint {
@@ -124,6 +152,8 @@ pub(crate) struct SpcPoint {
     pub point_type: PointType,
     /// The rule that labelled the point; `None` for common cause.
     pub rule: Option<Rule>,
+    /// Every rule the point meets.
+    pub signals: Signals,
 }
 
 /// The chart's problems that make it impossible to draw.
@@ -187,8 +217,9 @@ fn members(n: usize, len: usize, ends_at: impl Fn(usize) -> bool) -> Vec<bool> {
     member
 }
 
-/// Labels one group's points: the rule and sign v of each label (methods.md §1.5–1.6).
-fn label_group(y: &[f64], lim: &Limits, opts: &SpcOptions) -> Vec<Option<(Rule, i8)>> {
+/// Labels one group's points: the rule and sign v of each label (methods.md §1.5–1.6), and
+/// every rule each point meets.
+fn label_group(y: &[f64], lim: &Limits, opts: &SpcOptions) -> Vec<(Option<(Rule, i8)>, Signals)> {
     let n = y.len();
     let outside: Vec<bool> = y.iter().map(|v| *v > lim.upl || *v < lim.lpl).collect();
     let side: Vec<i8> = y.iter().map(|v| sign(v - lim.mean)).collect();
@@ -290,12 +321,19 @@ fn label_group(y: &[f64], lim: &Limits, opts: &SpcOptions) -> Vec<Option<(Rule, 
             if shift[i] {
                 signals.push(by_side(Rule::RunAbove, Rule::RunBelow));
             }
-            match opts.conflict {
+            let label = match opts.conflict {
                 Conflict::ImprovementWins if signals.iter().any(|(_, v)| improving(*v)) => {
                     signals.iter().find(|(_, v)| improving(*v)).copied()
                 }
                 _ => signals.first().copied(),
-            }
+            };
+            let met = Signals {
+                astronomical: outside[i],
+                shift: shift[i],
+                trend: trend[i],
+                two_in_three: two_of_three[i],
+            };
+            (label, met)
         })
         .collect()
 }
@@ -334,7 +372,7 @@ pub(crate) fn xmr(
         let m = opts.fix_after.map_or(y.len(), |n| n.min(y.len()));
         let lim = limits(&y[..m], opts.screen_outliers);
         let labels = label_group(y, &lim, opts);
-        for (value, label) in y.iter().zip(labels) {
+        for (value, (label, signals)) in y.iter().zip(labels) {
             out.push(SpcPoint {
                 value: *value,
                 rebase_group: g,
@@ -343,6 +381,7 @@ pub(crate) fn xmr(
                 upl: lim.upl,
                 point_type: point_type(label.map_or(0, |(_, v)| v), opts.direction),
                 rule: label.map(|(r, _)| r),
+                signals,
             });
         }
     }

@@ -8,16 +8,21 @@ pub(super) fn benchmarks(cx: &Context<'_>, rng: &mut Rng) -> Result<(PathBuf, us
     let (opts, programme) = (cx.opts, cx.programme);
     // Published-style benchmarks for the peers and England.
     let mut bm = Table::create(&opts.out, "benchmarks", &[], opts.parquet)?;
-    let mut areas: Vec<(String, &str)> = programme
+    // Each area's code, name and level: the peers under the names programme.toml gives them
+    // (else their code), and England.
+    let mut areas: Vec<(String, String, &str)> = programme
         .map(|p| {
             p.settings
                 .peers
                 .iter()
-                .map(|c| (c.clone(), "Local authority"))
+                .map(|c| {
+                    let name = c.name.clone().unwrap_or_else(|| c.code.clone());
+                    (c.code.clone(), name, "Local authority")
+                })
                 .collect()
         })
         .unwrap_or_default();
-    areas.push(("E92000001".into(), "National"));
+    areas.push(("E92000001".into(), "England".into(), "National"));
     // Published-style measures, some by their published codes (metrics.md Appendix A).
     let measures: [(&str, &str, f64, f64); 5] = [
         ("ASCOF 2C", "65+", 560.0, 150.0),
@@ -26,12 +31,7 @@ pub(super) fn benchmarks(cx: &Context<'_>, rng: &mut Rng) -> Result<(PathBuf, us
         ("ASCOF 2E", "Total", 80.0, 6.0),
         ("1C(1A)", "Total", 90.0, 5.0),
     ];
-    for (code, level) in &areas {
-        let name = if *level == "National" {
-            "England".to_string()
-        } else {
-            format!("Peer {code}")
-        };
+    for (code, name, level) in &areas {
         for fy in (from.year() - 2)..to.year() {
             let label = FinancialYear(fy).to_string();
             for (measure, breakdown, centre, spread) in measures {
