@@ -87,6 +87,10 @@ pub(crate) enum Command {
         /// month is computed from today's data).
         #[arg(long)]
         previous: Option<PathBuf>,
+        /// Build a pack for every month from this one (yyyy-mm) to --period, each into
+        /// out/<month>/ and compared with the one before: a year's history in one run.
+        #[arg(long, conflicts_with = "out")]
+        from: Option<String>,
         /// Exit 1, after writing the pack, naming every KPI whose latest figure is older than
         /// its allowed lag (max_lag_months): for the monthly CI job.
         #[arg(long)]
@@ -392,6 +396,7 @@ pub fn run() -> ExitCode {
             out,
             templates,
             previous,
+            from,
             require_fresh,
         } => crate::commands::report::run(&crate::commands::report::Args {
             root: &root,
@@ -399,6 +404,7 @@ pub fn run() -> ExitCode {
             out: out.as_deref(),
             templates: templates.as_deref(),
             previous: previous.as_deref(),
+            from: from.as_deref(),
             require_fresh,
         }),
         Command::Metrics { id } => crate::commands::metrics::run(id.as_deref()),

@@ -670,7 +670,8 @@ pub(crate) fn judge(
                 let value = values[i];
                 let target = target_at(kpi, r.period_end);
                 let status = target.map(|t| target_status(value, t, kpi.polarity, kpi.tolerance));
-                let history: Vec<(NaiveDate, f64)> = dated[..=i].iter().flatten().copied().collect();
+                let history: Vec<(NaiveDate, f64)> =
+                    dated[..=i].iter().flatten().copied().collect();
                 let chart = if value.is_some() {
                     kpi_chart(kpi, &history)
                 } else {

@@ -1,6 +1,7 @@
 //! The integration tests: one binary whose modules each run the real `bcfmon` on fixture
 //! folders (see tests/README.md). This file holds the helpers they share.
 
+mod board;
 mod check;
 mod compute;
 mod pack;

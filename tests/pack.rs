@@ -31,7 +31,7 @@ fn judged_kpi_table_for_the_shipped_example() {
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     let rows = parse_csv(&fs::read_to_string(&out_path).unwrap());
-    assert_eq!(rows[0].join(","), "scheme,area_code,metric,window,period,period_start,period_end,numerator,denominator,value,lower95,upper95,unit,status_code,target,status,variation,assurance,vs_baseline,vs_benchmark,explanation");
+    assert_eq!(rows[0].join(","), "scheme,area_code,metric,window,period,period_start,period_end,numerator,denominator,value,lower95,upper95,unit,status_code,target,status,variation,assurance,vs_baseline,vs_benchmark,explanation,special_cause_rule,commentary,action,owner,due");
     // Every KPI of every scheme is judged at March 2016.
     let kpis = [
         ("S3PO2", "ascof-2c"),
@@ -335,6 +335,9 @@ fn report_builds_the_example_pack() {
     let s2 = String::from_utf8_lossy(&pack["schemes/S2AA1.html"]).into_owned();
     assert!(s2.contains("<h4>Benchmark 2015-16</h4>"));
     assert!(s2.contains("Calderdale (this pack)"));
+    // Peers by the names programme.toml gives them, never by code.
+    assert!(s2.contains("<th scope=\"row\">Bradford</th>"), "{s2}");
+    assert!(!s2.contains("Peer E08"));
     assert!(s2.contains("<th scope=\"row\">England</th><td class=\"num\">554.5 per 100,000</td>"));
     // The pooled budget on the index: the six schemes' plans sum to £9,427,810.
     let index = String::from_utf8_lossy(&pack["index.html"]).into_owned();

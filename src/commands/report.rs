@@ -14,6 +14,7 @@ pub(crate) struct Args<'a> {
     pub out: Option<&'a Path>,
     pub templates: Option<&'a Path>,
     pub previous: Option<&'a Path>,
+    pub from: Option<&'a str>,
     pub require_fresh: bool,
 }
 
@@ -32,28 +33,46 @@ pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
     for n in &prep.notes {
         eprintln!("bcfmon report: note: {n}");
     }
-    let out: PathBuf = args
-        .out
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| args.root.join("out").join(month.to_string()));
-    let previous = previous_pack(args.previous, &out, month, &prep.programme.settings)?;
-    let built = crate::report::build(&prep, month, args.templates, &previous)
-        .map_err(|e| format!("bcfmon report: {e}"))?;
-    let files = built.files;
-    let what = if args.out.is_some() {
-        "--out"
-    } else {
-        "the pack folder"
+    // With --from, every month from it to the pack's month, each compared with the one
+    // before; otherwise the one month.
+    let months = match args.from {
+        Some(from) => {
+            let first = crate::period::parse_month(from).map_err(who)?;
+            if first > month {
+                return Err(who(format!(
+                    "--from {first} is after the pack's month, {month}"
+                )));
+            }
+            crate::period::months_between(first, month)
+        }
+        None => vec![month],
     };
-    write_pack(&out, what, &files, &inputs).map_err(who)?;
-    let pages = files.keys().filter(|k| k.ends_with(".html")).count();
-    println!(
-        "bcfmon report: {} ({} pages, {} files) for {}",
-        out.display(),
-        pages,
-        files.len(),
-        crate::report::month_words(month)
-    );
+    let mut stale = Vec::new();
+    for (i, &m) in months.iter().enumerate() {
+        let out: PathBuf = args
+            .out
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| args.root.join("out").join(m.to_string()));
+        let given = if i == 0 { args.previous } else { None };
+        let previous = previous_pack(given, &out, m, &prep.programme.settings)?;
+        let built = crate::report::build(&prep, m, args.templates, &previous).map_err(who)?;
+        let files = built.files;
+        let what = if args.out.is_some() {
+            "--out"
+        } else {
+            "the pack folder"
+        };
+        write_pack(&out, what, &files, &inputs).map_err(who)?;
+        let pages = files.keys().filter(|k| k.ends_with(".html")).count();
+        println!(
+            "bcfmon report: {} ({} pages, {} files) for {}",
+            out.display(),
+            pages,
+            files.len(),
+            crate::report::month_words(m)
+        );
+        stale = built.stale;
+    }
     if let Some(note) = crate::extract::all::absent_note(&prep.data.absent) {
         eprintln!("bcfmon report: note: {note}");
     }
@@ -61,7 +80,7 @@ pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
         .ledger
         .failures(prep.programme.settings.max_reject_rate, false);
     if args.require_fresh {
-        failures.extend(built.stale.iter().map(|s| format!("out of date: {s}")));
+        failures.extend(stale.iter().map(|s| format!("out of date: {s}")));
     }
     if failures.is_empty() {
         Ok(())

@@ -7,13 +7,12 @@ use crate::catalogue::{self, Polarity, Unit};
 use crate::contract;
 use crate::money::parse_money;
 use crate::period::{parse_financial_year, parse_month, parse_period, Frequency, Month, Window};
-use crate::stats::spc::{Conflict, TwoInThree};
 use crate::programme::scheme::{
     Annotation, Commencement, Commentary, Contribution, Delivery, FinancePlan, JointFunding, Kpi,
-    KpiSpc, LocalMetric, Measure, Rebase,
-    PeriodValue, Scheme,
+    KpiSpc, LocalMetric, Measure, PeriodValue, Rebase, Scheme,
 };
 use crate::programme::Settings;
+use crate::stats::spc::{Conflict, TwoInThree};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use toml::de::{DeTable, DeValue};
@@ -574,7 +573,12 @@ fn read_commentary(src: &mut Source<'_>, v: &Value<'_>) -> Vec<Commentary> {
         let period = match get(t, "period") {
             Some(v) => month(src, v, "period"),
             None => {
-                src.missing(&span, "period", w, Some("the pack month it speaks to, e.g. \"2016-03\"".into()));
+                src.missing(
+                    &span,
+                    "period",
+                    w,
+                    Some("the pack month it speaks to, e.g. \"2016-03\"".into()),
+                );
                 None
             }
         };
@@ -633,7 +637,11 @@ fn read_annotations(src: &mut Source<'_>, v: &Value<'_>, w: &str) -> Vec<Annotat
 fn at_least(src: &mut Source<'_>, v: &Value<'_>, key: &str, min: i64, why: &str) -> Option<usize> {
     let n = src.integer(v, key)?;
     if n < min {
-        src.error(&v.span(), format!("`{key}` must be at least {min}"), Some(why.into()));
+        src.error(
+            &v.span(),
+            format!("`{key}` must be at least {min}"),
+            Some(why.into()),
+        );
         return None;
     }
     Some(n as usize)
@@ -652,7 +660,12 @@ fn read_spc(src: &mut Source<'_>, v: &Value<'_>) -> Option<KpiSpc> {
             let period = match get(rt, "period") {
                 Some(v) => month(src, v, "period"),
                 None => {
-                    src.missing(&span, "period", w, Some("the first month of the new limits, e.g. \"2015-10\"".into()));
+                    src.missing(
+                        &span,
+                        "period",
+                        w,
+                        Some("the first month of the new limits, e.g. \"2015-10\"".into()),
+                    );
                     None
                 }
             };
@@ -670,17 +683,35 @@ fn read_spc(src: &mut Source<'_>, v: &Value<'_>) -> Option<KpiSpc> {
         spc.rebase.sort_by_key(|r| r.period);
     }
     if let Some(v) = get(t, "baseline_points") {
-        spc.baseline_points = at_least(src, v, "baseline_points", 12, "limits need at least 12 points (as NHSRplotthedots)");
+        spc.baseline_points = at_least(
+            src,
+            v,
+            "baseline_points",
+            12,
+            "limits need at least 12 points (as NHSRplotthedots)",
+        );
         ok &= spc.baseline_points.is_some();
     }
     if let Some(v) = get(t, "shift_length") {
-        match at_least(src, v, "shift_length", 2, "points in a run on one side of the mean") {
+        match at_least(
+            src,
+            v,
+            "shift_length",
+            2,
+            "points in a run on one side of the mean",
+        ) {
             Some(n) => spc.shift_length = n,
             None => ok = false,
         }
     }
     if let Some(v) = get(t, "trend_length") {
-        match at_least(src, v, "trend_length", 3, "points rising or falling in a row") {
+        match at_least(
+            src,
+            v,
+            "trend_length",
+            3,
+            "points rising or falling in a row",
+        ) {
             Some(n) => spc.trend_length = n,
             None => ok = false,
         }

@@ -219,7 +219,11 @@ fn read_table(path: &Path) -> Result<Vec<BTreeMap<String, String>>, String> {
             header
                 .iter()
                 .cloned()
-                .zip(record.iter().map(|c| c.strip_prefix('\'').unwrap_or(c).to_string()))
+                .zip(
+                    record
+                        .iter()
+                        .map(|c| c.strip_prefix('\'').unwrap_or(c).to_string()),
+                )
                 .collect(),
         );
     }
@@ -229,7 +233,10 @@ fn read_table(path: &Path) -> Result<Vec<BTreeMap<String, String>>, String> {
 /// The previous pack's month and position, read back from its `summary.csv`, `metrics.csv`
 /// and `finance.csv`, with budget statuses judged on this programme's thresholds. `None`
 /// when the folder holds no pack of this version or later (no summary.csv).
-pub(crate) fn read_pack(dir: &Path, settings: &Settings) -> Result<Option<(Month, Snapshot)>, String> {
+pub(crate) fn read_pack(
+    dir: &Path,
+    settings: &Settings,
+) -> Result<Option<(Month, Snapshot)>, String> {
     let get = |row: &BTreeMap<String, String>, k: &str| row.get(k).cloned().unwrap_or_default();
     let mut snap = Snapshot::default();
     if !dir.join(crate::output::PACK_MARK).is_file() || !dir.join("summary.csv").is_file() {
@@ -283,7 +290,8 @@ pub(crate) fn read_pack(dir: &Path, settings: &Settings) -> Result<Option<(Month
             settings.finance.on_track_pct,
             settings.finance.not_on_track_pct,
         );
-        snap.budget.push((scheme, finance_status_view(status, settings).words));
+        snap.budget
+            .push((scheme, finance_status_view(status, settings).words));
     }
     Ok(Some((month, snap)))
 }

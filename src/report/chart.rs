@@ -87,9 +87,9 @@ pub(crate) fn sparkline(values: &[Option<f64>], labels: &[String], unit: Unit) -
         return String::new();
     };
     let (w, h, pad) = (120.0, 28.0, 3.0);
-    let (lo, hi) = known
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(lo, hi), (_, v)| (lo.min(*v), hi.max(*v)));
+    let (lo, hi) = known.iter().fold((f64::MAX, f64::MIN), |(lo, hi), (_, v)| {
+        (lo.min(*v), hi.max(*v))
+    });
     let span = if hi > lo { hi - lo } else { 1.0 };
     let n = values.len().max(2) - 1;
     let at = |i: usize, v: f64| {
@@ -118,7 +118,11 @@ pub(crate) fn sparkline(values: &[Option<f64>], labels: &[String], unit: Unit) -
         crate::judge::format_value(last.1, unit),
         label(last.0)
     );
-    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;");
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('"', "&quot;")
+    };
     format!(
         "<svg class=\"spark\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"{}\"><polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\" points=\"{}\"/><circle cx=\"{lx:.1}\" cy=\"{ly:.1}\" r=\"2.5\" fill=\"{}\"/></svg>",
         esc(&alt),

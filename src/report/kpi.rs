@@ -378,14 +378,18 @@ pub(super) fn card(
     let rules = latest_point
         .map(|p| crate::judge::signals_words(p.signals, &kpi.spc))
         .unwrap_or_default();
-    let rule_names = latest_point
-        .map(|p| p.signals.names())
-        .unwrap_or_default();
+    let rule_names = latest_point.map(|p| p.signals.names()).unwrap_or_default();
     let rebases = kpi
         .spc
         .rebase
         .iter()
-        .map(|r| format!("Limits recalculated from {}: {}", month_words(r.period), r.reason))
+        .map(|r| {
+            format!(
+                "Limits recalculated from {}: {}",
+                month_words(r.period),
+                r.reason
+            )
+        })
         .collect();
     let sparkline = chart::sparkline(&shown, &labels, unit);
     let points_rows = series
@@ -538,9 +542,7 @@ pub(super) fn benchmark(
             .map(|p| (p, ours.and_then(|o| o.1), ours.and_then(|o| o.2), true))
             .or(ours.map(|o| (o.0, o.1, o.2, false)))?;
         let peers = rows.iter().any(|&i| {
-            y.get(i) == Some(year)
-                && a.get(i)
-                    .is_some_and(|c| settings.peer(c).is_some())
+            y.get(i) == Some(year) && a.get(i).is_some_and(|c| settings.peer(c).is_some())
         });
         peers.then_some((year, own))
     })?;

@@ -187,7 +187,11 @@ pub(crate) fn build(
     };
     let stale: Vec<String> = all_cards
         .iter()
-        .flat_map(|(s, cs)| cs.iter().filter(|c| c.stale).map(move |c| format!("{} {}: {}", s.reference, c.label, c.stale_words)))
+        .flat_map(|(s, cs)| {
+            cs.iter()
+                .filter(|c| c.stale)
+                .map(move |c| format!("{} {}: {}", s.reference, c.label, c.stale_words))
+        })
         .collect();
 
     // Scheme pages and the index rows.
@@ -200,7 +204,9 @@ pub(crate) fn build(
         for c in &cards {
             let kpi_changes: Vec<String> = changes
                 .iter()
-                .filter(|x| x.kind != "revised figure" && x.scheme == scheme.reference && x.item == c.label)
+                .filter(|x| {
+                    x.kind != "revised figure" && x.scheme == scheme.reference && x.item == c.label
+                })
                 .map(|x| match x.kind {
                     "status" => format!("was {}", x.before),
                     kind => kind.to_string(),
@@ -228,7 +234,10 @@ pub(crate) fn build(
                 c.rule_names.clone(),
                 if c.stale { "yes" } else { "no" }.into(),
                 c.reasons.join("; "),
-                c.commentary.as_ref().map(|v| v.period.clone()).unwrap_or_default(),
+                c.commentary
+                    .as_ref()
+                    .map(|v| v.period.clone())
+                    .unwrap_or_default(),
                 change.clone(),
             ]);
             summary.push(minijinja::context! {
