@@ -62,8 +62,9 @@ pub(crate) enum Command {
         #[arg(long, conflicts_with = "all")]
         judge: bool,
     },
-    /// The monthly board pack: index.html, a page per scheme, definitions, data quality,
-    /// metrics.csv/.json, finance.csv and bcf-return.xlsx, written atomically (built beside
+    /// The monthly board pack: index.html, a page per scheme, definitions, data quality, the
+    /// whole pack as one accessible A4 pack.pdf, summary.csv, changes.csv, metrics.csv/.json,
+    /// finance.csv and bcf-return.xlsx, written atomically (built beside
     /// the output folder, then renamed into place; a failed run leaves the old pack as it was).
     Report {
         /// The folder that holds schemes/ and data/.

@@ -319,13 +319,24 @@ pub(crate) fn explain_assurance(assurance: Assurance) -> &'static str {
 /// The variation icon's words.
 pub(crate) fn variation_words(v: Variation) -> &'static str {
     match v {
-        Variation::CommonCause => "Common cause variation",
-        Variation::ImprovementHigh => "Improvement (high)",
-        Variation::ImprovementLow => "Improvement (low)",
-        Variation::ConcernHigh => "Concern (high)",
-        Variation::ConcernLow => "Concern (low)",
-        Variation::NeutralHigh => "Special cause (high)",
-        Variation::NeutralLow => "Special cause (low)",
+        Variation::CommonCause => "Common cause: no significant change",
+        Variation::ImprovementHigh => "Special cause: improvement, higher values",
+        Variation::ImprovementLow => "Special cause: improvement, lower values",
+        Variation::ConcernHigh => "Special cause: concern, higher values",
+        Variation::ConcernLow => "Special cause: concern, lower values",
+        Variation::NeutralHigh => "Special cause: higher values, neither better nor worse",
+        Variation::NeutralLow => "Special cause: lower values, neither better nor worse",
+    }
+}
+
+/// The assurance icon's words (Making Data Count), the same on the pages, the PDF and the
+/// workbook.
+pub(crate) fn assurance_words(a: Assurance) -> &'static str {
+    match a {
+        Assurance::Pass => "Consistently passing the target",
+        Assurance::Fail => "Consistently falling short of the target",
+        Assurance::Inconsistent => "Inconsistently passing and falling short of the target",
+        Assurance::None => "No target to assure against",
     }
 }
 
@@ -465,7 +476,10 @@ mod tests {
             "8 points in a row below the mean: special cause improvement."
         );
         let s = summarise(&pts, Direction::Decrease, Some(10.0)).unwrap();
-        assert_eq!(variation_words(s.variation), "Improvement (low)");
+        assert_eq!(
+            variation_words(s.variation),
+            "Special cause: improvement, lower values"
+        );
         assert_eq!(format_value(612.44, Unit::Per100k), "612.4 per 100,000");
         assert_eq!(format_value(1234.0, Unit::Count), "1,234");
         assert_eq!(group_thousands(1234567.85, 1), "1,234,567.9");

@@ -49,6 +49,33 @@ pub(crate) fn parse_money(text: &str) -> Result<Decimal, String> {
 }
 
 /// `£1,234,567` or `£1,234,567.89` (pence shown only when there are any), UK style.
+/// Money for a summary, as a board reads it: `£2.4m`, `£657.8k`, `£950` (one decimal, halves
+/// away from zero); a minus sign for a negative amount. Exact amounts stay in the tables.
+pub(crate) fn format_gbp_short(amount: Decimal) -> String {
+    use rust_decimal::RoundingStrategy::MidpointAwayFromZero;
+    let sign = if amount.is_sign_negative() && !amount.is_zero() {
+        "−"
+    } else {
+        ""
+    };
+    let abs = amount.abs();
+    let million = Decimal::from(1_000_000);
+    let thousand = Decimal::from(1_000);
+    // 999,950 and over reads as £1.0m, not £1000.0k.
+    if abs >= million - Decimal::from(50) {
+        let m = (abs / million).round_dp_with_strategy(1, MidpointAwayFromZero);
+        format!("{sign}£{m:.1}m")
+    } else if abs >= thousand - Decimal::new(5, 2) {
+        let k = (abs / thousand).round_dp_with_strategy(1, MidpointAwayFromZero);
+        format!("{sign}£{k:.1}k")
+    } else {
+        format!(
+            "{sign}£{}",
+            abs.round_dp_with_strategy(0, MidpointAwayFromZero)
+        )
+    }
+}
+
 pub(crate) fn format_gbp(amount: Decimal) -> String {
     let rounded = amount.round_dp(2);
     let negative = rounded.is_sign_negative() && !rounded.is_zero();
@@ -120,5 +147,17 @@ mod tests {
         assert_eq!(format_gbp(dec!(999)), "£999");
         assert_eq!(plain_2dp(dec!(657810)), "657810.00");
         assert_eq!(plain_2dp(dec!(-0.005)), "-0.01");
+    }
+
+    #[test]
+    fn summary_money_in_thousands_and_millions() {
+        use super::format_gbp_short as s;
+        let d = |x: &str| x.parse::<Decimal>().unwrap();
+        assert_eq!(s(d("2420489.75")), "£2.4m");
+        assert_eq!(s(d("657810")), "£657.8k");
+        assert_eq!(s(d("999960")), "£1.0m");
+        assert_eq!(s(d("999.96")), "£1.0k");
+        assert_eq!(s(d("949.5")), "£950");
+        assert_eq!(s(d("-27050")), "−£27.1k");
     }
 }

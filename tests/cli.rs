@@ -5,6 +5,7 @@ mod board;
 mod check;
 mod compute;
 mod pack;
+mod pdf;
 mod robustness;
 mod safety;
 mod stats;

@@ -13,6 +13,20 @@ pub(super) struct MoneyRow {
     pub(super) variance_pct: String,
     pub(super) basis: String,
     pub(super) status: Status,
+    /// Plan, forecast and variance in £k or £m, for sentences and summaries.
+    pub(super) plan_short: String,
+    pub(super) forecast_short: String,
+    pub(super) variance_short: String,
+}
+
+/// `+£27.1k` for an overspend, `−£27.1k` for an underspend.
+fn signed_short(x: Decimal) -> String {
+    let s = crate::money::format_gbp_short(x);
+    if x > Decimal::ZERO {
+        format!("+{s}")
+    } else {
+        s
+    }
 }
 
 pub(super) fn money_row(
@@ -31,6 +45,9 @@ pub(super) fn money_row(
         variance_pct: pct1(l.variance_pct),
         basis: l.basis.words().into(),
         status: finance_status_view(l.status, settings),
+        plan_short: crate::money::format_gbp_short(l.plan),
+        forecast_short: crate::money::format_gbp_short(l.forecast_outturn),
+        variance_short: signed_short(l.variance),
     }
 }
 
@@ -53,6 +70,9 @@ pub(super) fn totals_row(
             finance::status(t.variance_pct, st.on_track_pct, st.not_on_track_pct),
             settings,
         ),
+        plan_short: crate::money::format_gbp_short(t.plan),
+        forecast_short: crate::money::format_gbp_short(t.forecast_outturn),
+        variance_short: signed_short(t.variance),
     }
 }
 

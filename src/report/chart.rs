@@ -10,7 +10,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 /// Colours with at least 3:1 contrast on white (WCAG 2.2 non-text contrast); the Making Data
 /// Count palette's light orange and blue are darkened for that reason.
 const GREY: RGBColor = RGBColor(89, 89, 89);
-const LIGHT: RGBColor = RGBColor(150, 150, 150);
+// #767676: 4.5:1 on white, so the forecast bars and the data line pass 3:1 (WCAG 1.4.11).
+const LIGHT: RGBColor = RGBColor(118, 118, 118);
 const BLUE: RGBColor = RGBColor(29, 111, 165);
 const ORANGE: RGBColor = RGBColor(180, 83, 9);
 const PURPLE: RGBColor = RGBColor(91, 42, 134);
@@ -670,24 +671,21 @@ fn pounds_short(v: f64) -> String {
 /// an arrow up (high) or down (low), or a level line of dots for common cause; the title
 /// names it, and the shape tells it apart without colour.
 pub(crate) fn variation_icon(v: Option<Variation>) -> String {
-    let (colour, shape, name) = match v {
-        None => (LIGHT, "", "No SPC judgement (too few points)"),
-        Some(Variation::CommonCause) => (GREY, "dots", "Common cause variation"),
-        Some(Variation::ImprovementHigh) => (BLUE, "up", "Special cause improvement (high)"),
-        Some(Variation::ImprovementLow) => (BLUE, "down", "Special cause improvement (low)"),
-        Some(Variation::ConcernHigh) => (ORANGE, "up", "Special cause concern (high)"),
-        Some(Variation::ConcernLow) => (ORANGE, "down", "Special cause concern (low)"),
-        Some(Variation::NeutralHigh) => (
-            PURPLE,
-            "up",
-            "Special cause, neither better nor worse (high)",
-        ),
-        Some(Variation::NeutralLow) => (
-            PURPLE,
-            "down",
-            "Special cause, neither better nor worse (low)",
-        ),
+    let (colour, shape) = match v {
+        None => (LIGHT, ""),
+        Some(Variation::CommonCause) => (GREY, "dots"),
+        Some(Variation::ImprovementHigh) => (BLUE, "up"),
+        Some(Variation::ImprovementLow) => (BLUE, "down"),
+        Some(Variation::ConcernHigh) => (ORANGE, "up"),
+        Some(Variation::ConcernLow) => (ORANGE, "down"),
+        Some(Variation::NeutralHigh) => (PURPLE, "up"),
+        Some(Variation::NeutralLow) => (PURPLE, "down"),
     };
+    // The same words as the pages and the workbook.
+    let name = v.map_or(
+        "No SPC judgement (too few points)",
+        crate::judge::variation_words,
+    );
     let c = hex(colour);
     let inner = match shape {
         "dots" => format!(
@@ -702,33 +700,18 @@ pub(crate) fn variation_icon(v: Option<Variation>) -> String {
 
 /// The assurance icon: a tick (pass), a cross (fail) or a wave (inconsistent) in a circle.
 pub(crate) fn assurance_icon(a: Assurance) -> String {
-    let (colour, path, name) = match a {
-        Assurance::Pass => (
-            BLUE,
-            "M9 16 L14 21 L23 11",
-            "Assurance: will consistently meet the target",
-        ),
-        Assurance::Fail => (
-            ORANGE,
-            "M10 10 L22 22 M22 10 L10 22",
-            "Assurance: will consistently fail the target",
-        ),
-        Assurance::Inconsistent => (
-            GREY,
-            "M8 17 C11 11 13 11 16 16 C19 21 21 21 24 15",
-            "Assurance: may or may not meet the target",
-        ),
-        Assurance::None => (
-            LIGHT,
-            "M10 16 H22",
-            "No assurance judgement (no target or too few points)",
-        ),
+    let (colour, path) = match a {
+        Assurance::Pass => (BLUE, "M9 16 L14 21 L23 11"),
+        Assurance::Fail => (ORANGE, "M10 10 L22 22 M22 10 L10 22"),
+        Assurance::Inconsistent => (GREY, "M8 17 C11 11 13 11 16 16 C19 21 21 21 24 15"),
+        Assurance::None => (LIGHT, "M10 16 H22"),
     };
+    let name = format!("Assurance: {}", crate::judge::assurance_words(a));
     let c = hex(colour);
     let inner = format!(
         "<path d=\"{path}\" fill=\"none\" stroke=\"{c}\" stroke-width=\"3\" stroke-linecap=\"round\"/>"
     );
-    icon(name, &c, &inner)
+    icon(&name, &c, &inner)
 }
 
 fn icon(name: &str, ring: &str, inner: &str) -> String {
@@ -776,8 +759,7 @@ mod tests {
         assert!(svg.ends_with("</svg>\n") || svg.ends_with("</svg>"));
         let f = finance("f", "Money", &[("S1".into(), 100.0, 50.0, 110.0)]);
         assert!(f.contains("Forecast outturn") && !f.contains("http"));
-        assert!(
-            variation_icon(Some(Variation::ConcernHigh)).contains("Special cause concern (high)")
-        );
+        assert!(variation_icon(Some(Variation::ConcernHigh))
+            .contains("Special cause: concern, higher values"));
     }
 }

@@ -79,6 +79,45 @@ pub(super) struct Card {
     /// `special cause concern`, `special cause improvement`, `special cause variation` or
     /// empty: the latest point's type.
     pub(super) special_cause: String,
+    /// The window as the board reads it (`rolling 12 months`).
+    pub(super) window_words: &'static str,
+    /// The chart's text alternative (its SVG title and description), for the PDF.
+    pub(super) chart_alt: String,
+    /// How to read the chart.
+    pub(super) chart_caption: String,
+}
+
+/// How to read a KPI's chart: the same words under the page's chart and the PDF's.
+pub(super) fn chart_caption(kind: &str, annotated: bool) -> String {
+    let mut text = if kind == "spc" {
+        "Statistical process control chart: the points joined by the grey line; the solid line is the average, the short grey dashes the process limits (the range expected from normal variation), the long red dashes the target. Large round points show special cause improvement (an unusual change for the better), triangles special cause concern (for the worse), diamonds special cause neither better nor worse.".to_string()
+    } else {
+        "Too few points for statistical process control: the values against the target or trajectory (long red dashes).".to_string()
+    };
+    if annotated {
+        text.push_str(" Numbered dotted lines mark the events listed below.");
+    }
+    text
+}
+
+/// The text of an SVG's `<title>` and `<desc>`, unescaped: the chart's alternative text.
+fn svg_alt(svg: &str) -> String {
+    let inner = |tag: &str| {
+        let open = svg.find(&format!("<{tag} "))?;
+        let start = svg[open..].find('>')? + open + 1;
+        let end = svg[start..].find(&format!("</{tag}>"))? + start;
+        Some(
+            svg[start..end]
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&amp;", "&"),
+        )
+    };
+    match (inner("title"), inner("desc")) {
+        (Some(t), Some(d)) => format!("{t}. {d}"),
+        (t, d) => t.or(d).unwrap_or_default(),
+    }
 }
 
 #[derive(Serialize, Clone)]
@@ -195,6 +234,13 @@ pub(super) fn card(
 ) -> Card {
     let settings = &prep.programme.settings;
     let id = format!("{}-k{}", scheme.reference, index + 1);
+    // The chart and its table start at the first period with a figure (the years before the
+    // data's coverage are not part of the KPI's history).
+    let start = series
+        .iter()
+        .position(|r| r.row.value.is_some())
+        .unwrap_or(0);
+    let series = &series[start..];
     let (title, _) = metric_title(&prep.programme, &kpi.metric);
     let unit = series.first().map_or(Unit::Count, |r| r.row.unit);
     let values: Vec<Option<f64>> = series
@@ -421,6 +467,7 @@ pub(super) fn card(
         })
         .collect();
     let bench = benchmark(prep, kpi, &id, unit, series, disclose);
+    let annotated = !annotations.is_empty();
     Card {
         id,
         label: kpi_label(kpi),
@@ -456,6 +503,9 @@ pub(super) fn card(
         benchmark: last.map_or("Not compared".into(), |r| r.vs_benchmark.words().into()),
         explanation,
         chart_kind,
+        window_words: window_words(kpi.window),
+        chart_alt: svg_alt(&svg),
+        chart_caption: chart_caption(chart_kind, annotated),
         chart: Value::from_safe_string(svg),
         points: points_rows,
         bench,

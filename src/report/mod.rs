@@ -7,6 +7,7 @@ pub(crate) mod changes;
 pub(crate) mod chart;
 mod disclosure;
 mod kpi;
+mod pdf;
 mod words;
 pub(crate) mod xlsx;
 
@@ -45,6 +46,10 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     (
         "data-quality.html",
         include_str!("../../templates/data-quality.html"),
+    ),
+    (
+        "glossary.html",
+        include_str!("../../templates/glossary.html"),
     ),
 ];
 
@@ -199,7 +204,9 @@ pub(crate) fn build(
     let mut exceptions = Vec::new();
     let mut summary = Vec::new();
     let mut summary_table = crate::table::Table::new(changes::SUMMARY_COLUMNS);
+    let mut pdf_schemes = Vec::new();
     for (scheme, cards) in all_cards {
+        let mut pdf_cards = Vec::new();
         let href = format!("schemes/{}.html", scheme.reference);
         for c in &cards {
             let kpi_changes: Vec<String> = changes
@@ -243,8 +250,9 @@ pub(crate) fn build(
             summary.push(minijinja::context! {
                 card => c.clone(),
                 href => format!("{href}#{}", c.id),
-                change => change,
+                change => change.clone(),
             });
+            pdf_cards.push((c.clone(), change));
         }
         for c in cards.iter().filter(|c| c.exception) {
             exceptions.push(minijinja::context! {
@@ -277,16 +285,33 @@ pub(crate) fn build(
             .or(scheme.finance.last())
             .map(|p| format_gbp(p.value))
             .unwrap_or_else(|| "–".into());
+        let plan_short = scheme
+            .finance
+            .iter()
+            .find(|p| p.financial_year == st.financial_year)
+            .or(scheme.finance.last())
+            .map(|p| crate::money::format_gbp_short(p.value))
+            .unwrap_or_else(|| "–".into());
         let headline = cards.iter().find(|c| c.headline).or(cards.first()).cloned();
         index_rows.push(minijinja::context! {
             reference => scheme.reference.clone(),
             name => scheme.name.clone(),
             href => href.clone(),
             lead => partner_name(settings, &scheme.lead_commissioner),
-            value => plan_value,
+            value => plan_value.clone(),
+            value_short => plan_short.clone(),
             headline => headline,
             position => position,
             finance => fin.map(|f| money_row(f.reference.clone(), href.clone(), f.total(), settings)),
+        });
+        pdf_schemes.push(pdf::PdfScheme {
+            scheme,
+            lead: partner_name(settings, &scheme.lead_commissioner),
+            provider: partner_name(settings, &scheme.provider),
+            value: plan_value.clone(),
+            value_short: plan_short.clone(),
+            budget: fin.map(|f| money_row(f.reference.clone(), href.clone(), f.total(), settings)),
+            cards: pdf_cards,
         });
         let page = scheme_page(&env, scheme, fin, cards, &st, settings, common("../"))?;
         files.insert(href, page.into_bytes());
@@ -327,11 +352,54 @@ pub(crate) fn build(
         })
         .map(|(_, row)| row.clone())
         .collect();
+    let thresholds = format!(
+        "on plan within ±{}% of plan, off plan beyond ±{}%, at risk between",
+        st.on_track_pct.normalize(),
+        st.not_on_track_pct.normalize()
+    );
+    let total = totals_row("Pooled budget".into(), &st.total, &st, settings);
+    let pdf = pdf::render(&pdf::PdfPack {
+        title: settings.title.clone(),
+        area: settings.area.name.clone(),
+        period: month_words(month),
+        data_as_at: long_date(data_as_at),
+        financial_year: st.financial_year.to_string(),
+        marker: settings.disclosure.marker.clone(),
+        max_count: settings.disclosure.max_count,
+        since: since.clone(),
+        compared_with: compared_with.clone(),
+        schemes: pdf_schemes,
+        changes: &changes,
+        partners: &partners,
+        total: total.clone(),
+        expenditure: &expenditure,
+        definitions: definitions_of(programme)
+            .iter()
+            .map(|d| {
+                let get = |k: &str| d.get_attr(k).map(|v| v.to_string()).unwrap_or_default();
+                (
+                    get("title"),
+                    format!(
+                        "{} · {}: {}",
+                        get("unit"),
+                        get("polarity"),
+                        get("polarity_source")
+                    ),
+                    get("rule"),
+                )
+            })
+            .collect(),
+        files: &prep.ledger.files,
+        thresholds: thresholds.clone(),
+        glossary: glossary(&settings.disclosure),
+    })?;
+    files.insert("pack.pdf".into(), pdf);
     let index = env
         .get_template("index.html")
         .and_then(|t| {
             t.render(minijinja::context! {
                 c => common(""),
+                glossary => glossary(&settings.disclosure),
                 schemes => index_rows,
                 summary => summary,
                 changes => changes,
@@ -346,11 +414,11 @@ pub(crate) fn build(
                 exceptions => exceptions,
                 partners => partners,
                 by_type => by_type,
-                total => totals_row("Pooled budget".into(), &st.total, &st, settings),
+                total => total,
                 off_plan => off_plan,
                 expenditure => expenditure,
                 finance_chart => finance_chart(&st, &st.schemes, "finance"),
-                thresholds => format!("on plan within ±{}% of plan, off plan beyond ±{}%, at risk between", st.on_track_pct.normalize(), st.not_on_track_pct.normalize()),
+                thresholds => thresholds,
             })
         })
         .map_err(template_error)?;
@@ -610,7 +678,7 @@ fn scheme_page(
                     fund_manager => scheme.fund_manager.clone(),
                     commencement => commencement,
                     delivery => match scheme.delivery { crate::programme::scheme::Delivery::Contract => "Contract", _ => "In-house" },
-                    provider => scheme.provider.clone(),
+                    provider => partner_name(settings, &scheme.provider),
                     contract_term => scheme.contract_term.clone(),
                     scheme_type => scheme.scheme_type.clone(),
                     governance => scheme.governance.clone(),
@@ -630,11 +698,8 @@ fn scheme_page(
         .map_err(template_error)
 }
 
-fn definitions(
-    env: &Environment<'_>,
-    programme: &crate::programme::Programme,
-    common: Common,
-) -> Result<String, String> {
+/// Every metric the schemes' KPIs use, as the definitions page and the PDF describe it.
+fn definitions_of(programme: &crate::programme::Programme) -> Vec<minijinja::Value> {
     let mut used: Vec<String> = programme
         .schemes
         .iter()
@@ -679,8 +744,23 @@ fn definitions(
             });
         }
     }
+    defs
+}
+
+fn definitions(
+    env: &Environment<'_>,
+    programme: &crate::programme::Programme,
+    common: Common,
+) -> Result<String, String> {
+    let defs = definitions_of(programme);
     env.get_template("definitions.html")
-        .and_then(|t| t.render(minijinja::context! { c => common, defs => defs }))
+        .and_then(|t| {
+            t.render(minijinja::context! {
+                glossary => glossary(&programme.settings.disclosure),
+                c => common,
+                defs => defs,
+            })
+        })
         .map_err(template_error)
 }
 

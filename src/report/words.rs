@@ -76,13 +76,7 @@ pub(super) fn signal_words(t: PointType) -> &'static str {
 }
 
 pub(super) fn assurance_words(a: Assurance) -> String {
-    match a {
-        Assurance::Pass => "Will consistently meet the target",
-        Assurance::Fail => "Will consistently fail the target",
-        Assurance::Inconsistent => "May or may not meet the target",
-        Assurance::None => "No target to assure against",
-    }
-    .into()
+    crate::judge::assurance_words(a).into()
 }
 
 /// A row's period in words: `March 2016` for a month, `2015-16` for a year, else the label.
@@ -92,7 +86,21 @@ pub(super) fn period_words_row(r: &crate::metrics::ResultRow) -> String {
         crate::period::Window::Rolling12Months => {
             format!("12 months to {}", month_words(Month::of(r.period_end)))
         }
+        crate::period::Window::Snapshot => long_date(r.period_end),
         _ => r.period.clone(),
+    }
+}
+
+/// A KPI's window as the board reads it.
+pub(super) fn window_words(w: crate::period::Window) -> &'static str {
+    use crate::period::Window as W;
+    match w {
+        W::Month => "each month",
+        W::Quarter => "each quarter",
+        W::FinancialYearToDate => "financial year to date",
+        W::Rolling12Months => "rolling 12 months",
+        W::FinancialYear => "financial year",
+        W::Snapshot => "position at the month end",
     }
 }
 
@@ -107,4 +115,76 @@ pub(super) fn signed_gbp(x: Decimal) -> String {
 
 pub(super) fn gbp(x: Decimal) -> String {
     format_gbp(x).replacen('-', "−", 1)
+}
+
+/// The words a board member meets in the pack, explained once: the glossary of the index,
+/// the definitions page and the PDF. `{marker}` and `{max_count}` are the disclosure rule's.
+pub(super) const GLOSSARY: &[(&str, &str, &str)] = &[
+    (
+        "g-status",
+        "On track, at risk, not on track",
+        "The latest figure against the KPI's target or trajectory. \"At risk\" means it misses the target by no more than the tolerance the scheme allows.",
+    ),
+    (
+        "g-spc",
+        "Statistical process control (SPC) chart",
+        "A chart of a KPI over time that shows which ups and downs are normal for it and which are not: the NHS \"Making Data Count\" method.",
+    ),
+    (
+        "g-limits",
+        "Average and process limits",
+        "The solid line is the average of the points; the two dashed lines either side, the process limits, mark the range the figure is expected to stay within while nothing changes.",
+    ),
+    (
+        "g-common",
+        "Common cause variation",
+        "The ordinary rise and fall from one period to the next: no sign that anything has changed.",
+    ),
+    (
+        "g-special",
+        "Special cause variation",
+        "A change unlikely to be chance: a point outside a process limit, a run of points on one side of the average (a shift), a run of points rising or falling (a trend), or two of three points close to a limit. It is an improvement or a concern according to which direction is better for the KPI.",
+    ),
+    (
+        "g-assurance",
+        "Assurance",
+        "Whether, if nothing changes, the KPI will pass its target every time, fall short every time, or sometimes pass and sometimes fall short (when the target lies between the process limits).",
+    ),
+    (
+        "g-icons",
+        "The icons",
+        "Variation: grey dots for common cause; an arrow up or down for special cause, blue for an improvement, orange for a concern, purple when neither is better. Assurance: a blue tick (passing), an orange cross (falling short), a grey wave (inconsistent).",
+    ),
+    (
+        "g-ci",
+        "95% confidence interval",
+        "The range the true figure very probably lies in, given how many people were counted: wide when few were counted, so a small change may mean nothing.",
+    ),
+    (
+        "g-rolling",
+        "Rolling 12 months, snapshot",
+        "A rolling figure covers the 12 months to the period shown; a snapshot is the position on the last day of the month.",
+    ),
+    (
+        "g-stale",
+        "Out of date",
+        "The latest figure is older than the KPI allows, because the data stopped arriving or is not yet complete.",
+    ),
+    (
+        "g-suppressed",
+        "{marker} (not shown)",
+        "A count from 1 to {max_count} is shown as {marker}, and any figure worked out from it is not shown, so that no one can be identified.",
+    ),
+];
+
+/// The glossary with the programme's disclosure marker and threshold.
+pub(super) fn glossary(d: &Disclosure) -> Vec<(String, String, String)> {
+    let fill = |s: &str| {
+        s.replace("{marker}", &d.marker)
+            .replace("{max_count}", &d.max_count.to_string())
+    };
+    GLOSSARY
+        .iter()
+        .map(|(id, term, text)| (id.to_string(), fill(term), fill(text)))
+        .collect()
 }

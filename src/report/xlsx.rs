@@ -145,7 +145,9 @@ pub(crate) fn workbook(
                     .map_err(err)?;
                 ws.write_string_with_format(row, 2, &s.scheme_type, f)
                     .map_err(err)?;
-                ws.write_string_with_format(row, 3, &l.partner, f)
+                // The scheme's total line says so, as well as being bold.
+                let partner = if total { "Total" } else { l.partner.as_str() };
+                ws.write_string_with_format(row, 3, partner, f)
                     .map_err(err)?;
                 for (c, v) in [l.plan, l.actual_to_date, l.forecast_outturn, l.variance]
                     .into_iter()
@@ -157,8 +159,12 @@ pub(crate) fn workbook(
                     ws.write_with_format(row, 8, p, &pct).map_err(err)?;
                 }
                 ws.write_string(row, 9, l.basis.words()).map_err(err)?;
-                ws.write_string(row, 10, l.status.to_string())
-                    .map_err(err)?;
+                ws.write_string(
+                    row,
+                    10,
+                    super::finance_status_view(l.status, settings).words,
+                )
+                .map_err(err)?;
                 row += 1;
             }
         }
@@ -257,13 +263,14 @@ pub(crate) fn workbook(
             "Metrics",
             &[
                 ("Scheme", 10.0),
-                ("Metric", 26.0),
-                ("Period", 14.0),
+                ("KPI", 48.0),
+                ("Period", 22.0),
                 ("Value", 12.0),
                 ("Target", 12.0),
+                ("Unit", 14.0),
                 ("Status", 26.0),
-                ("Variation", 26.0),
-                ("Assurance", 14.0),
+                ("Variation", 34.0),
+                ("Assurance", 34.0),
             ],
         )?;
         let mut row = 1u32;
@@ -275,8 +282,10 @@ pub(crate) fn workbook(
                     continue;
                 };
                 ws.write_string(row, 0, &scheme.reference).map_err(err)?;
-                ws.write_string(row, 1, &kpi.metric).map_err(err)?;
-                ws.write_string(row, 2, &j.row.period).map_err(err)?;
+                ws.write_string(row, 1, super::kpi_label(kpi))
+                    .map_err(err)?;
+                ws.write_string(row, 2, super::period_words_row(&j.row))
+                    .map_err(err)?;
                 let value = if disclose.row(&j.row) {
                     settings.disclosure.marker.clone()
                 } else {
@@ -290,9 +299,16 @@ pub(crate) fn workbook(
                 if let Some(t) = j.target {
                     ws.write_number(row, 4, t).map_err(err)?;
                 }
+                let unit = match j.row.unit {
+                    crate::catalogue::Unit::Percent => "percent",
+                    crate::catalogue::Unit::Per100k => "per 100,000",
+                    crate::catalogue::Unit::Days => "days",
+                    crate::catalogue::Unit::Count => "count",
+                };
+                ws.write_string(row, 5, unit).map_err(err)?;
                 ws.write_string(
                     row,
-                    5,
+                    6,
                     j.status.map_or(settings.wording.no_data.as_str(), |s| {
                         s.words(&settings.wording)
                     }),
@@ -300,16 +316,21 @@ pub(crate) fn workbook(
                 .map_err(err)?;
                 ws.write_string(
                     row,
-                    6,
+                    7,
                     j.variation
                         .map_or("Not judged", crate::judge::variation_words),
                 )
                 .map_err(err)?;
-                ws.write_string(row, 7, j.assurance.to_string())
+                ws.write_string(row, 8, crate::judge::assurance_words(j.assurance))
                     .map_err(err)?;
                 row += 1;
             }
         }
+    }
+    // Every column as wide as its longest cell (up to about 90 characters), so no text is cut
+    // off by the next cell.
+    for ws in wb.worksheets_mut() {
+        ws.set_autofit_max_width(640).autofit();
     }
     wb.save_to_buffer().map_err(err)
 }
