@@ -95,6 +95,8 @@ fn pack_pdf_is_tagged_a4_with_fonts_language_and_title_and_rebuilds_identically(
         .unwrap();
     assert!(marked);
     assert!(catalog.get(b"StructTreeRoot").is_ok());
+    // Bookmarks: an outline from the headings.
+    assert!(catalog.get(b"Outlines").is_ok());
     assert_eq!(catalog.get(b"Lang").unwrap().as_str().unwrap(), b"en-GB");
     // The title is shown as the window title, and the XMP metadata claims PDF/UA-1.
     let prefs = catalog

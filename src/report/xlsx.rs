@@ -146,7 +146,11 @@ pub(crate) fn workbook(
                 ws.write_string_with_format(row, 2, &s.scheme_type, f)
                     .map_err(err)?;
                 // The scheme's total line says so, as well as being bold.
-                let partner = if total { "Total" } else { l.partner.as_str() };
+                let partner = if total {
+                    "Total".to_string()
+                } else {
+                    name_of(&l.partner)
+                };
                 ws.write_string_with_format(row, 3, partner, f)
                     .map_err(err)?;
                 for (c, v) in [l.plan, l.actual_to_date, l.forecast_outturn, l.variance]
@@ -195,7 +199,7 @@ pub(crate) fn workbook(
         for (s, j) in joint {
             for sh in &j.shares {
                 ws.write_string(row, 0, &s.reference).map_err(err)?;
-                ws.write_string(row, 1, &sh.partner).map_err(err)?;
+                ws.write_string(row, 1, name_of(&sh.partner)).map_err(err)?;
                 ws.write_with_format(row, 2, sh.percent, &pct)
                     .map_err(err)?;
                 for (c, v) in [
