@@ -12,7 +12,7 @@ use crate::programme::scheme::{
     KpiSpc, LocalMetric, Measure, PeriodValue, Rebase, Scheme,
 };
 use crate::programme::Settings;
-use crate::stats::spc::{Conflict, TwoInThree};
+use crate::stats::spc::{Conflict, TrendTies, TwoInThree};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use toml::de::{DeTable, DeValue};
@@ -79,6 +79,7 @@ const SPC_KEYS: &[&str] = &[
     "shift_length",
     "trend_length",
     "two_in_three",
+    "trend_ties",
     "conflict",
 ];
 const METRIC_KEYS: &[&str] = &[
@@ -719,6 +720,12 @@ fn read_spc(src: &mut Source<'_>, v: &Value<'_>) -> Option<KpiSpc> {
     if let Some(v) = get(t, "two_in_three") {
         match src.choice(v, "two_in_three", TwoInThree::ALL, TwoInThree::parse) {
             Some(x) => spc.two_in_three = x,
+            None => ok = false,
+        }
+    }
+    if let Some(v) = get(t, "trend_ties") {
+        match src.choice(v, "trend_ties", TrendTies::ALL, TrendTies::parse) {
+            Some(x) => spc.trend_ties = x,
             None => ok = false,
         }
     }

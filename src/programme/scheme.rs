@@ -4,7 +4,7 @@
 
 use crate::catalogue::{MetricDef, Polarity, Unit};
 use crate::period::{FinancialYear, Frequency, Month, Period, Window};
-use crate::stats::spc::{Conflict, Direction, SpcOptions, TwoInThree};
+use crate::stats::spc::{Conflict, Direction, SpcOptions, TrendTies, TwoInThree};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -134,6 +134,7 @@ pub(crate) struct KpiSpc {
     pub shift_length: usize,
     pub trend_length: usize,
     pub two_in_three: TwoInThree,
+    pub trend_ties: TrendTies,
     pub conflict: Conflict,
 }
 
@@ -146,6 +147,7 @@ impl Default for KpiSpc {
             shift_length: d.shift_length,
             trend_length: d.trend_length,
             two_in_three: d.two_in_three,
+            trend_ties: d.trend_ties,
             conflict: d.conflict,
         }
     }
@@ -160,6 +162,7 @@ impl KpiSpc {
             shift_length: self.shift_length,
             trend_length: self.trend_length,
             two_in_three: self.two_in_three,
+            trend_ties: self.trend_ties,
             conflict: self.conflict,
             ..SpcOptions::default()
         }
