@@ -272,8 +272,8 @@ pub(crate) fn explain_variation(points: &[SpcPoint]) -> String {
         Some(Rule::TrendDecreasing) => format!("{} points in a row falling: {kind}.", run(&|p| p.rule == Some(Rule::TrendDecreasing)).max(7)),
         Some(Rule::TwoOfThreeAbove) => format!("2 of the last 3 points are close to the upper limit: {kind}."),
         Some(Rule::TwoOfThreeBelow) => format!("2 of the last 3 points are close to the lower limit: {kind}."),
-        Some(Rule::RunAbove) => format!("{} points in a row above the mean: {kind}.", run(&|p| p.value > p.mean).max(7)),
-        Some(Rule::RunBelow) => format!("{} points in a row below the mean: {kind}.", run(&|p| p.value < p.mean).max(7)),
+        Some(Rule::RunAbove) => format!("{} points in a row above the average: {kind}.", run(&|p| p.value > p.mean).max(7)),
+        Some(Rule::RunBelow) => format!("{} points in a row below the average: {kind}.", run(&|p| p.value < p.mean).max(7)),
     }
 }
 
@@ -473,7 +473,7 @@ mod tests {
         let pts = xmr(&y, &[], &opts).unwrap();
         assert_eq!(
             explain_variation(&pts),
-            "8 points in a row below the mean: special cause improvement."
+            "8 points in a row below the average: special cause improvement."
         );
         let s = summarise(&pts, Direction::Decrease, Some(10.0)).unwrap();
         assert_eq!(
