@@ -32,6 +32,33 @@ pub(crate) const SUMMARY_COLUMNS: &[Column] = {
     ]
 };
 
+/// A KPI's row of `summary.csv`, in `SUMMARY_COLUMNS` order.
+pub(super) fn summary_row(month: Month, scheme: &Scheme, c: &Card, change: &str) -> Vec<String> {
+    vec![
+        month.to_string(),
+        scheme.reference.clone(),
+        c.metric.clone(),
+        c.window.clone(),
+        c.label.clone(),
+        c.period_end.clone(),
+        c.value.clone(),
+        c.target_value.clone(),
+        c.status.code.clone(),
+        c.status.words.clone(),
+        c.variation.clone(),
+        c.assurance.clone(),
+        c.special_cause.clone(),
+        c.rule_names.clone(),
+        if c.stale { "yes" } else { "no" }.into(),
+        c.reasons.join("; "),
+        c.commentary
+            .as_ref()
+            .map(|v| v.period.clone())
+            .unwrap_or_default(),
+        change.to_string(),
+    ]
+}
+
 /// One KPI's position in a pack.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct KpiState {
@@ -67,6 +94,9 @@ pub(crate) struct Change {
     pub item: String,
     pub before: String,
     pub after: String,
+    /// The KPI it is about (metric, window), when it is about one: labels need not be unique.
+    #[serde(skip)]
+    pub kpi: Option<(String, String)>,
 }
 
 /// The columns of `changes.csv`.
@@ -82,6 +112,15 @@ pub(crate) const CHANGES_COLUMNS: &[Column] = {
 };
 
 impl Change {
+    /// Whether the change is about this KPI of this scheme.
+    pub(super) fn is_about(&self, scheme: &str, card: &Card) -> bool {
+        self.scheme == scheme
+            && self
+                .kpi
+                .as_ref()
+                .is_some_and(|(m, w)| *m == card.metric && *w == card.window)
+    }
+
     fn cells(&self) -> Vec<String> {
         vec![
             self.kind.to_string(),
@@ -144,6 +183,7 @@ pub(crate) fn compare(before: &Snapshot, now: &Snapshot) -> Vec<Change> {
                     item: "Forecast outturn against plan".into(),
                     before: was.clone(),
                     after: status.clone(),
+                    kpi: None,
                 });
             }
         }
@@ -172,6 +212,7 @@ pub(crate) fn compare(before: &Snapshot, now: &Snapshot) -> Vec<Change> {
             item: format!("{label}, {when}"),
             before: blank_as_none(old),
             after: blank_as_none(new),
+            kpi: Some((metric.clone(), window.clone())),
         });
     }
     out
@@ -192,6 +233,7 @@ fn change(kind: &'static str, k: &KpiState, before: &str, after: &str) -> Change
         item: k.label.clone(),
         before: before.to_string(),
         after: after.to_string(),
+        kpi: Some((k.metric.clone(), k.window.clone())),
     }
 }
 

@@ -280,7 +280,21 @@ fn bar_axes<'a, 'b>(
 /// `points` is aligned with `s.labels` (`None` where the period has no value); a point
 /// whose value is hidden (`s.values[i]` is `None`, e.g. suppressed) still shapes the limits
 /// but is not drawn.
-pub(crate) fn spc(id: &str, title: &str, s: &Series<'_>, points: &[Option<SpcPoint>]) -> String {
+/// A drawn chart: the inline SVG, and its text alternative (title and description) for a
+/// reader that does not take the SVG itself (the PDF's figure).
+pub(crate) struct Drawn {
+    pub svg: String,
+    pub alt: String,
+}
+
+fn drawn(svg: String, id: &str, title: &str, desc: &str) -> Drawn {
+    Drawn {
+        alt: format!("{title}. {desc}"),
+        svg: finish(svg, id, title, desc),
+    }
+}
+
+pub(crate) fn spc(id: &str, title: &str, s: &Series<'_>, points: &[Option<SpcPoint>]) -> Drawn {
     let n = s.labels.len();
     let plotted: Vec<(usize, f64)> = s
         .values
@@ -352,7 +366,7 @@ pub(crate) fn spc(id: &str, title: &str, s: &Series<'_>, points: &[Option<SpcPoi
         root.present().expect("svg");
     }
     let desc = spc_desc(s, points) + &marks_desc(s.marks);
-    finish(svg, id, title, &desc)
+    drawn(svg, id, title, &desc)
 }
 
 /// Consecutive plotted points (a gap in x breaks the line).
@@ -475,7 +489,7 @@ fn spc_desc(s: &Series<'_>, points: &[Option<SpcPoint>]) -> String {
 }
 
 /// Values against the target or trajectory, for KPIs with too few points for SPC.
-pub(crate) fn trajectory(id: &str, title: &str, s: &Series<'_>) -> String {
+pub(crate) fn trajectory(id: &str, title: &str, s: &Series<'_>) -> Drawn {
     let plotted: Vec<(usize, f64)> = s
         .values
         .iter()
@@ -504,7 +518,7 @@ pub(crate) fn trajectory(id: &str, title: &str, s: &Series<'_>) -> String {
         plotted.len(),
         marks_desc(s.marks)
     );
-    finish(svg, id, title, &desc)
+    drawn(svg, id, title, &desc)
 }
 
 /// One bar of a benchmark chart.
@@ -749,7 +763,11 @@ mod tests {
             unit: Unit::Percent,
             marks: &[],
         };
-        let svg = spc("k1", "A <KPI>", &s, &points);
+        let chart = spc("k1", "A <KPI>", &s, &points);
+        assert!(chart
+            .alt
+            .starts_with("A <KPI>. Statistical process control chart of 14 values"));
+        let svg = chart.svg;
         assert!(svg.starts_with("<svg class=\"chart\" viewBox=\"0 0 720 300\" role=\"img\""));
         assert!(svg.contains("<title id=\"k1-t\">A &lt;KPI&gt;</title>"));
         assert!(svg.contains("14 values from m1 to m15"), "{svg}");

@@ -100,26 +100,6 @@ pub(super) fn chart_caption(kind: &str, annotated: bool) -> String {
     text
 }
 
-/// The text of an SVG's `<title>` and `<desc>`, unescaped: the chart's alternative text.
-fn svg_alt(svg: &str) -> String {
-    let inner = |tag: &str| {
-        let open = svg.find(&format!("<{tag} "))?;
-        let start = svg[open..].find('>')? + open + 1;
-        let end = svg[start..].find(&format!("</{tag}>"))? + start;
-        Some(
-            svg[start..end]
-                .replace("&lt;", "<")
-                .replace("&gt;", ">")
-                .replace("&quot;", "\"")
-                .replace("&amp;", "&"),
-        )
-    };
-    match (inner("title"), inner("desc")) {
-        (Some(t), Some(d)) => format!("{t}. {d}"),
-        (t, d) => t.or(d).unwrap_or_default(),
-    }
-}
-
 #[derive(Serialize, Clone)]
 pub(super) struct CommentaryView {
     /// `March 2016`.
@@ -304,7 +284,7 @@ pub(super) fn card(
         marks: &marks,
     };
     let chart_title = format!("{} — {}", scheme.reference, kpi_label(kpi));
-    let (chart_kind, svg) = if spc_ok {
+    let (chart_kind, drawn) = if spc_ok {
         ("spc", chart::spc(&id, &chart_title, &s, &points))
     } else {
         ("trajectory", chart::trajectory(&id, &chart_title, &s))
@@ -371,10 +351,8 @@ pub(super) fn card(
         Some(r) => r.explanation.clone(),
         None => settings.wording.no_data.clone(),
     };
-    let latest_with_figure = series
-        .iter()
-        .rev()
-        .find(|r| r.row.value.is_some())
+    let latest_with_figure = last
+        .filter(|r| r.row.value.is_some())
         .map(|r| r.row.period_end);
     let stale = out_of_date(kpi, latest_with_figure, month);
     let stale_words = if !stale {
@@ -504,9 +482,9 @@ pub(super) fn card(
         explanation,
         chart_kind,
         window_words: window_words(kpi.window),
-        chart_alt: svg_alt(&svg),
+        chart_alt: drawn.alt,
         chart_caption: chart_caption(chart_kind, annotated),
-        chart: Value::from_safe_string(svg),
+        chart: Value::from_safe_string(drawn.svg),
         points: points_rows,
         bench,
         reasons,

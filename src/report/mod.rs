@@ -211,9 +211,7 @@ pub(crate) fn build(
         for c in &cards {
             let kpi_changes: Vec<String> = changes
                 .iter()
-                .filter(|x| {
-                    x.kind != "revised figure" && x.scheme == scheme.reference && x.item == c.label
-                })
+                .filter(|x| x.kind != "revised figure" && x.is_about(&scheme.reference, c))
                 .map(|x| match x.kind {
                     "status" => format!("was {}", x.before),
                     kind => kind.to_string(),
@@ -224,29 +222,7 @@ pub(crate) fn build(
             } else {
                 kpi_changes.join("; ")
             };
-            summary_table.push(vec![
-                month.to_string(),
-                scheme.reference.clone(),
-                c.metric.clone(),
-                c.window.clone(),
-                c.label.clone(),
-                c.period_end.clone(),
-                c.value.clone(),
-                c.target_value.clone(),
-                c.status.code.clone(),
-                c.status.words.clone(),
-                c.variation.clone(),
-                c.assurance.clone(),
-                c.special_cause.clone(),
-                c.rule_names.clone(),
-                if c.stale { "yes" } else { "no" }.into(),
-                c.reasons.join("; "),
-                c.commentary
-                    .as_ref()
-                    .map(|v| v.period.clone())
-                    .unwrap_or_default(),
-                change.clone(),
-            ]);
+            summary_table.push(changes::summary_row(month, scheme, c, &change));
             summary.push(minijinja::context! {
                 card => c.clone(),
                 href => format!("{href}#{}", c.id),
@@ -268,48 +244,32 @@ pub(crate) fn build(
                 stale_words => c.stale_words.clone(),
             });
         }
-        let count = |code: &str| cards.iter().filter(|c| c.status.code == code).count();
-        let position = minijinja::context! {
-            on_track => count("green"),
-            at_risk => count("amber"),
-            not_on_track => count("red"),
-            no_data => count("grey"),
-            out_of_date => cards.iter().filter(|c| c.stale).count(),
-            kpis => cards.len(),
-        };
+        let position = Position::of(&cards);
         let fin = st.schemes.iter().find(|s| s.reference == scheme.reference);
-        let plan_value = scheme
+        let plan = scheme
             .finance
             .iter()
             .find(|p| p.financial_year == st.financial_year)
-            .or(scheme.finance.last())
-            .map(|p| format_gbp(p.value))
-            .unwrap_or_else(|| "–".into());
-        let plan_short = scheme
-            .finance
-            .iter()
-            .find(|p| p.financial_year == st.financial_year)
-            .or(scheme.finance.last())
-            .map(|p| crate::money::format_gbp_short(p.value))
-            .unwrap_or_else(|| "–".into());
-        let headline = cards.iter().find(|c| c.headline).or(cards.first()).cloned();
+            .or(scheme.finance.last());
+        let plan_value = plan.map_or_else(|| "–".into(), |p| format_gbp(p.value));
+        let plan_short =
+            plan.map_or_else(|| "–".into(), |p| crate::money::format_gbp_short(p.value));
+        let lead = partner_name(settings, &scheme.lead_commissioner);
         index_rows.push(minijinja::context! {
             reference => scheme.reference.clone(),
             name => scheme.name.clone(),
             href => href.clone(),
-            lead => partner_name(settings, &scheme.lead_commissioner),
-            value => plan_value.clone(),
+            lead => lead.clone(),
             value_short => plan_short.clone(),
-            headline => headline,
-            position => position,
-            finance => fin.map(|f| money_row(f.reference.clone(), href.clone(), f.total(), settings)),
+            position => position.clone(),
         });
         pdf_schemes.push(pdf::PdfScheme {
             scheme,
-            lead: partner_name(settings, &scheme.lead_commissioner),
+            lead,
             provider: partner_name(settings, &scheme.provider),
-            value: plan_value.clone(),
-            value_short: plan_short.clone(),
+            value: plan_value,
+            value_short: plan_short,
+            position,
             budget: fin.map(|f| money_row(f.reference.clone(), href.clone(), f.total(), settings)),
             cards: pdf_cards,
         });
@@ -374,19 +334,10 @@ pub(crate) fn build(
         total: total.clone(),
         expenditure: &expenditure,
         definitions: definitions_of(programme)
-            .iter()
+            .into_iter()
             .map(|d| {
-                let get = |k: &str| d.get_attr(k).map(|v| v.to_string()).unwrap_or_default();
-                (
-                    get("title"),
-                    format!(
-                        "{} · {}: {}",
-                        get("unit"),
-                        get("polarity"),
-                        get("polarity_source")
-                    ),
-                    get("rule"),
-                )
+                let what = format!("{} · {}: {}", d.unit, d.polarity, d.polarity_source);
+                (d.title, what, d.rule)
             })
             .collect(),
         files: &prep.ledger.files,
@@ -449,6 +400,44 @@ pub(crate) fn build(
         changes::changes_csv(&changes).into_bytes(),
     );
     Ok(Built { files, stale })
+}
+
+/// A scheme's KPIs counted by status and staleness: the programme position, on the index
+/// and in the PDF.
+#[derive(Serialize, Clone)]
+pub(super) struct Position {
+    kpis: usize,
+    on_track: usize,
+    at_risk: usize,
+    not_on_track: usize,
+    no_data: usize,
+    out_of_date: usize,
+}
+
+impl Position {
+    fn of(cards: &[Card]) -> Position {
+        let count = |code: &str| cards.iter().filter(|c| c.status.code == code).count();
+        Position {
+            kpis: cards.len(),
+            on_track: count("green"),
+            at_risk: count("amber"),
+            not_on_track: count("red"),
+            no_data: count("grey"),
+            out_of_date: cards.iter().filter(|c| c.stale).count(),
+        }
+    }
+
+    /// The counts in the position table's column order.
+    pub(super) fn counts(&self) -> [usize; 6] {
+        [
+            self.kpis,
+            self.on_track,
+            self.at_risk,
+            self.not_on_track,
+            self.no_data,
+            self.out_of_date,
+        ]
+    }
 }
 
 /// What `report` compares the pack with.
@@ -699,7 +688,22 @@ fn scheme_page(
 }
 
 /// Every metric the schemes' KPIs use, as the definitions page and the PDF describe it.
-fn definitions_of(programme: &crate::programme::Programme) -> Vec<minijinja::Value> {
+/// One metric as the definitions page and the PDF describe it.
+#[derive(Serialize)]
+struct Definition {
+    id: String,
+    title: String,
+    codes: String,
+    unit: String,
+    polarity: &'static str,
+    polarity_source: &'static str,
+    sources: String,
+    rule: String,
+    section: String,
+    local: bool,
+}
+
+fn definitions_of(programme: &crate::programme::Programme) -> Vec<Definition> {
     let mut used: Vec<String> = programme
         .schemes
         .iter()
@@ -711,36 +715,47 @@ fn definitions_of(programme: &crate::programme::Programme) -> Vec<minijinja::Val
     for id in &used {
         let (base, _) = catalogue::split_breakdown(id);
         if let Some(m) = crate::metrics::catalogue::lookup(base) {
-            defs.push(minijinja::context! {
-                id => id.clone(),
-                title => metric_title(programme, id).0,
-                codes => m.codes.join(", "),
-                unit => m.unit.to_string(),
-                polarity => polarity_words(m.polarity),
-                polarity_source => if m.polarity_official { "as the published measure states" } else { "the usual reading of the measure; a KPI may set its own" },
-                sources => m.sources.join(", "),
-                rule => m.rule,
-                section => format!("bcfmon's metric catalogue: `bcfmon metrics {base}` prints this rule"),
-                local => false,
+            defs.push(Definition {
+                id: id.clone(),
+                title: metric_title(programme, id).0,
+                codes: m.codes.join(", "),
+                unit: m.unit.to_string(),
+                polarity: polarity_words(m.polarity),
+                polarity_source: if m.polarity_official {
+                    "as the published measure states"
+                } else {
+                    "the usual reading of the measure; a KPI may set its own"
+                },
+                sources: m.sources.join(", "),
+                rule: m.rule.to_string(),
+                section: format!(
+                    "bcfmon's metric catalogue: `bcfmon metrics {base}` prints this rule"
+                ),
+                local: false,
             });
         } else if let Some(l) = programme.local_metrics().find(|l| &l.id == id) {
-            defs.push(minijinja::context! {
-                id => id.clone(),
-                title => l.title.clone(),
-                codes => "local",
-                unit => l.unit.to_string(),
-                polarity => polarity_words(l.polarity),
-                polarity_source => "as the scheme file sets it",
-                sources => l.source.clone(),
-                rule => l.rule.clone().unwrap_or_else(|| format!(
-                    "Count of {} rows where {} (dated by {}){}.",
-                    l.source,
-                    l.numerator,
-                    l.date,
-                    l.denominator.as_ref().map(|d| format!(", over those where {d}")).unwrap_or_default()
-                )),
-                section => "a local metric declared in a scheme file",
-                local => true,
+            defs.push(Definition {
+                id: id.clone(),
+                title: l.title.clone(),
+                codes: "local".into(),
+                unit: l.unit.to_string(),
+                polarity: polarity_words(l.polarity),
+                polarity_source: "as the scheme file sets it",
+                sources: l.source.clone(),
+                rule: l.rule.clone().unwrap_or_else(|| {
+                    format!(
+                        "Count of {} rows where {} (dated by {}){}.",
+                        l.source,
+                        l.numerator,
+                        l.date,
+                        l.denominator
+                            .as_ref()
+                            .map(|d| format!(", over those where {d}"))
+                            .unwrap_or_default()
+                    )
+                }),
+                section: "a local metric declared in a scheme file".into(),
+                local: true,
             });
         }
     }

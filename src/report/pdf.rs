@@ -44,6 +44,7 @@ pub(super) struct PdfScheme<'a> {
     pub provider: String,
     pub value: String,
     pub value_short: String,
+    pub position: Position,
     pub budget: Option<MoneyRow>,
     pub cards: Vec<(Card, String)>,
 }
@@ -163,23 +164,13 @@ pub(super) fn source(p: &PdfPack<'_>) -> (String, Vec<(String, String)>) {
         .schemes
         .iter()
         .map(|s| {
-            let count = |code: &str| {
-                s.cards
-                    .iter()
-                    .filter(|(c, _)| c.status.code == code)
-                    .count()
-            };
-            vec![
+            let mut row = vec![
                 format!("{} {}", s.scheme.reference, s.scheme.name),
                 s.lead.clone(),
                 s.value_short.clone(),
-                s.cards.len().to_string(),
-                count("green").to_string(),
-                count("amber").to_string(),
-                count("red").to_string(),
-                count("grey").to_string(),
-                s.cards.iter().filter(|(c, _)| c.stale).count().to_string(),
-            ]
+            ];
+            row.extend(s.position.counts().iter().map(|n| n.to_string()));
+            row
         })
         .collect();
     table(
