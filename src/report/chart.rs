@@ -276,7 +276,7 @@ fn bar_axes<'a, 'b>(
 }
 
 /// The Making Data Count XmR chart: the data line and points, the mean, the process limits,
-/// the target (dash-dot), special-cause points by type, and a break at each rebase.
+/// the target (long red dashes), special-cause points by type, and a break at each rebase.
 /// `points` is aligned with `s.labels` (`None` where the period has no value); a point
 /// whose value is hidden (`s.values[i]` is `None`, e.g. suppressed) still shapes the limits
 /// but is not drawn.
@@ -410,7 +410,7 @@ fn draw_data(
 }
 
 fn draw_targets(chart: &mut Chart<'_, '_>, targets: &[Option<f64>]) {
-    // The target or trajectory as a red dash-dot step line over the periods it applies to.
+    // The target or trajectory as a step line of long red dashes over the periods it applies to.
     let pts: Vec<(usize, f64)> = targets
         .iter()
         .enumerate()
@@ -483,7 +483,7 @@ fn spc_desc(s: &Series<'_>, points: &[Option<SpcPoint>]) -> String {
         ));
     }
     if s.targets.iter().any(Option::is_some) {
-        text.push_str(" The dash-dot line is the target.");
+        text.push_str(" The long red dashes are the target.");
     }
     text
 }
@@ -514,7 +514,7 @@ pub(crate) fn trajectory(id: &str, title: &str, s: &Series<'_>) -> Drawn {
         root.present().expect("svg");
     }
     let desc = format!(
-        "Line chart of {} values against the target or trajectory (dash-dot line); too few points for statistical process control.{}",
+        "Line chart of {} values against the target or trajectory (long red dashes); too few points for statistical process control.{}",
         plotted.len(),
         marks_desc(s.marks)
     );
