@@ -47,6 +47,7 @@ pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
         }
         None => vec![month],
     };
+    let judged = prep.judged();
     let mut stale = Vec::new();
     for (i, &m) in months.iter().enumerate() {
         let out: PathBuf = args
@@ -55,7 +56,8 @@ pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
             .unwrap_or_else(|| args.root.join("out").join(m.to_string()));
         let given = if i == 0 { args.previous } else { None };
         let previous = previous_pack(given, &out, m, &prep.programme.settings)?;
-        let built = crate::report::build(&prep, m, args.templates, &previous).map_err(who)?;
+        let built =
+            crate::report::build(&prep, &judged, m, args.templates, &previous).map_err(who)?;
         let files = built.files;
         let what = if args.out.is_some() {
             "--out"

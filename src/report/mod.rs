@@ -111,9 +111,11 @@ fn finance_status_view(s: finance::FinanceStatus, settings: &Settings) -> Status
 /// Every file of the pack, by path relative to the pack's folder.
 pub(crate) type Files = BTreeMap<String, Vec<u8>>;
 
-/// Builds the pack for `month` from what `compute` prepared.
+/// Builds the pack for `month` from what `compute` prepared and its judged rows (`Run::judged`,
+/// judged once however many months' packs are built).
 pub(crate) fn build(
     prep: &Run,
+    judged: &[JudgedRow],
     month: Month,
     templates: Option<&Path>,
     previous: &Previous,
@@ -121,10 +123,10 @@ pub(crate) fn build(
     let programme = &prep.programme;
     let settings = &programme.settings;
     let disclose = Disclose(&settings.disclosure);
-    let judged: Vec<JudgedRow> = prep
-        .judged()
-        .into_iter()
+    let judged: Vec<JudgedRow> = judged
+        .iter()
         .filter(|j| j.row.period_end <= month.end())
+        .cloned()
         .collect();
     let actuals = prep
         .data
