@@ -463,7 +463,7 @@ fn spc_desc(s: &Series<'_>, points: &[Option<SpcPoint>]) -> String {
         format!("Statistical process control chart of {plotted} values from {first} to {last}.");
     if let Some(p) = points.last() {
         text.push_str(&format!(
-            " Mean {}, process limits {} to {}.",
+            " Average {}, process limits {} to {}.",
             crate::judge::format_value(p.mean, s.unit),
             crate::judge::format_value(p.lpl, s.unit),
             crate::judge::format_value(p.upl, s.unit)
