@@ -62,6 +62,9 @@ pub struct MetricDef {
     /// of date (a KPI may set its own `max_lag_months`): 0 for most, more where the rule's
     /// follow-up holds the latest windows back.
     pub max_lag_months: u32,
+    /// Whether `[metrics] method` applies: the ASCOF measures DHSC publishes from Client
+    /// Level Data, whose published method bcfmon can follow (metrics.md §16).
+    pub follows_method: bool,
     /// The rule, condensed from metrics.md; `bcfmon metrics ID` prints it.
     pub rule: &'static str,
     /// The section of metrics.md that defines it.

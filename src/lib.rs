@@ -17,6 +17,7 @@ mod extract;
 mod finance;
 mod judge;
 mod local;
+mod method;
 mod metrics;
 mod money;
 mod output;

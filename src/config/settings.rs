@@ -1,6 +1,6 @@
 //! `schemes/programme.toml`: what every scheme shares — the area, the partners, where the
 //! extracts are, benchmarking peers, disclosure control, the board's status wording,
-//! finance thresholds and the bank holidays used for working-day timescales.
+//! finance thresholds, the bank holidays used for working-day timescales and the ASCOF method.
 
 use super::reader::{get, Source};
 use crate::contract;
@@ -24,6 +24,7 @@ pub(crate) const PROGRAMME_KEYS: &[&str] = &[
     "finance",
     "bank_holidays",
     "max_reject_rate",
+    "metrics",
 ];
 
 /// `^[EWSN][0-9]{8}$` (data-contract.md §0.5).
@@ -370,6 +371,20 @@ pub(super) fn read_settings(
         }
     }
 
+    // `[metrics] method`: which ASCOF method the figures follow (metrics.md §16).
+    let mut method = crate::method::Method::Bcfmon;
+    if let Some(v) = get(root, "metrics") {
+        if let Some(t) = src.table(v, "metrics") {
+            src.check_keys(t, &["method"], "in [metrics]");
+            if let Some(m) = get(t, "method") {
+                let allowed = crate::method::Method::ALL;
+                if let Some(m) = src.choice(m, "method", allowed, crate::method::Method::parse) {
+                    method = m;
+                }
+            }
+        }
+    }
+
     if src.diags.len() > errors_before {
         return None;
     }
@@ -384,6 +399,7 @@ pub(super) fn read_settings(
         finance,
         bank_holidays,
         max_reject_rate,
+        method,
     })
 }
 

@@ -36,6 +36,8 @@ pub(crate) const OPEN: &[&str] = &[
     "Review_Reason",
     "Primary_Support_Reason",
     "Assessment_Type",
+    // Only DHSC's unique events read it (rule D5, metrics.md §16).
+    "Request_Route_of_Access",
 ];
 
 /// A person key (data-contract.md §1.2) as a 128-bit fingerprint of its parts: the area and
@@ -68,6 +70,18 @@ pub(crate) struct Events {
     /// Person (the `__person` column) by `person_key(LA_Code, NHS number)`, for linking
     /// hospital spells (ascof-2d). Only people with an NHS number are here.
     pub by_nhs_number: std::sync::Arc<foldhash::HashMap<u128, u32>>,
+}
+
+/// The derived end of an event (data-contract.md §1.4), as days: the date of death when it
+/// falls on or between start and end, or after the start of an open event; otherwise the
+/// recorded end. bcfmon's method takes the person's latest date of death; DHSC's the row's
+/// own (rule D2, metrics.md §16).
+pub(crate) fn derived_end(start: Option<i32>, end: Option<i32>, death: Option<i32>) -> Option<i32> {
+    match (start, end, death) {
+        (Some(s), Some(e), Some(d)) if s <= d && d <= e => Some(d),
+        (Some(s), None, Some(d)) if d > s => Some(d),
+        (_, e, _) => e,
+    }
 }
 
 impl Events {
@@ -620,14 +634,7 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
     // Derived end (§1.4): the death when it falls on or between start and end, or after the
     // start of an open event; otherwise the recorded end.
     let derived: Vec<Option<i32>> = (0..c.person.len())
-        .map(|i| {
-            let death = death_p[c.person[i] as usize];
-            match (c.start[i], c.end[i], death) {
-                (Some(s), Some(e), Some(d)) if s <= d && d <= e => Some(d),
-                (Some(s), None, Some(d)) if d > s => Some(d),
-                (_, e, _) => e,
-            }
-        })
+        .map(|i| derived_end(c.start[i], c.end[i], death_p[c.person[i] as usize]))
         .collect();
     let idx: Vec<usize> = (0..c.person.len()).filter(|i| keep[*i]).collect();
     let pick_i32 = |v: &Vec<Option<i32>>| idx.iter().map(|i| v[*i]).collect::<Vec<_>>();
@@ -718,6 +725,6 @@ mod tests {
         assert_eq!(field_name(SERVICE_TYPE), "Service_Type");
         assert_eq!(field_name(FIRST_CHECKED), CHECKED_ONLY[0].0);
         assert_eq!(field_name(FIRST_OPEN), "Service_Component");
-        assert_eq!(field_name(FIELDS - 1), "Assessment_Type");
+        assert_eq!(field_name(FIELDS - 1), "Request_Route_of_Access");
     }
 }

@@ -8,11 +8,13 @@
 //! its breakdowns at once; `slots` says where each metric's numerator and denominator are.
 
 use super::catalogue::Metric;
-use super::people::{age, top_rows, People, Slot, Span, Tally, OPEN};
+use super::people::{age, top_rows, People, PersonCount, Slot, Tally, OPEN};
 use super::{Ask, Plan};
 use crate::catalogue::{MetricDef, Polarity, Unit, AGE_BANDS};
 use crate::extract::codes::LONG_TERM_SUPPORT;
 use crate::extract::events::{Events, EMPTY, INVALID_CODE};
+use crate::method::{Rule, Rules};
+use std::sync::Arc;
 
 /// The catalogue entry of `ascof-2b`.
 pub(crate) const ASCOF_2B: Metric = Metric {
@@ -28,6 +30,7 @@ pub(crate) const ASCOF_2B: Metric = Metric {
             params: &[],
             snapshot: false,
             max_lag_months: 0,
+            follows_method: true,
             rule: "People aged 18-64 with a new admission in the window: a long-term residential or nursing row (component empty or naming residential/nursing, never 'short') starting in the window, not self-funded, the person alive at the window start, with no such row for the person ending less than 365 days before it (or overlapping it). Someone with new admissions in both bands counts once, in 18-64. Denominator: mid-year population aged 18-64 for the year the window starts. Needs 365 days of history before the window.",
             section: "metrics.md §2",
     },
@@ -48,6 +51,7 @@ pub(crate) const ASCOF_2C: Metric = Metric {
             params: &[],
             snapshot: false,
             max_lag_months: 0,
+            follows_method: true,
             rule: "As ascof-2b for people aged 65 and over at admission who had no 18-64 admission in the window; denominator: mid-year population aged 65+ for the year the window starts. Also the BCF 2025-26 metric bcf-ltc-admissions-65.",
             section: "metrics.md §3",
     },
@@ -68,6 +72,7 @@ pub(crate) const BCF_LTC_ADMISSIONS_65: Metric = Metric {
             params: &[],
             snapshot: false,
             max_lag_months: 0,
+            follows_method: false,
             rule: "Identical to ascof-2c. Whether the national BCF definition is identical is unverified.",
             section: "metrics.md §3",
     },
@@ -88,6 +93,7 @@ pub(crate) const ASCOF_2E: Metric = Metric {
             params: &[],
             snapshot: false,
             max_lag_months: 0,
+            follows_method: true,
             rule: "People with long-term support in the window, by age band; numerator: those whose accommodation status as at the window end is settled (or inferred as at home from their services); denominator: everyone in the band, including unknown status.",
             section: "metrics.md §5",
     },
@@ -108,6 +114,7 @@ pub(crate) const ASCOF_2E_LD: Metric = Metric {
             params: &[],
             snapshot: false,
             max_lag_months: 0,
+            follows_method: true,
             rule: "As ascof-2e, band 18-64 only, for people whose primary support reason as at the window end is learning disability support.",
             section: "metrics.md §5",
     },
@@ -128,6 +135,7 @@ pub(crate) const ASCOF_3D_1A: Metric = Metric {
             params: &[],
             snapshot: true,
             max_lag_months: 0,
+            follows_method: true,
             rule: "Snapshot at the window end: people in long-term community support (their highest setting); numerator: those with a direct payment or a council-managed personal budget.",
             section: "metrics.md §6",
     },
@@ -148,6 +156,7 @@ pub(crate) const ASCOF_3D_2A: Metric = Metric {
             params: &[],
             snapshot: true,
             max_lag_months: 0,
+            follows_method: true,
             rule: "Snapshot at the window end: people in long-term community support; numerator: those with a direct payment.",
             section: "metrics.md §6",
     },
@@ -168,6 +177,7 @@ pub(crate) const ASCOF_3D_1B: Metric = Metric {
             params: &[],
             snapshot: false,
             max_lag_months: 0,
+            follows_method: true,
             rule: "Carers supported directly in the window (categories 1-3); numerator: those with a direct payment or managed personal budget.",
             section: "metrics.md §6",
     },
@@ -188,6 +198,7 @@ pub(crate) const ASCOF_3D_2B: Metric = Metric {
             params: &[],
             snapshot: false,
             max_lag_months: 0,
+            follows_method: true,
             rule: "Carers supported directly in the window (categories 1-3); numerator: those with a direct payment.",
             section: "metrics.md §6",
     },
@@ -208,6 +219,7 @@ pub(crate) const REVIEWS_12_MONTHS: Metric = Metric {
             params: &[],
             snapshot: false,
             max_lag_months: 0,
+            follows_method: false,
             rule: "People whose continuous long-term support spell started before the window and is open at its end, alive, aged 18+ or unknown; numerator: those with a completed service-user review (not of short-term support) in the window.",
             section: "metrics.md §10",
     },
@@ -228,6 +240,7 @@ pub(crate) const ASSESSMENTS_65PLUS: Metric = Metric {
             params: &[],
             snapshot: false,
             max_lag_months: 0,
+            follows_method: false,
             rule: "Distinct people aged 65+ at completion with a service-user assessment completed in the window.",
             section: "metrics.md §13",
     },
@@ -239,12 +252,8 @@ pub(crate) const ASSESSMENTS_65PLUS: Metric = Metric {
 fn plan_admissions<'a>(ask: &Ask<'_, 'a>, band: &'static str) -> Result<Plan<'a>, String> {
     ask.frame("population")?;
     let (people, ev) = ask.people_and_events()?;
-    let mut p = ask.tallied(
-        "admissions",
-        Box::new(move |w| Ok(admissions(people, ev, w))),
-        admission_slot(band),
-        None,
-    );
+    let count = admissions(people, ev, ask.rules);
+    let mut p = ask.counted("admissions", people, 2, count, admission_slot(band), None);
     p.population = Some(band);
     p.lookback = 365;
     Ok(p)
@@ -254,44 +263,34 @@ fn plan_admissions<'a>(ask: &Ask<'_, 'a>, band: &'static str) -> Result<Plan<'a>
 fn plan_clients_self_directed<'a>(ask: &Ask<'_, 'a>, part: &str) -> Result<Plan<'a>, String> {
     let (people, ev) = ask.people_and_events()?;
     let (n, d) = self_directed_slots(part, ask.breakdown);
-    Ok(ask.tallied(
-        "3d-clients",
-        Box::new(move |w| Ok(clients_self_directed(people, ev, w))),
-        n,
-        Some(d),
-    ))
+    let count = clients_self_directed(people, ev, ask.rules);
+    Ok(ask.counted("3d-clients", people, 9, count, n, Some(d)))
 }
 
 /// Carers with self-directed support or direct payments (§6, parts 1b and 2b).
 fn plan_carers_self_directed<'a>(ask: &Ask<'_, 'a>, part: &str) -> Result<Plan<'a>, String> {
     let (people, ev) = ask.people_and_events()?;
     let (n, d) = self_directed_slots(part, ask.breakdown);
-    Ok(ask.tallied(
-        "3d-carers",
-        Box::new(move |w| Ok(carers_self_directed(people, ev, w))),
-        n,
-        Some(d),
-    ))
+    let count = carers_self_directed(people, ev, ask.rules);
+    Ok(ask.counted("3d-carers", people, 9, count, n, Some(d)))
 }
 
 /// Long-term clients living in their own home (§5), all or those with a learning disability.
 fn plan_own_home<'a>(ask: &Ask<'_, 'a>, learning_disability: bool) -> Result<Plan<'a>, String> {
     let (people, ev) = ask.people_and_events()?;
     let (n, d) = own_home_slots(learning_disability, ask.breakdown);
-    Ok(ask.tallied(
-        "2e",
-        Box::new(move |w| Ok(own_home(people, ev, w))),
-        n,
-        Some(d),
-    ))
+    let count = own_home(people, ev, ask.rules);
+    Ok(ask.counted("2e", people, 8, count, n, Some(d)))
 }
 
 /// Assessments of people aged 65+ (§13): a count.
 fn plan_assessments_65<'a>(ask: &Ask<'_, 'a>) -> Result<Plan<'a>, String> {
     let people = ask.people()?;
-    Ok(ask.tallied(
+    Ok(ask.counted(
         "assessments",
-        Box::new(move |w| Ok(assessments_65(people, w))),
+        people,
+        1,
+        assessments_65(people),
         ASSESSED,
         None,
     ))
@@ -300,9 +299,12 @@ fn plan_assessments_65<'a>(ask: &Ask<'_, 'a>) -> Result<Plan<'a>, String> {
 /// Long-term clients reviewed in the last 12 months (§10).
 fn plan_reviews_12_months<'a>(ask: &Ask<'_, 'a>) -> Result<Plan<'a>, String> {
     let (people, ev) = ask.people_and_events()?;
-    Ok(ask.tallied(
+    let count = reviews_12_months(people, ev);
+    Ok(ask.counted(
         "reviews",
-        Box::new(move |w| Ok(reviews_12_months(people, ev, w))),
+        people,
+        2,
+        count,
         REVIEWED,
         Some(IN_LONG_TERM_SUPPORT),
     ))
@@ -324,6 +326,7 @@ fn has(set: &[bool], key: u32) -> bool {
 }
 
 /// The closed-list codes the families compare against.
+#[derive(Clone, Copy)]
 struct Codes {
     service_user: u8,
     carer: u8,
@@ -374,8 +377,14 @@ impl Codes {
 
     /// An LTS row (metrics.md §0.3): a service-user service row of one of the four LTS types.
     fn lts(&self, people: &People, r: usize) -> bool {
+        self.long_term(people, r, false)
+    }
+
+    /// A service-user row of one of the four LTS types: a Service event, or any event when
+    /// `typed_rows` (D3 of metrics.md §16).
+    fn long_term(&self, people: &People, r: usize, typed_rows: bool) -> bool {
         people.client[r] == self.service_user
-            && people.event[r] == self.service
+            && (typed_rows || people.event[r] == self.service)
             && [self.nursing, self.residential, self.community, self.prison]
                 .contains(&people.service[r])
     }
@@ -416,10 +425,15 @@ pub(crate) fn admission_slot(band: &str) -> Slot {
 /// before this start (an overlapping earlier row also makes it not new). Rules 2, 4, 5: known
 /// birth, not self-funded, alive at ws, aged 18+ at the start; a person with new admissions
 /// in both bands counts once, in the lower band.
-pub(crate) fn admissions(people: &People, events: &Events, windows: &[Span]) -> Tally {
+///
+/// D6 (metrics.md §16; DHSC's 2B2C script filters `Service_Component NOT LIKE '%Short%'`,
+/// which is never true of an empty component): under DHSC's method an empty component is
+/// dropped.
+pub(crate) fn admissions<'a>(people: &'a People, events: &Events, rules: Rules) -> PersonCount<'a> {
     let c = Codes::new();
+    let empty_kept = !rules.has(Rule::D6);
     let component_ok = events.key_set("Service_Component", |v| match v {
-        None => true,
+        None => empty_kept,
         Some(v) => {
             let l = v.to_lowercase();
             (l.contains("residential") || l.contains("nursing")) && !l.contains("short")
@@ -429,7 +443,7 @@ pub(crate) fn admissions(people: &People, events: &Events, windows: &[Span]) -> 
         "Event_Outcome",
         "NFA: Self-funded client or under 12wk disregard",
     );
-    people.tally(windows.len(), 2, |p, t| {
+    Arc::new(move |p, windows, t| {
         let Some(birth) = people.birth[p] else {
             return;
         };
@@ -521,14 +535,21 @@ fn own_home_all(b: usize) -> Slot {
 /// service rows. Rule 7: ascof-2e-ld restricts to
 /// people whose primary support reason as at we (resolved like rule 3, with "Support to
 /// unpaid carer" also not known) is learning disability support.
-pub(crate) fn own_home(people: &People, events: &Events, windows: &[Span]) -> Tally {
+///
+/// D1 (metrics.md §16): under DHSC's method the accommodation status, its inference and the
+/// primary support reason come from the person's rows of the whole extract, whatever their
+/// dates, ranked by their uncapped derived end (open latest), as DHSC's person details table
+/// (`Create_personal_details_table.sql`) is built once and joined to every period's cohort
+/// (`Create_ASCOF_2E_2425_Onwards.sql`).
+pub(crate) fn own_home<'a>(people: &'a People, events: &Events, rules: Rules) -> PersonCount<'a> {
+    let whole_extract = rules.has(Rule::D1);
     let c = Codes::new();
     let mut settled = [false; 256];
     for s in crate::extract::codes::SETTLED_ACCOMMODATION {
         settled[code("Accommodation_Status", s) as usize] = true;
     }
     let unknown = code("Accommodation_Status", "Unknown");
-    let known = |a: u8| a != EMPTY && a != unknown && a != INVALID_CODE;
+    let known = move |a: u8| a != EMPTY && a != unknown && a != INVALID_CODE;
     let place = |name: &str| keys_named(events, "Service_Component", &[name]);
     let (home, shared, extra, supported) = (
         place("Home support or domiciliary care"),
@@ -536,7 +557,6 @@ pub(crate) fn own_home(people: &People, events: &Events, windows: &[Span]) -> Ta
         place("Extra care housing"),
         place("Community supported living"),
     );
-    let housing = |k: u32| has(&home, k) || has(&shared, k) || has(&extra, k) || has(&supported, k);
     let st = |v| code("Service_Type", v);
     let hierarchy_of = [
         (c.nursing, 1),
@@ -547,7 +567,7 @@ pub(crate) fn own_home(people: &People, events: &Events, windows: &[Span]) -> Ta
         (st("Short term support: Ongoing low level"), 6),
         (st("Short term support: Other short term"), 7),
     ];
-    let hierarchy = |s: u8| {
+    let hierarchy = move |s: u8| {
         hierarchy_of
             .iter()
             .find(|(code, _)| *code == s)
@@ -564,7 +584,7 @@ pub(crate) fn own_home(people: &People, events: &Events, windows: &[Span]) -> Ta
         "Primary_Support_Reason",
         &["Learning disability support"],
     );
-    people.tally(windows.len(), 8, |p, t| {
+    Arc::new(move |p, windows, t| {
         let Some(birth) = people.birth[p] else {
             return;
         };
@@ -572,6 +592,8 @@ pub(crate) fn own_home(people: &People, events: &Events, windows: &[Span]) -> Ta
         if !rows.clone().any(|r| c.lts(people, r)) {
             return;
         }
+        let housing =
+            |k: u32| has(&home, k) || has(&shared, k) || has(&extra, k) || has(&supported, k);
         let mut top = Vec::new();
         for (w, &(ws, we)) in windows.iter().enumerate() {
             if !people.alive_at(p, ws) {
@@ -589,10 +611,20 @@ pub(crate) fn own_home(people: &People, events: &Events, windows: &[Span]) -> Ta
             if a < 18 {
                 continue;
             }
-            let as_at = rows.clone().filter(|&r| people.start[r] <= we);
+            // The rows the person details are read from, and the end they rank by.
+            let as_at = rows
+                .clone()
+                .filter(|&r| whole_extract || people.start[r] <= we);
+            let ranked_end = |r: usize| {
+                if whole_extract {
+                    people.end[r]
+                } else {
+                    capped(r)
+                }
+            };
             top_rows(
                 as_at.clone().filter(|&r| known(people.accommodation[r])),
-                |r| (capped(r), people.start[r]),
+                |r| (ranked_end(r), people.start[r]),
                 &mut top,
             );
             // A known status the top-ranked rows agree on; rows that disagree leave it
@@ -608,7 +640,7 @@ pub(crate) fn own_home(people: &People, events: &Events, windows: &[Span]) -> Ta
                     as_at.clone().filter(|&r| people.event[r] == c.service),
                     |r| {
                         (
-                            capped(r),
+                            ranked_end(r),
                             10 - hierarchy(people.service[r]),
                             i32::from(housing(people.component[r])),
                             people.start[r],
@@ -635,7 +667,7 @@ pub(crate) fn own_home(people: &People, events: &Events, windows: &[Span]) -> Ta
                     as_at
                         .clone()
                         .filter(|&r| !has(&reason_not_known, people.reason[r])),
-                    |r| (capped(r), people.start[r]),
+                    |r| (ranked_end(r), people.start[r]),
                     &mut top,
                 );
                 let ld = top.first().is_some_and(|&first| {
@@ -705,10 +737,19 @@ fn count_self_directed(
 /// "highest" setting: 1 nursing, 2 residential, community by 3 direct payment, 4 managed
 /// personal budget, 5 commissioned support, 6 other; then 7 managed, 8 commissioned, 9 other.
 /// The denominator is community support (ranks 3–6); 1a counts ranks 3–4, 2a rank 3.
-pub(crate) fn clients_self_directed(people: &People, events: &Events, windows: &[Span]) -> Tally {
+///
+/// D3 (metrics.md §16): under DHSC's method the cohort is any service-user row with one of
+/// the four long-term Service_Types, whatever its Event_Type (DHSC's 3D script selects the
+/// clients by `Service_Type_Cleaned IN (...)` alone).
+pub(crate) fn clients_self_directed<'a>(
+    people: &'a People,
+    events: &Events,
+    rules: Rules,
+) -> PersonCount<'a> {
     let c = Codes::new();
+    let typed_rows = rules.has(Rule::D3);
     let dp_component = keys_named(events, "Service_Component", &["Direct payment"]);
-    let rank = |r: usize| {
+    let rank = move |r: usize| {
         let dp_c = has(&dp_component, people.component[r]);
         let m = people.mechanism[r];
         let dp = dp_c || m == c.by_direct_payment;
@@ -727,15 +768,19 @@ pub(crate) fn clients_self_directed(people: &People, events: &Events, windows: &
             _ => 9,
         }
     };
-    people.tally(windows.len(), 9, |p, t| {
+    Arc::new(move |p, windows, t| {
         for (w, &(_, we)) in windows.iter().enumerate() {
             if !people.alive_at(p, we) {
                 continue;
             }
             let best = people
                 .rows(p)
-                .filter(|&r| c.lts(people, r) && people.start[r] <= we && people.end[r] >= we)
-                .map(rank)
+                .filter(|&r| {
+                    c.long_term(people, r, typed_rows)
+                        && people.start[r] <= we
+                        && people.end[r] >= we
+                })
+                .map(&rank)
                 .min();
             let Some(best) = best else { continue };
             let a = age(people.birth[p], we);
@@ -753,10 +798,21 @@ pub(crate) fn clients_self_directed(people: &People, events: &Events, windows: &
 /// budget, 3 commissioned support, 4 other; 5 information and advice; 6 support involving the
 /// cared-for person. The denominator is categories 1–3; 1b counts 1–2, 2b category 1. An
 /// empty component counts as "not a direct payment" [ours].
-pub(crate) fn carers_self_directed(people: &People, events: &Events, windows: &[Span]) -> Tally {
+///
+/// D7 (metrics.md §16): under DHSC's method a direct-support row with an empty component
+/// and no direct payment takes none of categories 2–4 (DHSC's 3D carers CASE compares
+/// `Service_Component NOT LIKE 'Direct payment'`, never true of an empty one) and falls to
+/// the CASE's later arms, which look at the event type alone: an assessment or review is 5
+/// with information and advice and 6 otherwise, a request 5, a service nothing.
+pub(crate) fn carers_self_directed<'a>(
+    people: &'a People,
+    events: &Events,
+    rules: Rules,
+) -> PersonCount<'a> {
     let c = Codes::new();
+    let empty_component_uncategorised = rules.has(Rule::D7);
     let dp_component = keys_named(events, "Service_Component", &["Direct payment"]);
-    let category = |r: usize| -> Option<i32> {
+    let category = move |r: usize| -> Option<i32> {
         let s = people.service[r];
         let e = people.event[r];
         let m = people.mechanism[r];
@@ -769,12 +825,16 @@ pub(crate) fn carers_self_directed(people: &People, events: &Events, windows: &[
         if !qualifies {
             return None;
         }
+        let dp = m == c.by_direct_payment || has(&dp_component, people.component[r]);
+        if empty_component_uncategorised && direct && !dp && people.component[r] == 0 {
+            return match () {
+                _ if assess_or_review => Some(if info { 5 } else { 6 }),
+                _ if e == c.request => Some(5),
+                _ => None,
+            };
+        }
         Some(match () {
-            _ if direct
-                && (m == c.by_direct_payment || has(&dp_component, people.component[r])) =>
-            {
-                1
-            }
+            _ if direct && dp => 1,
             _ if direct && m == c.managed => 2,
             _ if direct && m == c.commissioned => 3,
             _ if direct => 4,
@@ -784,7 +844,7 @@ pub(crate) fn carers_self_directed(people: &People, events: &Events, windows: &[
             _ => 6,
         })
     };
-    people.tally(windows.len(), 9, |p, t| {
+    Arc::new(move |p, windows, t| {
         let carer_rows = || {
             people.rows(p).filter(|&r| {
                 people.client[r] == c.carer || people.client[r] == c.carer_by_association
@@ -799,7 +859,7 @@ pub(crate) fn carers_self_directed(people: &People, events: &Events, windows: &[
             }
             let best = carer_rows()
                 .filter(|&r| people.start[r] <= we && people.end[r] >= ws)
-                .filter_map(category)
+                .filter_map(&category)
                 .min();
             let Some(best) = best else { continue };
             let a = age(people.birth[p], we);
@@ -823,9 +883,9 @@ pub(crate) const IN_LONG_TERM_SUPPORT: Slot = Slot(1);
 /// assessments-65plus (metrics.md §13): "the number of distinct people with an
 /// Event_Type = Assessment, Client_Type = Service user row whose Event_End_Date is in
 /// [ws, we] (completed in the window) and whose age at that end date is ≥ 65." One slot.
-pub(crate) fn assessments_65(people: &People, windows: &[Span]) -> Tally {
+pub(crate) fn assessments_65(people: &People) -> PersonCount<'_> {
     let c = Codes::new();
-    people.tally(windows.len(), 1, |p, t| {
+    Arc::new(move |p, windows, t| {
         let ends: Vec<i32> = people
             .rows(p)
             .filter(|&r| {
@@ -866,12 +926,12 @@ fn lts_spells(people: &People, c: &Codes, p: usize) -> Vec<(i32, i32)> {
 
 /// reviews-12-months (metrics.md §10 rules 2–3): people whose spell started before ws and is
 /// open at we, alive at we, aged 18+ or unknown; the numerator has a completed service-user
-/// review in [ws, we] whose reason is not "Review of short term support". Slots: numerator,
-/// The catalogue entry of `denominator`.
-pub(crate) fn reviews_12_months(people: &People, events: &Events, windows: &[Span]) -> Tally {
+/// review in [ws, we] whose reason is not "Review of short term support". Slots: numerator, then
+/// denominator.
+pub(crate) fn reviews_12_months<'a>(people: &'a People, events: &Events) -> PersonCount<'a> {
     let c = Codes::new();
     let short = keys_named(events, "Review_Reason", &["Review of short term support"]);
-    people.tally(windows.len(), 2, |p, t| {
+    Arc::new(move |p, windows, t| {
         let spells = lts_spells(people, &c, p);
         if spells.is_empty() {
             return;

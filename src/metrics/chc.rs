@@ -20,6 +20,7 @@ pub(crate) const CHC_BACKLOG: Metric = Metric {
             params: &[],
             snapshot: true,
             max_lag_months: 0,
+            follows_method: false,
             rule: "Snapshot at the window end: referrals made by then, neither decided nor withdrawn by then.",
             section: "metrics.md §14",
     },

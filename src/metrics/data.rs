@@ -4,6 +4,7 @@
 use super::discharge_reablement;
 use super::people::{People, Span, Tally};
 use crate::extract::all::Extracts;
+use crate::method::Rules;
 use crate::period::{months_between, Month};
 use chrono::NaiveDate;
 use polars::prelude::*;
@@ -15,8 +16,9 @@ use std::sync::Arc;
 #[derive(Default)]
 pub(crate) struct Data {
     extracts: Extracts,
-    /// Window-independent derivations of the events, made once per run when first needed.
-    pub(super) people: std::sync::OnceLock<Result<Arc<People>, String>>,
+    /// Window-independent derivations of the events, made once per run when first needed:
+    /// the events grouped by person for each set of row rules (`Rules::row_set`).
+    pub(super) people: [std::sync::OnceLock<Result<Arc<People>, String>>; ROW_SETS],
     pub(super) linked: std::sync::OnceLock<Result<Arc<discharge_reablement::Linked>, String>>,
     pub(super) decoded: std::sync::OnceLock<Result<DataFrame, String>>,
     /// Each family's counts for a list of windows: the requests of a family (its parts,
@@ -38,8 +40,11 @@ impl std::ops::DerefMut for Data {
     }
 }
 
-/// Each family's tallies by the windows they count.
-type TallyCache = HashMap<(&'static str, Vec<Span>), Arc<Tally>>;
+/// Each family's tallies by the rules and windows they count.
+type TallyCache = HashMap<(&'static str, Rules, Vec<Span>), Arc<Tally>>;
+
+/// How many sets of the row rules there are (D2, D4, D5, D9 on or off).
+pub(super) const ROW_SETS: usize = 16;
 
 impl Data {
     /// The engine's view of a run's extracts, with nothing derived yet.
@@ -71,15 +76,16 @@ impl Data {
     pub(super) fn tally(
         &self,
         family: &'static str,
+        rules: Rules,
         spans: Vec<Span>,
         make: &dyn Fn(&[Span]) -> Result<Tally, String>,
     ) -> Result<Arc<Tally>, String> {
         let mut cache = self.tallies.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (family, spans);
+        let key = (family, rules, spans);
         if let Some(t) = cache.get(&key) {
             return Ok(t.clone());
         }
-        let t = Arc::new(make(&key.1)?);
+        let t = Arc::new(make(&key.2)?);
         cache.insert(key, t.clone());
         Ok(t)
     }

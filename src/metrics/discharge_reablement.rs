@@ -27,6 +27,7 @@ pub(crate) const ASCOF_2D_1: Metric = Metric {
             snapshot: false,
             // The 84-day follow-up holds the latest three months back.
             max_lag_months: 3,
+            follows_method: false,
             rule: "Reablement episodes linked to an eligible discharge (discharge between 7 days before and 3 days after the episode start). Numerator: linked episodes with no emergency readmission, death, or residential/nursing admission within 84 days of discharge. Needs linked discharges and 84 days of follow-up.",
             section: "metrics.md §4",
     },
@@ -48,6 +49,7 @@ pub(crate) const ASCOF_2D_2: Metric = Metric {
             snapshot: false,
             // The 84-day follow-up holds the latest three months back.
             max_lag_months: 3,
+            follows_method: false,
             rule: "Numerator: reablement episodes linked to an eligible discharge; denominator: eligible discharges (aged 65+, stay of at least one night, not maternity or transfer, not died, not in long-term residential, nursing or prison care at admission).",
             section: "metrics.md §4",
     },

@@ -20,12 +20,13 @@ pub(crate) use results::{Request, ResultRow, ResultStatus, RowCells, COLUMNS};
 
 use crate::catalogue::{MetricDef, Unit};
 use crate::extract::values::days;
+use crate::method::{Rule, Rules};
 use crate::period::{window_bounds, window_label, Month};
 use crate::programme::{LocalMetric, Programme};
 use crate::rounding::ratio_1dp;
 use crate::stats::ci;
 use chrono::NaiveDate;
-use people::{People, Slot, Span, Tally};
+use people::{People, PersonCount, Slot, Span, Tally};
 use polars::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -201,11 +202,22 @@ const DATED_SLOTS: usize = 4;
 /// A family's single pass over all the windows of a request, and the slots of the tally
 /// that hold this metric's numerator and denominator.
 struct Tallied<'a> {
-    /// Requests of one family over the same windows share its pass.
+    /// Requests of one family over the same windows (and rules) share its pass.
     family: &'static str,
+    rules: Rules,
     make: MakeTally<'a>,
+    /// A family that counts person by person, to compare two methods on the same people.
+    by_person: Option<ByPerson<'a>>,
     n: Slot,
     d: Option<Slot>,
+}
+
+/// A family's count of one person, with the people and how many slots it fills.
+#[derive(Clone)]
+struct ByPerson<'a> {
+    people: &'a People,
+    count: PersonCount<'a>,
+    slots: usize,
 }
 
 /// One request of a built-in metric, as its family's plan function sees it: the metric's
@@ -218,6 +230,8 @@ struct Ask<'r, 'a> {
     data: &'a Data,
     /// The programme's bank holidays, for working-day timescales.
     bank_holidays: &'r [NaiveDate],
+    /// The rules of the method the metric follows (none for metrics that follow no method).
+    rules: Rules,
 }
 
 impl<'a> Ask<'_, 'a> {
@@ -252,12 +266,12 @@ impl<'a> Ask<'_, 'a> {
     fn people_and_events(
         &self,
     ) -> Result<(&'a People, &'a crate::extract::events::Events), String> {
-        Ok((people(self.data)?, events(self.data)?))
+        Ok((people(self.data, self.rules)?, events(self.data)?))
     }
 
     /// The events grouped by person.
     fn people(&self) -> Result<&'a People, String> {
-        people(self.data)
+        people(self.data, self.rules)
     }
 
     /// A plan that counts the rows of one extract with a numerator and denominator per window.
@@ -304,12 +318,49 @@ impl<'a> Ask<'_, 'a> {
         d: Option<Slot>,
     ) -> Plan<'a> {
         let mut p = self.simple("events", DataFrame::empty(), no_exprs());
-        p.tallied = Some(Tallied { family, make, n, d });
+        p.tallied = Some(Tallied {
+            family,
+            rules: self.rules,
+            make,
+            by_person: None,
+            n,
+            d,
+        });
+        p
+    }
+
+    /// A plan whose family counts the people one by one (`PersonCount`) into `slots`.
+    fn counted(
+        &self,
+        family: &'static str,
+        people: &'a People,
+        slots: usize,
+        count: PersonCount<'a>,
+        n: Slot,
+        d: Option<Slot>,
+    ) -> Plan<'a> {
+        let each = count.clone();
+        let make: MakeTally<'a> =
+            Box::new(move |w| Ok(people.tally(w.len(), slots, |p, t| each(p, w, t))));
+        let mut p = self.tallied(family, make, n, d);
+        if let Some(t) = &mut p.tallied {
+            t.by_person = Some(ByPerson {
+                people,
+                count,
+                slots,
+            });
+        }
         p
     }
 }
 
-fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan<'a>, String> {
+/// A request's plan, under `rules` when the metric follows a method.
+fn plan<'a>(
+    req: &Request,
+    data: &'a Data,
+    programme: &Programme,
+    rules: Rules,
+) -> Result<Plan<'a>, String> {
     if let Some(local) = programme.local_metrics().find(|m| m.id == req.metric) {
         return plan_local(local, data);
     }
@@ -321,6 +372,11 @@ fn plan<'a>(req: &Request, data: &'a Data, programme: &Programme) -> Result<Plan
         breakdown,
         data,
         bank_holidays: &programme.settings.bank_holidays,
+        rules: if metric.def.follows_method {
+            rules
+        } else {
+            Rules::NONE
+        },
     })
 }
 
@@ -338,11 +394,20 @@ fn no_exprs() -> Box<dyn Fn(NaiveDate, NaiveDate) -> (Expr, Option<Expr>)> {
     Box::new(|_, _| (lit(false), None))
 }
 
-/// The events grouped by person, made once per run when a family first needs them.
-fn people(data: &Data) -> Result<&People, String> {
+/// The events grouped by person under the row rules of `rules`, made once per run for each
+/// set of them when a family first needs it.
+fn people(data: &Data, rules: Rules) -> Result<&People, String> {
     let ev = events(data)?;
-    data.people
-        .get_or_init(|| People::new(ev).map(Arc::new).map_err(|e| e.to_string()))
+    let coverage = |area: &str| {
+        data.coverage_for("events", area)
+            .map(|(s, e)| (days(s), days(e)))
+    };
+    data.people[rules.row_set()]
+        .get_or_init(|| {
+            People::new(ev, rules.on_rows(), &coverage)
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
+        })
         .as_ref()
         .map(|p| p.as_ref())
         .map_err(|e| e.clone())
@@ -431,13 +496,27 @@ fn population(data: &Data, area: &str, year: i32, band: &str) -> Option<u64> {
 }
 
 /// Computes every request at every month end for the given areas (all areas present in the
-/// data when `areas` is `None`). Returns the rows and notes on what could not be computed.
+/// data when `areas` is `None`), by the programme's method. Returns the rows and notes on
+/// what could not be computed.
 pub(crate) fn compute(
     data: &Data,
     programme: &Programme,
     requests: &[Request],
     months: &[Month],
     areas: Option<&[String]>,
+) -> (Vec<ResultRow>, Vec<String>) {
+    let rules = programme.settings.method.rules();
+    compute_with(data, programme, requests, months, areas, rules)
+}
+
+/// `compute` with the metrics that follow a method counted under `rules`.
+fn compute_with(
+    data: &Data,
+    programme: &Programme,
+    requests: &[Request],
+    months: &[Month],
+    areas: Option<&[String]>,
+    rules: Rules,
 ) -> (Vec<ResultRow>, Vec<String>) {
     let mut rows = Vec::new();
     let mut notes = BTreeSet::new();
@@ -465,7 +544,7 @@ pub(crate) fn compute(
                 )
                 .unwrap_or(Unit::Count)
         };
-        let plan = match plan(req, data, programme) {
+        let plan = match plan(req, data, programme, rules) {
             Ok(p) => p,
             Err(why) => {
                 // An extract not supplied is named once, at the end of the run
@@ -494,6 +573,8 @@ pub(crate) fn compute(
                 continue;
             }
         };
+        // D8 (metrics.md §16): DHSC's output tables give 0 for a zero denominator.
+        let zero_value = plan.tallied.as_ref().is_some_and(|t| t.rules.has(Rule::D8));
         let area_frame = match (&plan.tallied, &data.events) {
             (Some(_), Some(ev)) => &ev.frame,
             _ => &plan.frame,
@@ -530,7 +611,7 @@ pub(crate) fn compute(
             })
             .collect();
         let tally = match (&plan.tallied, &plan.dated) {
-            (Some(t), _) => Some(data.tally(t.family, spans, &t.make)),
+            (Some(t), _) => Some(data.tally(t.family, t.rules, spans, &t.make)),
             (None, Some(dt)) => Some(count_dated(&plan, dt, &spans).map(Arc::new)),
             (None, None) => None,
         };
@@ -682,7 +763,7 @@ pub(crate) fn compute(
                 let mut row = empty_row(a, req, *m, ws, we, plan.unit, ResultStatus::Ok);
                 if let Some(band) = plan.population {
                     match population(data, a, chrono::Datelike::year(&ws), band) {
-                        Some(p) => fill(&mut row, n, Some(p)),
+                        Some(p) => fill(&mut row, n, Some(p), zero_value),
                         None => {
                             notes.insert(format!(
                                 "{}: no population aged {band} for {a} in or before {}",
@@ -695,9 +776,9 @@ pub(crate) fn compute(
                 } else if plan.summed.is_some() {
                     fill_mean(&mut row, s, n, s2 as f64);
                 } else if has_den {
-                    fill(&mut row, n, Some(d));
+                    fill(&mut row, n, Some(d), zero_value);
                 } else {
-                    fill(&mut row, n, None);
+                    fill(&mut row, n, None, zero_value);
                 }
                 rows.push(row);
             }
@@ -741,13 +822,20 @@ fn empty_row(
     }
 }
 
-/// Sets numerator, denominator, value (exact, metrics.md §0.5) and the 95% interval.
-fn fill(row: &mut ResultRow, n: u64, d: Option<u64>) {
+/// Sets numerator, denominator, value (exact, metrics.md §0.5) and the 95% interval. A zero
+/// denominator has no value, or `0.0` with `zero_value` (D8); its status is no-denominator
+/// either way.
+fn fill(row: &mut ResultRow, n: u64, d: Option<u64>, zero_value: bool) {
     row.numerator = Some(n);
     row.denominator = d;
     match (row.unit, d) {
         (Unit::Count, _) | (_, None) => row.value = Some(n.to_string()),
-        (_, Some(0)) => row.status = ResultStatus::NoDenominator,
+        (_, Some(0)) => {
+            row.status = ResultStatus::NoDenominator;
+            if zero_value {
+                row.value = Some("0.0".into());
+            }
+        }
         (unit, Some(d)) => {
             let k = if unit == Unit::Per100k { 100_000 } else { 100 };
             row.value = ratio_1dp(n, d, k);

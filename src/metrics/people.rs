@@ -7,7 +7,8 @@
 //! belongs to, instead of re-running a whole-table query per window (issue 3: "derive them
 //! once and let each window only count").
 
-use crate::extract::events::Events;
+use crate::extract::events::{derived_end, Events};
+use crate::method::{Rule, Rules};
 use polars::prelude::*;
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -73,16 +74,44 @@ fn day_values(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i32>>> {
         .collect())
 }
 
+/// A family's rule for one person: counts person p into the tally for every window it
+/// belongs to. Families are written this way so that the same person can be counted under
+/// two rule sets and compared (`moved`).
+pub(crate) type PersonCount<'a> =
+    std::sync::Arc<dyn Fn(usize, &[Span], &mut Tally) + Send + Sync + 'a>;
+
+/// The coverage of an area's events as days since 1970-01-01, for the rules that drop rows
+/// outside it (D4, D9).
+pub(crate) type CoverageOf<'c> = &'c dyn Fn(&str) -> Option<Span>;
+
 impl People {
-    /// Groups the validated events by person (a stable counting sort on the person key).
-    pub(crate) fn new(events: &Events) -> PolarsResult<People> {
+    /// Groups the validated events by person (a stable counting sort on the person key),
+    /// keeping the rows the row rules of `rules` keep (D2, D4, D5 and D9 of metrics.md §16;
+    /// none under bcfmon's method).
+    pub(crate) fn new(
+        events: &Events,
+        rules: Rules,
+        coverage: CoverageOf<'_>,
+    ) -> PolarsResult<People> {
         let f = &events.frame;
         let person = codes(f, "__person")?;
         let start = day_values(f, "Event_Start_Date")?;
+        let recorded = day_values(f, "Event_End_Date")?;
+        let own_death = day_values(f, "Date_of_Death")?;
+        // D2: the derived end from the row's own date of death instead of the person's.
+        let end = if rules.has(Rule::D2) {
+            (0..f.height())
+                .map(|i| derived_end(start[i], recorded[i], own_death[i]))
+                .collect()
+        } else {
+            day_values(f, "__end")?
+        };
+        let areas = f.column("LA_Code")?.str()?.clone();
+        let kept = kept_rows(f, rules, coverage, &start, &end, &own_death, &areas)?;
         let n_persons = person.iter().copied().max().map_or(0, |m| m as usize + 1);
         let mut offsets = vec![0usize; n_persons + 1];
         for (i, p) in person.iter().enumerate() {
-            if start[i].is_some() {
+            if kept[i] {
                 offsets[*p as usize + 1] += 1;
             }
         }
@@ -92,12 +121,14 @@ impl People {
         let mut next = offsets.clone();
         let mut order = vec![0u32; offsets[n_persons]];
         for (i, p) in person.iter().enumerate() {
-            if start[i].is_some() {
+            if kept[i] {
                 order[next[*p as usize]] = i as u32;
                 next[*p as usize] += 1;
             }
         }
-        let areas = f.column("LA_Code")?.str()?.clone();
+        if rules.has(Rule::D5) {
+            (offsets, order) = unique_events(f, &offsets, &order, &start, &end)?;
+        }
         let birth_rows = day_values(f, "__birth")?;
         let death_rows = day_values(f, "__death")?;
         let mut ids: HashMap<&str, u16> = HashMap::new();
@@ -107,14 +138,16 @@ impl People {
             vec![None; n_persons],
             vec![None; n_persons],
         );
-        for p in 0..n_persons {
-            let Some(&first) = order
-                .get(offsets[p])
-                .filter(|_| offsets[p] < offsets[p + 1])
-            else {
+        // A person's area and details come from their first row with a start, whichever
+        // rows the rules keep, so that every rule set numbers people and areas alike and
+        // two counts of one person can be compared (`moved`).
+        let mut seen = vec![false; n_persons];
+        for i in 0..f.height() {
+            let p = person[i] as usize;
+            if seen[p] || start[i].is_none() {
                 continue;
-            };
-            let i = first as usize;
+            }
+            seen[p] = true;
             let name = areas.get(i).unwrap_or("");
             area[p] = *ids.entry(name).or_insert_with(|| {
                 area_names.push(name.to_string());
@@ -123,7 +156,7 @@ impl People {
             birth[p] = birth_rows[i];
             death[p] = death_rows[i];
         }
-        let pick_days = |v: Vec<Option<i32>>| -> Vec<i32> {
+        let pick_days = |v: &[Option<i32>]| -> Vec<i32> {
             order
                 .iter()
                 .map(|&i| v[i as usize].unwrap_or(OPEN))
@@ -138,9 +171,9 @@ impl People {
             Ok(order.iter().map(|&i| v[i as usize]).collect())
         };
         Ok(People {
-            start: pick_days(start),
-            end: pick_days(day_values(f, "__end")?),
-            recorded_end: pick_days(day_values(f, "Event_End_Date")?),
+            start: pick_days(&start),
+            end: pick_days(&end),
+            recorded_end: pick_days(&recorded),
             client: pick_u8("Client_Type")?,
             event: pick_u8("Event_Type")?,
             outcome: pick_u8("Event_Outcome")?,
@@ -197,6 +230,176 @@ impl People {
     }
 }
 
+/// Which rows of the frame take part: every row with a start date (association-only carer
+/// rows have none), less the rows D4 and D9 drop.
+///
+/// D4 (`create_FilterToEventsInPeriod_procedure.sql`, the WHERE clause): a request,
+/// assessment or review is kept only if its derived end falls within the coverage and it
+/// starts by the coverage end (an open one is dropped); a service only if it has not ended
+/// before the coverage start and starts by its end. D9 (same clause): a row whose own date
+/// of death is before the coverage start is dropped. An area with no coverage keeps its rows
+/// (its windows are insufficient-coverage anyway).
+fn kept_rows(
+    f: &DataFrame,
+    rules: Rules,
+    coverage: CoverageOf<'_>,
+    start: &[Option<i32>],
+    end: &[Option<i32>],
+    own_death: &[Option<i32>],
+    areas: &StringChunked,
+) -> PolarsResult<Vec<bool>> {
+    let (d4, d9) = (rules.has(Rule::D4), rules.has(Rule::D9));
+    if !d4 && !d9 {
+        return Ok(start.iter().map(Option::is_some).collect());
+    }
+    let event = codes(f, "Event_Type")?;
+    let service = u32::from(Events::code("Event_Type", "Service"));
+    let mut known: HashMap<&str, Option<Span>> = HashMap::new();
+    Ok((0..f.height())
+        .map(|i| {
+            let Some(s) = start[i] else { return false };
+            let area = areas.get(i).unwrap_or("");
+            let Some((from, to)) = *known.entry(area).or_insert_with(|| coverage(area)) else {
+                return true;
+            };
+            let e = end[i].unwrap_or(OPEN);
+            let within = if event[i] == service {
+                e >= from
+            } else {
+                e != OPEN && from <= e && e <= to
+            };
+            (!d4 || (within && s <= to)) && (!d9 || own_death[i].is_none_or(|d| d >= from))
+        })
+        .collect())
+}
+
+/// D5: DHSC's unique events (`create_GetDerivedFields_procedure.sql` makes the reference,
+/// `create_GetUniqueEvents_procedure.sql` keeps one row per reference for joined
+/// submissions). Rows of one person that agree on start, Client_Type, Event_Type and, by
+/// event type, the derived end (not for services), Request_Route_of_Access (requests),
+/// Assessment_Type (assessments), Service_Type and Service_Component (services) are one
+/// event; the row kept has the latest derived end (open first), then the lowest outcome
+/// hierarchy (empty 999), then the later line (DHSC's conversation flag and load order have
+/// no counterpart in an extract). Returns the offsets and rows without the others.
+fn unique_events(
+    f: &DataFrame,
+    offsets: &[usize],
+    order: &[u32],
+    start: &[Option<i32>],
+    end: &[Option<i32>],
+) -> PolarsResult<(Vec<usize>, Vec<u32>)> {
+    let (client, event, outcome) = (
+        codes(f, "Client_Type")?,
+        codes(f, "Event_Type")?,
+        codes(f, "Event_Outcome")?,
+    );
+    let (route, assessment, service, component) = (
+        codes(f, "Request_Route_of_Access")?,
+        codes(f, "Assessment_Type")?,
+        codes(f, "Service_Type")?,
+        codes(f, "Service_Component")?,
+    );
+    let code = |v: &str| u32::from(Events::code("Event_Type", v));
+    let (svc, req, asm) = (code("Service"), code("Request"), code("Assessment"));
+    let key = |i: usize| {
+        let e = event[i];
+        let by = |is: bool, v: &[u32]| if is { v[i] } else { 0 };
+        (
+            start[i],
+            (e != svc).then_some(end[i]),
+            client[i],
+            e,
+            by(e == req, &route),
+            by(e == asm, &assessment),
+            by(e == svc, &service),
+            by(e == svc, &component),
+        )
+    };
+    let rank = |i: usize| {
+        (
+            std::cmp::Reverse(end[i].unwrap_or(OPEN)),
+            super::reablement::dhsc_hierarchy(outcome[i] as u8),
+            std::cmp::Reverse(i),
+        )
+    };
+    let n_persons = offsets.len() - 1;
+    let dropped: Vec<u32> = (0..n_persons)
+        .into_par_iter()
+        .with_min_len(4096)
+        .flat_map_iter(|p| {
+            let rows = &order[offsets[p]..offsets[p + 1]];
+            let mut out = Vec::new();
+            if rows.len() > 1 {
+                let mut sorted = rows.to_vec();
+                sorted.sort_by_key(|&i| (key(i as usize), rank(i as usize)));
+                for g in sorted.chunk_by(|a, b| key(*a as usize) == key(*b as usize)) {
+                    out.extend_from_slice(&g[1..]);
+                }
+            }
+            out
+        })
+        .collect();
+    if dropped.is_empty() {
+        return Ok((offsets.to_vec(), order.to_vec()));
+    }
+    let mut gone = vec![false; f.height()];
+    for i in dropped {
+        gone[i as usize] = true;
+    }
+    let mut new_offsets = vec![0usize; n_persons + 1];
+    let mut new_order = Vec::with_capacity(order.len());
+    for p in 0..n_persons {
+        new_order.extend(
+            order[offsets[p]..offsets[p + 1]]
+                .iter()
+                .filter(|&&i| !gone[i as usize]),
+        );
+        new_offsets[p + 1] = new_order.len();
+    }
+    Ok((new_offsets, new_order))
+}
+
+/// How many people (or a family's items: ascof-2a counts episodes) each slot gains or loses
+/// between two ways of counting the same people: for every person, the difference of their
+/// two counts in each window, area and slot, summed. Only counts leave this function, never
+/// a person. Both `People` number people and areas alike (see `People::new`).
+pub(crate) fn moved(
+    a: (&People, &PersonCount<'_>),
+    b: (&People, &PersonCount<'_>),
+    windows: &[Span],
+    slots: usize,
+) -> Tally {
+    let areas = a.0.area_names.clone();
+    let fresh = || Tally::new(areas.clone(), windows.len(), slots);
+    let empty = || (fresh(), fresh().logged(), fresh().logged());
+    let chunk = (a.0.len() / 64).max(1024);
+    (0..a.0.len().min(b.0.len()))
+        .into_par_iter()
+        .with_min_len(chunk)
+        .fold(empty, |(mut m, mut x, mut y), p| {
+            (a.1)(p, windows, &mut x);
+            (b.1)(p, windows, &mut y);
+            let mut touched = x.log.take().unwrap_or_default();
+            touched.extend(y.log.iter().flatten());
+            for &i in &touched {
+                m.counts[i] += x.counts[i].abs_diff(y.counts[i]);
+                x.counts[i] = 0;
+                y.counts[i] = 0;
+            }
+            touched.clear();
+            x.log = Some(touched);
+            if let Some(log) = &mut y.log {
+                log.clear();
+            }
+            (m, x, y)
+        })
+        .map(|(m, _, _)| m)
+        .reduce(fresh, |mut a, b| {
+            a.merge(&b);
+            a
+        })
+}
+
 /// A counter's place in a family's tally: one numerator or denominator (of one breakdown)
 /// that the family's single pass counts. Each family says what its slots hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -209,6 +412,8 @@ pub(crate) struct Tally {
     windows: usize,
     slots: usize,
     counts: Vec<u64>,
+    /// The counts added to since last read, when the tally is a person's scratch (`moved`).
+    log: Option<Vec<usize>>,
 }
 
 impl Tally {
@@ -219,7 +424,14 @@ impl Tally {
             windows,
             slots,
             counts: vec![0; len],
+            log: None,
         }
+    }
+
+    /// The tally, logging where it is added to (see `touched`).
+    fn logged(mut self) -> Tally {
+        self.log = Some(Vec::new());
+        self
     }
 
     fn at(&self, window: usize, area: usize, slot: Slot) -> usize {
@@ -229,6 +441,9 @@ impl Tally {
     pub(crate) fn add(&mut self, window: usize, area: usize, slot: Slot, by: u64) {
         let i = self.at(window, area, slot);
         self.counts[i] += by;
+        if let Some(log) = &mut self.log {
+            log.push(i);
+        }
     }
 
     pub(crate) fn merge(&mut self, other: &Tally) {

@@ -3,11 +3,12 @@
 //! derived once per person; each window then only counts the episodes ending inside it.
 
 use super::catalogue::Metric;
-use super::people::{self, People, Slot, Span, Tally};
+use super::people::{self, People, PersonCount, Slot};
 use super::{Ask, Plan};
 use crate::catalogue::{MetricDef, Polarity, Unit, AGE_BANDS};
 use crate::extract::codes::{EVENT_OUTCOME, SERVICE_TYPE};
 use crate::extract::events::{Events, EMPTY, INVALID_CODE};
+use crate::method::{Rule, Rules};
 
 /// The catalogue entry of `ascof-2a`.
 pub(crate) const ASCOF_2A: Metric = Metric {
@@ -24,6 +25,7 @@ pub(crate) const ASCOF_2A: Metric = Metric {
             snapshot: false,
             // The 7-day follow-up holds the latest month back.
             max_lag_months: 1,
+            follows_method: true,
             rule: "ST-Max episodes (rows of one person no more than 7 days apart) ending in the window, for new clients (no long-term support ending less than 91 days before the episode start), aged 18+ or unknown, alive at the episode start. The final outcome is taken from death within 7 days, hospital admission, follow-on services, then requests, assessments and reviews, then equipment, then the episode's own outcome. Numerator: episodes whose final outcome is not long-term support or short-term residential/nursing care; denominator: episodes with a classifiable outcome. Coverage: 91 days before and 7 days after the window.",
             section: "metrics.md §1",
     },
@@ -35,12 +37,8 @@ pub(crate) const ASCOF_2A: Metric = Metric {
 fn plan_short_term_support<'a>(ask: &Ask<'_, 'a>) -> Result<Plan<'a>, String> {
     let (people, ev) = ask.people_and_events()?;
     let (n, d) = slots(ask.breakdown);
-    let mut p = ask.tallied(
-        "2a",
-        Box::new(move |w| Ok(short_term_support(people, ev, w))),
-        n,
-        Some(d),
-    );
+    let count = short_term_support(people, ev, ask.rules);
+    let mut p = ask.counted("2a", people, SLOTS, count, n, Some(d));
     p.lookback = 91;
     p.lookahead = 7;
     Ok(p)
@@ -70,6 +68,16 @@ pub(crate) fn outcome_rank(code: u8) -> u32 {
         "NFA: No services offered for other reason" => 16,
         "NFA: Other" => 17,
         _ => 999,
+    }
+}
+
+/// DHSC's plain outcome hierarchy (1–17, empty or not mapped 999), which its unique events
+/// sort by (rule D5): the rank above without the +100 for outcomes that say nothing about
+/// what happened next.
+pub(crate) fn dhsc_hierarchy(code: u8) -> u32 {
+    match outcome_rank(code) {
+        999 => 999,
+        r => r % 100,
     }
 }
 
@@ -162,189 +170,212 @@ pub(crate) fn cluster(people: &People, mut rows: Vec<usize>) -> Vec<Vec<usize>> 
     episodes
 }
 
-/// Every ST-Max episode of every person, with its final outcome (rules 1-6).
-fn episodes(people: &People, events: &Events) -> Vec<Episode> {
-    let code = |c: &str, v: &str| Events::code(c, v);
-    let service_user = code("Client_Type", "Service user");
-    let dict = &events.dictionaries["Service_Component"];
-    let component_is =
-        |key: u32, name: &str| key > 0 && dict[key as usize - 1].eq_ignore_ascii_case(name);
+/// The codes and look-ups the episode rules compare against, made once per family.
+struct Codes<'e> {
+    service_user: u8,
+    st_max: u8,
+    service_event: u8,
+    lts: Vec<u8>,
+    request_like: Vec<u8>,
+    assess_review: Vec<u8>,
+    ended_as_planned: u8,
+    hospital: u8,
+    dict: &'e [String],
+    /// D3 (metrics.md §16): any row with a Service_Type counts as a service for the
+    /// new-client test and the sequel service (DHSC's 2A script, the New_Client_Record_Flag
+    /// and the sequel service hierarchy, read Service_Type whatever the Event_Type).
+    typed_rows_are_services: bool,
+}
 
-    let st_max = code("Service_Type", "Short term support: ST-Max");
-    let service_event = code("Event_Type", "Service");
-    let lts: Vec<u8> = SERVICE_TYPE[..4]
-        .iter()
-        .map(|t| code("Service_Type", t))
-        .collect();
-    let request_like: Vec<u8> = ["Request", "Assessment", "Review"]
-        .iter()
-        .map(|t| code("Event_Type", t))
-        .collect();
-    let assess_review: Vec<u8> = ["Assessment", "Review"]
-        .iter()
-        .map(|t| code("Event_Type", t))
-        .collect();
-    let ended_as_planned = code("Event_Outcome", "NFA: Support ended as planned");
-    let hospital = code("Event_Outcome", "Admitted to hospital");
-
-    let mut out = Vec::new();
-    let mut rows: Vec<Row> = Vec::new();
-    for p in 0..people.len() {
-        rows.clear();
-        rows.extend(
-            people
-                .rows(p)
-                .filter(|&r| people.client[r] == service_user)
-                .map(|r| Row {
-                    event: people.event[r],
-                    service: people.service[r],
-                    component: people.component[r],
-                    outcome: people.outcome[r],
-                    start: people.start[r] as i64,
-                    end: if people.end[r] == people::OPEN {
-                        OPEN
-                    } else {
-                        people.end[r] as i64
-                    },
-                    index: people.index[r] as usize,
-                    pos: r,
-                }),
-        );
-        let to_date = |d: i64| if d >= OPEN { None } else { Some(d as i32) };
-        let st: Vec<usize> = rows
-            .iter()
-            .filter(|r| r.event == service_event && r.service == st_max)
-            .map(|r| r.pos)
-            .collect();
-        if st.is_empty() {
-            continue;
-        }
-        let row_at = |pos: usize| {
-            rows.iter()
-                .find(|r| r.pos == pos)
-                .expect("an ST-Max row of this person")
-        };
-        let episodes = cluster(people, st)
-            .into_iter()
-            .map(|ep| ep.into_iter().map(row_at).collect::<Vec<&Row>>());
-        let (p_birth, p_death) = (people.birth[p], people.death[p].map(|d| d as i64));
-        for ep in episodes {
-            let ep_start = ep.iter().map(|r| r.start).min().expect("non-empty");
-            let ep_end = ep.iter().map(|r| r.end).max().expect("non-empty");
-            // The outcome of the row with the latest end; ties: lowest rank, then later line.
-            let last = ep
+impl<'e> Codes<'e> {
+    fn new(events: &'e Events, rules: Rules) -> Codes<'e> {
+        let code = |c: &str, v: &str| Events::code(c, v);
+        Codes {
+            service_user: code("Client_Type", "Service user"),
+            st_max: code("Service_Type", "Short term support: ST-Max"),
+            service_event: code("Event_Type", "Service"),
+            lts: SERVICE_TYPE[..4]
                 .iter()
-                .filter(|r| r.end == ep_end)
-                .min_by_key(|r| (outcome_rank(r.outcome), std::cmp::Reverse(r.index)))
-                .expect("non-empty");
-            let ep_outcome = last.outcome;
-            // F and N exclude the episode's own ST-Max rows (those starting within it).
-            let own = |r: &Row| {
-                r.event == service_event
-                    && r.service == st_max
-                    && r.start >= ep_start
-                    && r.start <= ep_end
-            };
-            let follow: Vec<&Row> = rows
+                .map(|t| code("Service_Type", t))
+                .collect(),
+            request_like: ["Request", "Assessment", "Review"]
                 .iter()
-                .filter(|r| {
-                    !own(r)
-                        && r.start >= ep_start
-                        && r.end > ep_end
-                        && r.start <= ep_end.saturating_add(7)
-                })
-                .collect();
-            let nested: Vec<&Row> = rows
+                .map(|t| code("Event_Type", t))
+                .collect(),
+            assess_review: ["Assessment", "Review"]
                 .iter()
-                .filter(|r| !own(r) && r.start >= ep_start && ep_start < r.end && r.end <= ep_end)
-                .collect();
-            let final_outcome: &'static str = if p_death
-                .is_some_and(|d| d <= ep_end.saturating_add(7))
-            {
-                "NFA: Deceased"
-            } else if ep_outcome == hospital {
-                "Admitted to hospital"
-            } else if let Some(s3) = follow
-                .iter()
-                .filter(|r| {
-                    r.event == service_event
-                        && r.service != EMPTY
-                        && r.service != INVALID_CODE
-                        && (r.service as usize) <= 7
-                })
-                .min_by_key(|r| {
-                    let bed = component_is(r.component, "Short term residential care")
-                        || component_is(r.component, "Short term nursing care");
-                    (r.service, !bed)
-                })
-            {
-                let bed = component_is(s3.component, "Short term residential care")
-                    || component_is(s3.component, "Short term nursing care");
-                let name = SERVICE_TYPE[s3.service as usize - 1];
-                if name == "Short term support: Other short term" && bed {
-                    "Short term support: Residential or Nursing care"
-                } else {
-                    name
-                }
-            } else {
-                let usable = |o: u8| outcome_rank(o) < 100;
-                let f_requests: Vec<&&Row> = follow
-                    .iter()
-                    .filter(|r| request_like.contains(&r.event))
-                    .collect();
-                let mut candidates: Vec<u8> = Vec::new();
-                if usable(ep_outcome)
-                    && (follow.is_empty()
-                        || f_requests.iter().any(|r| r.outcome != ended_as_planned))
-                {
-                    candidates.push(ep_outcome);
-                }
-                candidates.extend(
-                    f_requests
-                        .iter()
-                        .filter(|r| usable(r.outcome) && r.outcome != ended_as_planned)
-                        .map(|r| r.outcome),
-                );
-                if let Some(c) = nested
-                    .iter()
-                    .filter(|r| {
-                        assess_review.contains(&r.event) && usable(r.outcome) && ep_end - r.end < 14
-                    })
-                    .max_by_key(|r| (r.end, std::cmp::Reverse(outcome_rank(r.outcome))))
-                {
-                    candidates.push(c.outcome);
-                }
-                if let Some(best) = candidates.into_iter().min_by_key(|o| outcome_rank(*o)) {
-                    outcome_text(best)
-                } else if nested
-                    .iter()
-                    .any(|r| r.event == service_event && component_is(r.component, "Equipment"))
-                {
-                    "Short term support: Ongoing low level"
-                } else {
-                    outcome_text(ep_outcome)
-                }
-            };
-            // Rule 5: a new client has no LTS row starting before the episode whose derived
-            // end is open or less than 91 days before the episode start.
-            let new_client = !rows.iter().any(|r| {
-                r.event == service_event
-                    && lts.contains(&r.service)
-                    && r.start < ep_start
-                    && (r.end >= OPEN || ep_start - r.end < 91)
-            });
-            let age = to_date(ep_end).and_then(|e| people::age(p_birth, e));
-            out.push(Episode {
-                area: people.area[p] as usize,
-                end: to_date(ep_end),
-                final_outcome,
-                age,
-                died_before_start: p_death.is_some_and(|d| d < ep_start),
-                new_client,
-            });
+                .map(|t| code("Event_Type", t))
+                .collect(),
+            ended_as_planned: code("Event_Outcome", "NFA: Support ended as planned"),
+            hospital: code("Event_Outcome", "Admitted to hospital"),
+            dict: &events.dictionaries["Service_Component"],
+            typed_rows_are_services: rules.has(Rule::D3),
         }
     }
-    out
+
+    fn component_is(&self, key: u32, name: &str) -> bool {
+        key > 0 && self.dict[key as usize - 1].eq_ignore_ascii_case(name)
+    }
+
+    /// Whether a row is a service for the new-client test and the sequel service: a
+    /// Service event (bcfmon), or any row with a Service_Type (D3).
+    fn as_service(&self, r: &Row) -> bool {
+        r.event == self.service_event || (self.typed_rows_are_services && r.service != EMPTY)
+    }
+}
+
+/// Person p's ST-Max episodes, with their final outcomes (rules 1-6), into `out`.
+fn episodes(people: &People, c: &Codes<'_>, p: usize, rows: &mut Vec<Row>, out: &mut Vec<Episode>) {
+    rows.clear();
+    rows.extend(
+        people
+            .rows(p)
+            .filter(|&r| people.client[r] == c.service_user)
+            .map(|r| Row {
+                event: people.event[r],
+                service: people.service[r],
+                component: people.component[r],
+                outcome: people.outcome[r],
+                start: people.start[r] as i64,
+                end: if people.end[r] == people::OPEN {
+                    OPEN
+                } else {
+                    people.end[r] as i64
+                },
+                index: people.index[r] as usize,
+                pos: r,
+            }),
+    );
+    let rows = &*rows;
+    let to_date = |d: i64| if d >= OPEN { None } else { Some(d as i32) };
+    let st: Vec<usize> = rows
+        .iter()
+        .filter(|r| r.event == c.service_event && r.service == c.st_max)
+        .map(|r| r.pos)
+        .collect();
+    if st.is_empty() {
+        return;
+    }
+    let row_at = |pos: usize| {
+        rows.iter()
+            .find(|r| r.pos == pos)
+            .expect("an ST-Max row of this person")
+    };
+    let episodes = cluster(people, st)
+        .into_iter()
+        .map(|ep| ep.into_iter().map(row_at).collect::<Vec<&Row>>());
+    let (p_birth, p_death) = (people.birth[p], people.death[p].map(|d| d as i64));
+    let bed = |r: &Row| {
+        c.component_is(r.component, "Short term residential care")
+            || c.component_is(r.component, "Short term nursing care")
+    };
+    for ep in episodes {
+        let ep_start = ep.iter().map(|r| r.start).min().expect("non-empty");
+        let ep_end = ep.iter().map(|r| r.end).max().expect("non-empty");
+        // The outcome of the row with the latest end; ties: lowest rank, then later line.
+        let last = ep
+            .iter()
+            .filter(|r| r.end == ep_end)
+            .min_by_key(|r| (outcome_rank(r.outcome), std::cmp::Reverse(r.index)))
+            .expect("non-empty");
+        let ep_outcome = last.outcome;
+        // F and N exclude the episode's own ST-Max rows (those starting within it).
+        let own = |r: &Row| {
+            r.event == c.service_event
+                && r.service == c.st_max
+                && r.start >= ep_start
+                && r.start <= ep_end
+        };
+        let follow: Vec<&Row> = rows
+            .iter()
+            .filter(|r| {
+                !own(r)
+                    && r.start >= ep_start
+                    && r.end > ep_end
+                    && r.start <= ep_end.saturating_add(7)
+            })
+            .collect();
+        let nested: Vec<&Row> = rows
+            .iter()
+            .filter(|r| !own(r) && r.start >= ep_start && ep_start < r.end && r.end <= ep_end)
+            .collect();
+        let final_outcome: &'static str = if p_death.is_some_and(|d| d <= ep_end.saturating_add(7))
+        {
+            "NFA: Deceased"
+        } else if ep_outcome == c.hospital {
+            "Admitted to hospital"
+        } else if let Some(s3) = follow
+            .iter()
+            .filter(|r| {
+                c.as_service(r)
+                    && r.service != EMPTY
+                    && r.service != INVALID_CODE
+                    && (r.service as usize) <= 7
+            })
+            .min_by_key(|r| (r.service, !bed(r)))
+        {
+            let name = SERVICE_TYPE[s3.service as usize - 1];
+            if name == "Short term support: Other short term" && bed(s3) {
+                "Short term support: Residential or Nursing care"
+            } else {
+                name
+            }
+        } else {
+            let usable = |o: u8| outcome_rank(o) < 100;
+            let f_requests: Vec<&&Row> = follow
+                .iter()
+                .filter(|r| c.request_like.contains(&r.event))
+                .collect();
+            let mut candidates: Vec<u8> = Vec::new();
+            if usable(ep_outcome)
+                && (follow.is_empty() || f_requests.iter().any(|r| r.outcome != c.ended_as_planned))
+            {
+                candidates.push(ep_outcome);
+            }
+            candidates.extend(
+                f_requests
+                    .iter()
+                    .filter(|r| usable(r.outcome) && r.outcome != c.ended_as_planned)
+                    .map(|r| r.outcome),
+            );
+            if let Some(n) = nested
+                .iter()
+                .filter(|r| {
+                    c.assess_review.contains(&r.event) && usable(r.outcome) && ep_end - r.end < 14
+                })
+                .max_by_key(|r| (r.end, std::cmp::Reverse(outcome_rank(r.outcome))))
+            {
+                candidates.push(n.outcome);
+            }
+            if let Some(best) = candidates.into_iter().min_by_key(|o| outcome_rank(*o)) {
+                outcome_text(best)
+            } else if nested
+                .iter()
+                .any(|r| r.event == c.service_event && c.component_is(r.component, "Equipment"))
+            {
+                "Short term support: Ongoing low level"
+            } else {
+                outcome_text(ep_outcome)
+            }
+        };
+        // Rule 5: a new client has no LTS row starting before the episode whose derived
+        // end is open or less than 91 days before the episode start.
+        let new_client = !rows.iter().any(|r| {
+            c.as_service(r)
+                && c.lts.contains(&r.service)
+                && r.start < ep_start
+                && (r.end >= OPEN || ep_start - r.end < 91)
+        });
+        let age = to_date(ep_end).and_then(|e| people::age(p_birth, e));
+        out.push(Episode {
+            area: people.area[p] as usize,
+            end: to_date(ep_end),
+            final_outcome,
+            age,
+            died_before_start: p_death.is_some_and(|d| d < ep_start),
+            new_client,
+        });
+    }
 }
 
 /// ascof-2a slots for a breakdown: (numerator, denominator).
@@ -353,27 +384,37 @@ pub(crate) fn slots(breakdown: Option<&str>) -> (Slot, Slot) {
     (Slot(2 * b), Slot(2 * b + 1))
 }
 
+/// ascof-2a's slots: numerator then denominator for all, 18-64 and 65+.
+const SLOTS: usize = 6;
+
 /// ascof-2a (rules 4, 7, 8): episodes of new clients ending in [ws, we], aged 18+ or unknown
 /// at the end, alive at the start, whose final outcome is in the denominator list; the
 /// numerator leaves out further long-term or bed-based care. Bands `18-64` / `65+` by age at
-/// the end (an unknown age counts in the total only).
-pub(crate) fn short_term_support(people: &People, events: &Events, windows: &[Span]) -> Tally {
-    let eps = episodes(people, events);
-    let slots_of = |e: &Episode| -> u64 {
-        let numerator = !NOT_NUMERATOR.contains(&e.final_outcome);
-        super::ascof::bands(e.age).fold(0, |mask, b| {
-            mask | (u64::from(numerator) << (2 * b)) | (1 << (2 * b + 1))
-        })
-    };
-    let counted: Vec<(usize, i32, u64)> = eps
-        .iter()
-        .filter(|e| {
-            e.new_client
+/// the end (an unknown age counts in the total only). Counted person by person.
+pub(crate) fn short_term_support<'a>(
+    people: &'a People,
+    events: &'a Events,
+    rules: Rules,
+) -> PersonCount<'a> {
+    let c = Codes::new(events, rules);
+    std::sync::Arc::new(move |p, windows, t| {
+        let (mut rows, mut eps) = (Vec::new(), Vec::new());
+        episodes(people, &c, p, &mut rows, &mut eps);
+        for e in &eps {
+            let counted = e.new_client
                 && !e.died_before_start
                 && e.age.is_none_or(|a| a >= 18)
-                && DENOMINATOR.contains(&e.final_outcome)
-        })
-        .filter_map(|e| Some((e.area, e.end?, slots_of(e))))
-        .collect();
-    people::tally_dated(people.area_names.clone(), windows, 6, counted.into_iter())
+                && DENOMINATOR.contains(&e.final_outcome);
+            let Some(end) = e.end.filter(|_| counted) else {
+                continue;
+            };
+            let numerator = !NOT_NUMERATOR.contains(&e.final_outcome);
+            for w in people::windows_holding(windows, end) {
+                for b in super::ascof::bands(e.age) {
+                    t.add(w, e.area, Slot(2 * b), u64::from(numerator));
+                    t.add(w, e.area, Slot(2 * b + 1), 1);
+                }
+            }
+        }
+    })
 }

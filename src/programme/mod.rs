@@ -119,6 +119,8 @@ pub(crate) struct Settings {
     pub finance: FinanceThresholds,
     pub bank_holidays: Vec<NaiveDate>,
     pub max_reject_rate: f64,
+    /// `[metrics] method`: the ASCOF method (default `bcfmon`), overridden by `--method`.
+    pub method: crate::method::Method,
 }
 
 impl Settings {
