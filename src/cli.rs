@@ -1,8 +1,9 @@
 //! The command line: every `///` comment here is the `--help` text.
 
+use crate::method::Method;
 use crate::stats::spc::{Conflict, Direction, SpcOptions, TrendTies, TwoInThree};
 use chrono::NaiveDate;
-use clap::builder::PossibleValuesParser;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -61,6 +62,16 @@ pub(crate) enum Command {
         /// target, status, SPC variation and assurance, comparisons and explanation.
         #[arg(long, conflicts_with = "all")]
         judge: bool,
+        /// The ASCOF method, overriding programme.toml's `[metrics] method`: `bcfmon` for
+        /// monthly monitoring, `dhsc` as DHSC publishes (README, "Which ASCOF method").
+        #[arg(long, value_parser = PossibleValuesParser::new(Method::ALL).map(|m: String| Method::parse(&m).expect("a listed method")))]
+        method: Option<Method>,
+        /// Write the gap between the methods instead of the results: for each ASCOF metric,
+        /// area and period, the figure under bcfmon's method, under each DHSC rule (D1-D9)
+        /// alone and under DHSC's method, with how many people (episodes for ascof-2a) each
+        /// moved into or out of the numerator and denominator. Counts only.
+        #[arg(long, conflicts_with_all = ["judge", "method"])]
+        explain_method: bool,
     },
     /// The monthly board pack: index.html, a page per scheme, definitions, data quality, the
     /// whole pack as one accessible A4 pack.pdf, summary.csv, changes.csv, metrics.csv/.json,
@@ -96,6 +107,10 @@ pub(crate) enum Command {
         /// its allowed lag (max_lag_months): for the monthly CI job.
         #[arg(long)]
         require_fresh: bool,
+        /// The ASCOF method, overriding programme.toml's `[metrics] method` (`bcfmon` or
+        /// `dhsc`); the pack names it beside every ASCOF figure.
+        #[arg(long, value_parser = PossibleValuesParser::new(Method::ALL).map(|m: String| Method::parse(&m).expect("a listed method")))]
+        method: Option<Method>,
     },
     /// Write a synthetic set of every extract (events, population, discharges, safeguarding,
     /// finance, benchmarks, chc), deterministic for a seed, with a few bad rows of each kind.
@@ -382,6 +397,8 @@ pub fn run() -> ExitCode {
             out,
             data_quality,
             judge,
+            method,
+            explain_method,
         } => crate::commands::compute::run(&crate::commands::compute::Args {
             root: &root,
             period: period.as_deref(),
@@ -390,6 +407,8 @@ pub fn run() -> ExitCode {
             out: out.as_deref(),
             data_quality: data_quality.as_deref(),
             judge,
+            method,
+            explain_method,
         }),
         Command::Report {
             root,
@@ -399,6 +418,7 @@ pub fn run() -> ExitCode {
             previous,
             from,
             require_fresh,
+            method,
         } => crate::commands::report::run(&crate::commands::report::Args {
             root: &root,
             period: period.as_deref(),
@@ -407,6 +427,7 @@ pub fn run() -> ExitCode {
             previous: previous.as_deref(),
             from: from.as_deref(),
             require_fresh,
+            method,
         }),
         Command::Metrics { id } => crate::commands::metrics::run(id.as_deref()),
         Command::New {

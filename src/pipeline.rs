@@ -224,6 +224,25 @@ pub(crate) fn run(
 }
 
 impl Run {
+    /// The gap between the ASCOF methods (`compute --explain-method`): every ASCOF metric
+    /// the catalogue has, for the programme's area (every area with `all`), at every month
+    /// end of this run.
+    pub(crate) fn explain_method(&self, all: bool) -> (Vec<metrics::GapRow>, Vec<String>) {
+        let requests: Vec<Request> = all_requests(&self.programme)
+            .into_iter()
+            .filter(|r| {
+                crate::metrics::catalogue::definition(
+                    crate::catalogue::split_breakdown(&r.metric).0,
+                )
+                .is_some_and(|d| d.follows_method)
+            })
+            .collect();
+        let area = [self.programme.settings.area.code.clone()];
+        let areas = (!all).then_some(&area[..]);
+        let months = metrics::months_in(&self.data, self.month);
+        metrics::explain(&self.data, &self.programme, &requests, &months, areas)
+    }
+
     /// Every scheme's KPIs judged at every plotted period (methods.md §3).
     pub(crate) fn judged(&self) -> Vec<JudgedRow> {
         crate::judge::judge(

@@ -16,6 +16,10 @@ pub(crate) struct Args<'a> {
     pub data_quality: Option<&'a Path>,
     /// Write the judged KPI table instead of the results table.
     pub judge: bool,
+    /// The ASCOF method, overriding the programme's.
+    pub method: Option<crate::method::Method>,
+    /// Write the gap between the ASCOF methods instead of the results table.
+    pub explain_method: bool,
 }
 
 fn render(rows: &[ResultRow], ext: &str) -> Result<Vec<u8>, String> {
@@ -35,7 +39,10 @@ const FILE_HINT: &str = "give a new file outside schemes/ and data/, e.g. out/re
 
 pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
     let who = |e: String| format!("bcfmon compute: {e}");
-    let programme = load_programme(args.root, "compute")?;
+    let mut programme = load_programme(args.root, "compute")?;
+    if let Some(m) = args.method {
+        programme.settings.method = m;
+    }
     // Every output is checked before any work: none may be an input, nor the other output.
     let inputs = Inputs::of(args.root, Some(&programme.settings), None);
     let dq_path: Option<PathBuf> = args
@@ -70,14 +77,31 @@ pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
             "bcfmon compute: --out must end in .csv, .parquet or .json, not .{ext}"
         ));
     }
-    if args.judge && ext != "csv" {
-        return Err("bcfmon compute: --judge writes CSV; give --out a .csv name".into());
+    for (asked, option) in [
+        (args.judge, "--judge"),
+        (args.explain_method, "--explain-method"),
+    ] {
+        if asked && ext != "csv" {
+            return Err(format!(
+                "bcfmon compute: {option} writes CSV; give --out a .csv name"
+            ));
+        }
     }
     let run = crate::pipeline::run(args.root, programme, args.period, args.all, "compute")?;
     for n in &run.notes {
         eprintln!("bcfmon compute: note: {n}");
     }
-    let bytes = if args.judge {
+    let bytes = if args.explain_method {
+        let (gap, notes) = run.explain_method(args.all);
+        for n in notes {
+            eprintln!("bcfmon compute: note: {n}");
+        }
+        let mut table = Table::new(crate::metrics::GAP_COLUMNS);
+        for g in &gap {
+            table.push(g.cells());
+        }
+        table.to_csv().into_bytes()
+    } else if args.judge {
         let mut table = Table::new(crate::judge::JUDGED_COLUMNS);
         for j in &run.judged() {
             table.push(j.cells(&run.programme.settings.wording));

@@ -16,11 +16,15 @@ pub(crate) struct Args<'a> {
     pub previous: Option<&'a Path>,
     pub from: Option<&'a str>,
     pub require_fresh: bool,
+    pub method: Option<crate::method::Method>,
 }
 
 pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
     let who = |e: String| format!("bcfmon report: {e}");
-    let programme = load_programme(args.root, "report")?;
+    let mut programme = load_programme(args.root, "report")?;
+    if let Some(m) = args.method {
+        programme.settings.method = m;
+    }
     let inputs = Inputs::of(args.root, Some(&programme.settings), args.templates);
     // A given --out is checked before any work; the default (named by the month) when written.
     if let Some(out) = args.out {

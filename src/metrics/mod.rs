@@ -11,11 +11,13 @@ pub(crate) mod safeguarding;
 
 pub(crate) mod catalogue;
 mod data;
+mod gap;
 mod results;
 
 use crate::extract::all::absent_reason;
 use data::covered;
 pub(crate) use data::{months_in, Data};
+pub(crate) use gap::{explain, GapRow, GAP_COLUMNS};
 pub(crate) use results::{Request, ResultRow, ResultStatus, RowCells, COLUMNS};
 
 use crate::catalogue::{MetricDef, Unit};
@@ -602,14 +604,7 @@ fn compute_with(
         };
         // Row-counting plans: every window of the request in one pass over the frame (one
         // group-by with a numerator and denominator per window), not one query per window.
-        let spans: Vec<Span> = months
-            .iter()
-            .map(|m| match window_bounds(req.window, *m) {
-                Some((_, we)) if plan.snapshot => (days(we), days(we)),
-                Some((ws, we)) => (days(ws), days(we)),
-                None => (1, 0),
-            })
-            .collect();
+        let spans = spans(&plan, req, months);
         let tally = match (&plan.tallied, &plan.dated) {
             (Some(t), _) => Some(data.tally(t.family, t.rules, spans, &t.make)),
             (None, Some(dt)) => Some(count_dated(&plan, dt, &spans).map(Arc::new)),
@@ -794,6 +789,19 @@ fn compute_with(
         ))
     });
     (rows, notes.into_iter().collect())
+}
+
+/// The windows a plan counts for a request, one per month end (a snapshot counts the day
+/// the window ends; a month with no window an empty span).
+fn spans(plan: &Plan<'_>, req: &Request, months: &[Month]) -> Vec<Span> {
+    months
+        .iter()
+        .map(|m| match window_bounds(req.window, *m) {
+            Some((_, we)) if plan.snapshot => (days(we), days(we)),
+            Some((ws, we)) => (days(ws), days(we)),
+            None => (1, 0),
+        })
+        .collect()
 }
 
 fn empty_row(

@@ -28,6 +28,8 @@ pub(super) struct Card {
     pub(super) label: String,
     pub(super) metric: String,
     pub(super) metric_title: String,
+    /// The ASCOF method the figure follows (empty for a metric that follows none).
+    pub(super) method: &'static str,
     pub(super) headline: bool,
     pub(super) polarity: String,
     pub(super) window: String,
@@ -154,6 +156,16 @@ pub(super) fn kpi_label(kpi: &Kpi) -> String {
         } => def.title.to_string(),
         _ => kpi.metric.clone(),
     })
+}
+
+/// The method a metric's figures follow, as the pack names it: empty for a metric that
+/// follows no method (every metric but the ASCOF measures, metrics.md §16).
+pub(super) fn method_label(programme: &crate::programme::Programme, metric: &str) -> &'static str {
+    let (base, _) = crate::catalogue::split_breakdown(metric);
+    match crate::metrics::catalogue::definition(base) {
+        Some(d) if d.follows_method => programme.settings.method.label(),
+        _ => "",
+    }
 }
 
 pub(super) fn metric_title(
@@ -451,6 +463,7 @@ pub(super) fn card(
         label: kpi_label(kpi),
         metric: kpi.metric.clone(),
         metric_title: title,
+        method: method_label(&prep.programme, &kpi.metric),
         headline: kpi.headline,
         polarity: polarity_words(kpi.polarity).into(),
         window: kpi.window.to_string(),

@@ -335,13 +335,28 @@ pub(crate) fn build(
         partners: &partners,
         total: total.clone(),
         expenditure: &expenditure,
-        definitions: definitions_of(programme)
-            .into_iter()
-            .map(|d| {
-                let what = format!("{} · {}: {}", d.unit, d.polarity, d.polarity_source);
-                (d.title, what, d.rule)
-            })
-            .collect(),
+        definitions: {
+            let m = method_words(settings.method);
+            let rules: Vec<String> = m
+                .rules
+                .iter()
+                .map(|(id, about, source)| format!("{id}: {about} (DHSC: {source})."))
+                .collect();
+            let method = (
+                "The ASCOF method".to_string(),
+                format!("ASCOF figures follow the {}", m.name),
+                format!("{} {}", m.summary, rules.join(" ")),
+            );
+            std::iter::once(method)
+                .chain(definitions_of(programme).into_iter().map(|d| {
+                    let mut what = format!("{} · {}: {}", d.unit, d.polarity, d.polarity_source);
+                    if !d.method.is_empty() {
+                        what = format!("{what} · {}", d.method);
+                    }
+                    (d.title, what, d.rule)
+                }))
+                .collect()
+        },
         files: &prep.ledger.files,
         thresholds: thresholds.clone(),
         glossary: glossary(&settings.disclosure),
@@ -702,6 +717,8 @@ struct Definition {
     sources: String,
     rule: String,
     section: String,
+    /// The ASCOF method the metric's figures follow (empty for the others).
+    method: &'static str,
     local: bool,
 }
 
@@ -733,6 +750,7 @@ fn definitions_of(programme: &crate::programme::Programme) -> Vec<Definition> {
                 section: format!(
                     "bcfmon's metric catalogue: `bcfmon metrics {base}` prints this rule"
                 ),
+                method: kpi::method_label(programme, id),
                 local: false,
             });
         } else if let Some(l) = programme.local_metrics().find(|l| &l.id == id) {
@@ -757,11 +775,37 @@ fn definitions_of(programme: &crate::programme::Programme) -> Vec<Definition> {
                     )
                 }),
                 section: "a local metric declared in a scheme file".into(),
+                method: "",
                 local: true,
             });
         }
     }
     defs
+}
+
+/// The ASCOF method the pack's figures follow, in words, with the rules that divide the
+/// methods (metrics.md §16).
+#[derive(Serialize)]
+struct MethodWords {
+    name: &'static str,
+    summary: String,
+    rules: Vec<(&'static str, &'static str, &'static str)>,
+}
+
+fn method_words(method: crate::method::Method) -> MethodWords {
+    use crate::method::{Method, RULES};
+    let summary = match method {
+        Method::Bcfmon => "The ASCOF figures in this pack (ascof-2a, 2b, 2c, 2e, 2e-ld and the 3d parts) follow bcfmon's monitoring method: each window is judged on what the extract says about it, never on rows after its end, so a month's figure is stable for monitoring. DHSC's published figures follow DHSC's own code, which differs in the rules below; `bcfmon compute --explain-method` counts how many people each rule moves for this area, and `--method dhsc` computes DHSC's figures.".to_string(),
+        Method::Dhsc => "The ASCOF figures in this pack (ascof-2a, 2b, 2c, 2e, 2e-ld and the 3d parts) follow DHSC's published method, as DHSC's own code (DataS-DHSC/ASC-CLD-LA-Dashboard, snapshot 9bee728) computes them, so they can be set beside the figures DHSC publishes for the council. They differ from bcfmon's monitoring method in the rules below; `bcfmon compute --explain-method` counts how many people each rule moves for this area.".to_string(),
+    };
+    MethodWords {
+        name: method.label(),
+        summary,
+        rules: RULES
+            .iter()
+            .map(|r| (r.as_str(), r.about(), r.source()))
+            .collect(),
+    }
 }
 
 fn definitions(
@@ -776,6 +820,7 @@ fn definitions(
                 glossary => glossary(&programme.settings.disclosure),
                 c => common,
                 defs => defs,
+                method => method_words(programme.settings.method),
             })
         })
         .map_err(template_error)

@@ -487,7 +487,14 @@ fn card(o: &mut String, c: &Card, period: &str, charts: &mut Vec<(String, String
     heading(o, 3, &c.label);
     note(
         o,
-        &format!("{} · {} · {}", c.metric_title, c.window_words, c.polarity),
+        &if c.method.is_empty() {
+            format!("{} · {} · {}", c.metric_title, c.window_words, c.polarity)
+        } else {
+            format!(
+                "{} · {} · {} · {}",
+                c.metric_title, c.window_words, c.polarity, c.method
+            )
+        },
     );
     if c.stale {
         para(o, &c.stale_words);
