@@ -4,6 +4,7 @@
 mod board;
 mod check;
 mod compute;
+mod method;
 mod pack;
 mod pdf;
 mod robustness;
