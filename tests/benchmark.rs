@@ -3,7 +3,8 @@
 //! financial years of monthly and rolling 12-month windows (the median of 3 runs, or
 //! `BCFMON_BENCH_RUNS`), printing rows/s, wall seconds and peak memory. Run it with
 //! `cargo bench --bench engine` (release build); figures go in the README. Targets: 5M events
-//! in under 30 s and 4 GB, and 5M at most 6× the 1M time. Then the board pack: `report` on
+//! in under 30 s and 4 GB, and 5M at most 6× the 1M time; each size is timed under both
+//! ASCOF methods (`--method dhsc` within 1.2× of `bcfmon`), and `--explain-method` once. Then the board pack: `report` on
 //! the shipped example (render time = report − compute, target under 2 s) and on a generated
 //! programme of 40 schemes × 8 KPIs (target under 10 s).
 
@@ -110,32 +111,57 @@ fn main() {
         let synth_s = t0.elapsed().as_secs_f64();
         let rows = count_event_rows(root);
         // A run on a 2-core machine varies by a second or so either way (page cache, the
-        // other core's load): take the median of several runs, and show their range.
-        let mut runs: Vec<f64> = Vec::new();
-        let mut peak_kb = 0;
-        for _ in 0..repeats {
-            let (elapsed, peak, ok) = run_measured(
-                Command::new(BIN)
-                    .args(["compute", "--all", "--root"])
-                    .arg(root)
-                    .arg("--out")
-                    .arg(root.join("all.parquet"))
-                    .stderr(std::process::Stdio::null()),
+        // other core's load): take the median of several runs, and show their range. Each
+        // ASCOF method in turn (issue 16: DHSC's within 1.2× of bcfmon's).
+        let mut by_method = Vec::new();
+        for method in ["bcfmon", "dhsc"] {
+            let mut runs: Vec<f64> = Vec::new();
+            let mut peak_kb = 0;
+            for _ in 0..repeats {
+                let (elapsed, peak, ok) = run_measured(
+                    Command::new(BIN)
+                        .args(["compute", "--all", "--method", method, "--root"])
+                        .arg(root)
+                        .arg("--out")
+                        .arg(root.join("all.parquet"))
+                        .stderr(std::process::Stdio::null()),
+                );
+                assert!(ok, "compute --all failed");
+                runs.push(elapsed.as_secs_f64());
+                peak_kb = peak_kb.max(peak);
+            }
+            runs.sort_by(f64::total_cmp);
+            let secs = runs[runs.len() / 2];
+            println!(
+                "{rows:>10} {people:>10} {synth_s:>9.1} {secs:>12.1} {:>10.0} {:>12.0}   {method}: {:.1}-{:.1} s over {repeats} runs",
+                peak_kb as f64 / 1024.0,
+                rows as f64 / secs,
+                runs[0],
+                runs[runs.len() - 1],
             );
-            assert!(ok, "compute --all failed");
-            runs.push(elapsed.as_secs_f64());
-            peak_kb = peak_kb.max(peak);
+            by_method.push(secs);
         }
-        runs.sort_by(f64::total_cmp);
-        let secs = runs[runs.len() / 2];
         println!(
-            "{rows:>10} {people:>10} {synth_s:>9.1} {secs:>12.1} {:>10.0} {:>12.0}   {:.1}-{:.1} s over {repeats} runs",
-            peak_kb as f64 / 1024.0,
-            rows as f64 / secs,
-            runs[0],
-            runs[runs.len() - 1],
+            "{rows:>10} rows: method dhsc took {:.2}× bcfmon's time (target at most 1.2×)",
+            by_method[1] / by_method[0]
         );
-        times.push((rows, secs));
+        // The gap between the methods (every ASCOF figure under 11 ways of counting, with
+        // the people each moved): one run, for the README.
+        let (elapsed, peak, ok) = run_measured(
+            Command::new(BIN)
+                .args(["compute", "--all", "--explain-method", "--root"])
+                .arg(root)
+                .arg("--out")
+                .arg(root.join("gap.csv"))
+                .stderr(std::process::Stdio::null()),
+        );
+        assert!(ok, "compute --explain-method failed");
+        println!(
+            "{rows:>10} rows: compute --all --explain-method {:.1} s, peak {:.0} MB",
+            elapsed.as_secs_f64(),
+            peak as f64 / 1024.0
+        );
+        times.push((rows, by_method[0]));
     }
     if let [(r1, t1), .., (r5, t5)] = times.as_slice() {
         println!(

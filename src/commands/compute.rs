@@ -96,7 +96,8 @@ pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
         for n in notes {
             eprintln!("bcfmon compute: note: {n}");
         }
-        let mut table = Table::new(crate::metrics::GAP_COLUMNS);
+        let columns = crate::metrics::gap_columns();
+        let mut table = Table::new(&columns);
         for g in &gap {
             table.push(g.cells());
         }

@@ -13,16 +13,12 @@ use chrono::NaiveDate;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-/// The columns of the gap table, in order.
-pub(crate) const GAP_COLUMNS: &[Column] = {
-    use crate::table::{date, float, integer, text};
-    &[
-        text("area_code"),
-        text("metric"),
-        text("window"),
-        text("period"),
-        date("period_start"),
-        date("period_end"),
+/// The columns of the gap table, in order: the results table's first six (what the row is
+/// about), the way of counting, and its figures with the people it moved.
+pub(crate) fn gap_columns() -> Vec<Column> {
+    use crate::table::{float, integer, text};
+    let mut columns = super::COLUMNS[..6].to_vec();
+    columns.extend([
         text("rule"),
         integer("numerator"),
         integer("denominator"),
@@ -30,8 +26,9 @@ pub(crate) const GAP_COLUMNS: &[Column] = {
         text("status"),
         integer("numerator_moved"),
         integer("denominator_moved"),
-    ]
-};
+    ]);
+    columns
+}
 
 /// One ASCOF figure counted one way: `bcfmon`, a rule alone (`D1`…`D9`) or `dhsc`, with the
 /// people it moved compared with `bcfmon` (none for `bcfmon` itself).
@@ -45,7 +42,7 @@ pub(crate) struct GapRow {
 }
 
 impl GapRow {
-    /// The row's cells in `GAP_COLUMNS` order.
+    /// The row's cells in `gap_columns` order.
     pub(crate) fn cells(&self) -> Vec<String> {
         let c = self.row.named_cells();
         let opt = |v: Option<u64>| v.map(|x| x.to_string()).unwrap_or_default();

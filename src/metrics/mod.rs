@@ -17,7 +17,7 @@ mod results;
 use crate::extract::all::absent_reason;
 use data::covered;
 pub(crate) use data::{months_in, Data};
-pub(crate) use gap::{explain, GapRow, GAP_COLUMNS};
+pub(crate) use gap::{explain, gap_columns, GapRow};
 pub(crate) use results::{Request, ResultRow, ResultStatus, RowCells, COLUMNS};
 
 use crate::catalogue::{MetricDef, Unit};
