@@ -141,6 +141,11 @@ pub(crate) enum Command {
         /// scheme file or an extract) is never overwritten.
         #[arg(long)]
         force: bool,
+        /// Spread the people over this many areas, as a regional or national extract is:
+        /// the programme's area and synthetic ones (E06990001, E06990002, …), each with its
+        /// own population.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=9999))]
+        areas: u64,
     },
     /// List the built-in metric catalogue, or explain one metric's rule.
     Metrics {
@@ -379,6 +384,7 @@ pub fn run() -> ExitCode {
             from,
             to,
             force,
+            areas,
         } => crate::commands::synth::run(&crate::commands::synth::Args {
             people,
             seed,
@@ -388,6 +394,7 @@ pub fn run() -> ExitCode {
             from,
             to,
             force,
+            areas: areas as usize,
         }),
         Command::Compute {
             root,

@@ -224,6 +224,32 @@ pub(crate) const LEDGER_ORDER: [&str; 7] = [
     "events",
 ];
 
+/// The `benchmarks` extract given as a bcfmon results table (compute's CSV or Parquet for
+/// many areas; data-contract.md §6, issue 17): recognised by its header, so that a council's
+/// pack compares it with its peers computed by bcfmon's own rules. Its columns are compute's
+/// (`metrics::COLUMNS`, which a test keeps equal to these).
+pub(crate) const BENCHMARK_RESULTS: Extract = Extract {
+    name: "benchmarks",
+    section: "data-contract.md §6 (a bcfmon results table)",
+    area: Some("area_code"),
+    coverage: &[],
+    columns: &[
+        c("area_code", Text, Core),
+        c("metric", Text, Core),
+        c("window", Code, Core),
+        c("period", Text, Optional),
+        c("period_start", Date, Optional),
+        c("period_end", Date, Core),
+        c("numerator", Int, Optional),
+        c("denominator", Int, Optional),
+        c("value", Text, Core),
+        c("lower95", Dec, Optional),
+        c("upper95", Dec, Optional),
+        c("unit", Code, Optional),
+        c("status", Code, Core),
+    ],
+};
+
 /// The column naming each row's area in an extract (`LA_Code` unless the contract says).
 pub(crate) fn area_column(name: &str) -> &'static str {
     extract(name).and_then(|e| e.area).unwrap_or("LA_Code")

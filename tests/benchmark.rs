@@ -6,8 +6,10 @@
 //! in under 30 s and 4 GB, and 5M at most 6× the 1M time; each size is timed under both
 //! ASCOF methods (`--method dhsc` within 1.2× of `bcfmon`), and `--explain-method` once. Then the board pack: `report` on
 //! the shipped example (render time = report − compute, target under 2 s) and on a generated
-//! programme of 40 schemes × 8 KPIs (target under 10 s).
+//! programme of 40 schemes × 8 KPIs (target under 10 s). Between them, many areas: 4.1M
+//! events over 40 areas, compute --all against a bare polars read of the same file.
 
+use polars::prelude::SerReader;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -170,7 +172,98 @@ fn main() {
             t5 / t1
         );
     }
+    areas_benchmark(repeats);
     pack_benchmark();
+}
+
+/// Many areas (issue 17): `BCFMON_BENCH_AREA_ROWS` event rows (default 4.1M) over
+/// `BCFMON_BENCH_AREAS` areas (default 40), generated with `synth --areas`; times a bare
+/// polars read of every column of the events file and `compute --all` on the same set, and
+/// prints the ratio (target at most 5×).
+fn areas_benchmark(repeats: usize) {
+    let env = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (target_rows, areas) = (
+        env("BCFMON_BENCH_AREA_ROWS", 4_100_000),
+        env("BCFMON_BENCH_AREAS", 40),
+    );
+    if target_rows == 0 {
+        return;
+    }
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/base");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    copy_dir(&fixture, root);
+    let people = target_rows * 10 / 21;
+    let t0 = Instant::now();
+    let ok = Command::new(BIN)
+        .args([
+            "synth",
+            "--people",
+            &people.to_string(),
+            "--seed",
+            "1",
+            "--format",
+            "parquet",
+        ])
+        .args(["--areas", &areas.to_string()])
+        .args(["--from", "2022-04-01", "--to", "2025-03-31", "--root"])
+        .arg(root)
+        .arg("--out")
+        .arg(root.join("data"))
+        .output()
+        .expect("synth runs")
+        .status
+        .success();
+    assert!(ok, "synth failed");
+    let synth_s = t0.elapsed().as_secs_f64();
+    let rows = count_event_rows(root);
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let events = root.join("data/events.parquet");
+    let bare = median(
+        (0..repeats)
+            .map(|_| {
+                let t = Instant::now();
+                let file = std::fs::File::open(&events).expect("events file");
+                let df = polars::prelude::ParquetReader::new(file)
+                    .finish()
+                    .expect("a Parquet file");
+                assert_eq!(df.height(), rows);
+                t.elapsed().as_secs_f64()
+            })
+            .collect(),
+    );
+    let mut peak_kb = 0;
+    let compute = median(
+        (0..repeats)
+            .map(|_| {
+                let (elapsed, peak, ok) = run_measured(
+                    Command::new(BIN)
+                        .args(["compute", "--all", "--root"])
+                        .arg(root)
+                        .arg("--out")
+                        .arg(root.join("all.parquet"))
+                        .stderr(std::process::Stdio::null()),
+                );
+                assert!(ok, "compute --all failed");
+                peak_kb = peak_kb.max(peak);
+                elapsed.as_secs_f64()
+            })
+            .collect(),
+    );
+    println!(
+        "{rows} events over {areas} areas (synth {synth_s:.1} s): bare polars read of every column {bare:.2} s; compute --all {compute:.1} s, peak {:.0} MB, {:.0} rows/s: {:.1}× the bare read (target at most 5×)",
+        peak_kb as f64 / 1024.0,
+        rows as f64 / compute,
+        compute / bare
+    );
 }
 
 /// Times `compute --judge` and `report` on a root; the difference is the rendering.

@@ -5,6 +5,7 @@ mod board;
 mod check;
 mod compute;
 mod method;
+mod national;
 mod pack;
 mod pdf;
 mod robustness;

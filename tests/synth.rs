@@ -117,3 +117,76 @@ fn synth_is_deterministic_and_compute_all_runs_clean_on_it() {
         );
     }
 }
+
+/// `synth --areas N` spreads the people over N areas (issue 17): the programme's and
+/// E06990001…; one area is the default's files byte for byte; `compute --all` gives every
+/// area its own figures.
+#[test]
+fn synth_spreads_people_over_areas() {
+    let dir = copy_fixture("base");
+    let synth = |out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "synth",
+            "--people",
+            "1500",
+            "--seed",
+            "3",
+            "--out",
+            out,
+            "--from",
+            "2023-04-01",
+            "--to",
+            "2025-03-31",
+        ];
+        args.extend_from_slice(extra);
+        let o = run_in(dir.path(), &args);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+    };
+    synth("one", &[]);
+    synth("one-again", &["--areas", "1"]);
+    synth("three", &["--areas", "3"]);
+    for name in ["events", "population", "discharges", "safeguarding", "chc"] {
+        let read = |d: &str| fs::read(dir.path().join(format!("{d}/{name}.csv"))).unwrap();
+        assert_eq!(
+            read("one"),
+            read("one-again"),
+            "{name}: --areas 1 is the default"
+        );
+    }
+    let areas_of = |name: &str| {
+        let text = fs::read_to_string(dir.path().join(format!("three/{name}.csv"))).unwrap();
+        let mut codes: Vec<String> = parse_csv(&text)[1..].iter().map(|r| r[0].clone()).collect();
+        codes.sort();
+        codes.dedup();
+        codes
+    };
+    // The people take turns: person n lives in area n mod 3.
+    let expected = ["E06000099", "E06990001", "E06990002"];
+    assert_eq!(areas_of("events"), expected);
+    assert_eq!(areas_of("population"), expected);
+    assert_eq!(areas_of("safeguarding"), expected);
+    // Each area's population is its third of the people's: the same single-year counts
+    // in every area.
+    let pop = parse_csv(&fs::read_to_string(dir.path().join("three/population.csv")).unwrap());
+    let count = |area: &str| {
+        pop.iter()
+            .filter(|r| r[0] == area)
+            .map(|r| r[5].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(count("E06990001"), count("E06990002"));
+    // compute --all on the three areas: every area has ascof-2a figures.
+    let root = dir.path();
+    fs::remove_dir_all(root.join("data")).ok();
+    copy_dir(&root.join("three"), &root.join("data"));
+    let o = run_in(root, &["compute", "--all", "--out", "all.csv"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let rows = parse_csv(&fs::read_to_string(root.join("all.csv")).unwrap());
+    for area in expected {
+        assert!(
+            rows.iter()
+                .any(|r| r[0] == area && r[1] == "ascof-2a" && r[12] == "ok"),
+            "{area}"
+        );
+    }
+}

@@ -15,6 +15,8 @@ pub(crate) struct Args<'a> {
     pub to: Option<NaiveDate>,
     /// Overwrite files a previous synth wrote (never an input).
     pub force: bool,
+    /// How many areas the people are spread over.
+    pub areas: usize,
 }
 
 pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
@@ -50,6 +52,7 @@ pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
         out: args.out.to_path_buf(),
         parquet: args.parquet,
         area,
+        areas: args.areas,
         from,
         to,
     };

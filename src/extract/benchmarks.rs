@@ -48,7 +48,11 @@ fn breakdown(s: &str) -> String {
 
 struct Row {
     loc: Loc,
+    /// (area, financial year, metric, breakdown) of a published row; (area, 0, metric,
+    /// breakdown) of a results row, whose period is `period`.
     key: Option<(String, i32, String, String)>,
+    /// A results row's window and period end (days since 1970-01-01).
+    period: Option<(crate::period::Window, i32)>,
     name: String,
     level: String,
     value: Option<f64>,
@@ -59,10 +63,26 @@ struct Row {
 }
 
 /// Reads and validates the extract (B01–B06). The frame has `Area_Code, Area_Name,
-/// Geography_Level, Year (the financial year's first year), metric, Breakdown, value,
-/// suppressed, Numerator, Denominator, Source`.
+/// Geography_Level, Year (the financial year's first year), window, period_end, metric,
+/// Breakdown, value, suppressed, Numerator, Denominator, Source`; `window` and `period_end`
+/// are set (and `Year` empty) on the rows of a results table.
 /// `catalogue` resolves the measures to built-in metrics.
+///
+/// A bcfmon results table (compute's output for many areas) is read instead when the header
+/// is compute's (`contract::BENCHMARK_RESULTS`): see `load_results`.
 pub(crate) fn load(src: &Source, ledger: &mut Ledger, catalogue: Lookup) -> Option<Loaded> {
+    let is_results = super::header(src).is_some_and(|h| {
+        ["area_code", "window", "period_end", "status"]
+            .iter()
+            .all(|c| h.iter().any(|x| x == c))
+    });
+    if is_results {
+        let results = Source {
+            extract: &crate::contract::BENCHMARK_RESULTS,
+            ..src.clone()
+        };
+        return load_results(&results, ledger, catalogue);
+    }
     let (mut report, mut summary) = src.start();
     let mut rows = Vec::new();
     let read = read_rows(src, &mut report, |c, loc, f, report| {
@@ -140,6 +160,7 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger, catalogue: Lookup) -> Opti
         }
         rows.push(Row {
             loc,
+            period: None,
             key: match (year, measure) {
                 (Some(y), Some(m)) => Some((
                     code(get("Area_Code")),
@@ -162,14 +183,33 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger, catalogue: Lookup) -> Opti
         Ok(n) => n,
         Err(why) => return refuse(ledger, report, summary, why),
     };
+    frame_of(ledger, report, summary, rows)
+}
+
+/// The benchmark frame of the rows read, after B04: a repeated key (area, period, measure,
+/// breakdown; for a results row, area, metric with breakdown, window and period end)
+/// rejects every copy.
+fn frame_of(
+    ledger: &mut Ledger,
+    mut report: super::FileReport,
+    summary: super::FileSummary,
+    rows: Vec<Row>,
+) -> Option<Loaded> {
     // B04: a repeated (area, period, measure, breakdown) rejects every copy.
-    let mut counts: HashMap<&(String, i32, String, String), usize> = HashMap::new();
-    for k in rows.iter().filter_map(|r| r.key.as_ref()) {
+    type Key<'r> = (
+        &'r (String, i32, String, String),
+        Option<(crate::period::Window, i32)>,
+    );
+    fn key_of(r: &Row) -> Option<Key<'_>> {
+        r.key.as_ref().map(|k| (k, r.period))
+    }
+    let mut counts: HashMap<Key<'_>, usize> = HashMap::new();
+    for k in rows.iter().filter_map(key_of) {
         *counts.entry(k).or_default() += 1;
     }
     let dups: Vec<Loc> = rows
         .iter()
-        .filter(|r| r.key.as_ref().is_some_and(|k| counts[k] > 1))
+        .filter(|r| key_of(r).is_some_and(|k| counts[&k] > 1))
         .map(|r| r.loc)
         .collect();
     for loc in dups {
@@ -196,7 +236,19 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger, catalogue: Lookup) -> Opti
         ),
         Column::new(
             "Year".into(),
-            kept.iter().map(|r| key(r).1).collect::<Vec<_>>(),
+            kept.iter()
+                .map(|r| r.period.is_none().then(|| key(r).1))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "window".into(),
+            kept.iter()
+                .map(|r| r.period.map_or("", |p| p.0.as_str()))
+                .collect::<Vec<_>>(),
+        ),
+        super::date_column(
+            "period_end",
+            kept.iter().map(|r| r.period.map(|p| p.1)).collect(),
         ),
         Column::new(
             "metric".into(),
@@ -229,6 +281,106 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger, catalogue: Lookup) -> Opti
     ])
     .expect("columns of one length");
     finish(ledger, report, summary, frame)
+}
+
+/// Reads a bcfmon results table as benchmarks: every area's figure for a metric (with its
+/// breakdown), window and period, as compute wrote it. B01: a window or period end that is
+/// not one; B02: a status that is not one, or an `ok` value that is not a number; B03 (info):
+/// a metric bcfmon does not know (another council's local metric), ignored; B04 as for
+/// published rows. A row without a value (any status but `ok`) is kept as no figure.
+fn load_results(src: &Source, ledger: &mut Ledger, catalogue: Lookup) -> Option<Loaded> {
+    let (mut report, mut summary) = src.start();
+    let mut rows = Vec::new();
+    let shown = src.shown.clone();
+    let read = read_rows(src, &mut report, |c, loc, f, report| {
+        let get = |name: &str| c.get(name).map_or("", |i| f.get(i).copied().unwrap_or(""));
+        let mut add = |sev, rule: &str, col: &str, msg: String| {
+            report.add(loc, sev, rule, col, get(col), msg)
+        };
+        let window = crate::period::Window::parse(get("window").trim());
+        if window.is_none() {
+            add(
+                Severity::Error,
+                "B01",
+                "window",
+                format!("not a window ({})", crate::period::Window::ALL.join(", ")),
+            );
+        }
+        let end =
+            match super::values::parse_date(get("period_end"), crate::programme::DateFormat::Iso) {
+                Ok(d) => Some(super::values::days(d)),
+                Err(e) => {
+                    add(Severity::Error, "B01", "period_end", e);
+                    None
+                }
+            };
+        let (base, breakdown_of) = crate::catalogue::split_breakdown(get("metric").trim());
+        let measure = catalogue(base).map(|d| d.id);
+        if measure.is_none() {
+            add(
+                Severity::Info,
+                "B03",
+                "metric",
+                "not a bcfmon metric (a local metric of another programme?); row ignored".into(),
+            );
+        }
+        let status = crate::metrics::ResultStatus::parse(get("status").trim());
+        if status.is_none() {
+            add(
+                Severity::Error,
+                "B02",
+                "status",
+                "not a result status (ok, not-computable, insufficient-coverage, no-denominator)"
+                    .into(),
+            );
+        }
+        let raw = get("value").trim();
+        let value = match status {
+            Some(crate::metrics::ResultStatus::Ok) => match raw.parse::<f64>() {
+                Ok(v) if v.is_finite() => Some(v),
+                _ => {
+                    add(
+                        Severity::Error,
+                        "B02",
+                        "value",
+                        "a result with status ok needs a number".into(),
+                    );
+                    None
+                }
+            },
+            _ => None,
+        };
+        let count = |col: &str| null(get(col)).and_then(whole);
+        rows.push(Row {
+            loc,
+            key: measure.map(|m| {
+                (
+                    code(get("area_code")),
+                    0,
+                    m.to_string(),
+                    breakdown_of.map_or("Total".into(), str::to_string),
+                )
+            }),
+            period: window.zip(end),
+            name: String::new(),
+            level: String::new(),
+            value,
+            suppressed: false,
+            numerator: count("numerator"),
+            denominator: count("denominator"),
+            source: shown.clone(),
+        });
+    });
+    summary.read = match read {
+        Ok(n) => n,
+        Err(why) => return refuse(ledger, report, summary, why),
+    };
+    // A row whose window or period end could not be read is rejected (B01) and so has no
+    // key to compare.
+    for r in rows.iter_mut().filter(|r| r.period.is_none()) {
+        r.key = None;
+    }
+    frame_of(ledger, report, summary, rows)
 }
 
 #[cfg(test)]

@@ -583,6 +583,30 @@ fn csv_error(src: &Source, detected: text::Detected, e: csv::Error) -> Refusal {
     }
 }
 
+/// A file's header as written (a CSV's first record, a Parquet file's column names), for a
+/// loader that reads more than one form of its extract; `None` when it cannot be read (the
+/// loader's own read then refuses the file with the reason).
+pub(crate) fn header(src: &Source) -> Option<Vec<String>> {
+    match src.format {
+        Format::Csv => {
+            let mut scratch = FileReport::new(&src.shown);
+            let (mut reader, _) = open_csv(src, &mut scratch).ok()?;
+            let header = reader.headers().ok()?;
+            Some(
+                header
+                    .iter()
+                    .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
+                    .collect(),
+            )
+        }
+        Format::Parquet => {
+            let file = std::fs::File::open(&src.path).ok()?;
+            let schema = ParquetReader::new(file).schema().ok()?;
+            Some(schema.iter_names().map(|n| n.to_string()).collect())
+        }
+    }
+}
+
 /// About how many Parquet rows are read into memory at a time.
 const SLICE_ROWS: usize = 250_000;
 

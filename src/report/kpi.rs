@@ -18,8 +18,12 @@ pub(super) struct PointRow {
 #[derive(Serialize, Clone)]
 pub(super) struct Bench {
     pub(super) chart: Value,
+    /// The period compared: a financial year for published figures, the KPI's own latest
+    /// period for peers computed by bcfmon.
     pub(super) year: String,
     pub(super) rows: Vec<(String, String)>,
+    /// Where the peers' figures come from, as the page and the PDF say it.
+    pub(super) source: String,
 }
 
 #[derive(Serialize, Clone)]
@@ -539,6 +543,9 @@ pub(super) fn benchmark(
     disclose: &Disclose<'_>,
 ) -> Option<Bench> {
     let f = prep.data.frames.get("benchmarks")?;
+    if let Some(b) = computed_peers(prep, kpi, id, unit, series, disclose) {
+        return Some(b);
+    }
     let settings = &prep.programme.settings;
     let (base, breakdown) = (kpi.metric_id(), kpi.breakdown());
     let a = f.column("Area_Code").ok()?.str().ok()?;
@@ -649,5 +656,106 @@ pub(super) fn benchmark(
         chart: Value::from_safe_string(svg),
         year: fy.to_string(),
         rows: table,
+        source:
+            "published figures (the benchmarks extract), and this pack's own figure where marked"
+                .into(),
+    })
+}
+
+/// The area against its peers as bcfmon computed them (a benchmarks extract that is a bcfmon
+/// results table for many areas): the same metric, breakdown and window at the latest period
+/// that has both the pack's own figure and at least one peer's, month by month as the KPI is.
+fn computed_peers(
+    prep: &Run,
+    kpi: &Kpi,
+    id: &str,
+    unit: Unit,
+    series: &[&JudgedRow],
+    disclose: &Disclose<'_>,
+) -> Option<Bench> {
+    let f = prep.data.frames.get("benchmarks")?;
+    let settings = &prep.programme.settings;
+    let (base, breakdown) = (kpi.metric_id(), kpi.breakdown().unwrap_or("Total"));
+    let a = f.column("Area_Code").ok()?.str().ok()?;
+    let w = f.column("window").ok()?.str().ok()?;
+    let e = f.column("period_end").ok()?.date().ok()?.physical();
+    let m = f.column("metric").ok()?.str().ok()?;
+    let b = f.column("Breakdown").ok()?.str().ok()?;
+    let v = f.column("value").ok()?.f64().ok()?;
+    let src = f.column("Source").ok()?.str().ok()?;
+    let rows: Vec<usize> = (0..f.height())
+        .filter(|&i| m.get(i) == Some(base) && b.get(i) == Some(breakdown))
+        .filter(|&i| w.get(i) == Some(kpi.window.as_str()) && v.get(i).is_some())
+        .filter(|&i| a.get(i).is_some_and(|c| settings.peer(c).is_some()))
+        .collect();
+    // The pack's own figures, latest first.
+    let own = series
+        .iter()
+        .rev()
+        .filter(|r| !disclose.row(&r.row))
+        .filter_map(|r| {
+            let value = r.row.value.as_deref()?.parse::<f64>().ok()?;
+            Some((r, value))
+        });
+    let (row, value, peers) = own.into_iter().find_map(|(r, value)| {
+        let day = crate::extract::values::days(r.row.period_end);
+        let peers: Vec<usize> = rows
+            .iter()
+            .copied()
+            .filter(|&i| e.get(i) == Some(day))
+            .collect();
+        (!peers.is_empty()).then_some((r, value, peers))
+    })?;
+    let mut bars = vec![chart::Bar {
+        label: format!("{} (this pack)", settings.area.name),
+        value,
+        lower: row.row.lower95,
+        upper: row.row.upper95,
+        highlight: true,
+    }];
+    let mut seen: Vec<&str> = Vec::new();
+    for &i in &peers {
+        let code = a.get(i).unwrap_or("");
+        let Some(peer) = settings.peer(code).filter(|_| !seen.contains(&code)) else {
+            continue;
+        };
+        seen.push(code);
+        bars.push(chart::Bar {
+            label: peer.name.clone().unwrap_or_else(|| code.to_string()),
+            value: v.get(i).expect("filtered"),
+            lower: None,
+            upper: None,
+            highlight: false,
+        });
+    }
+    let polarity = kpi.polarity;
+    bars.sort_by(|x, y| {
+        let o = x.value.total_cmp(&y.value);
+        if polarity == Polarity::LowIsGood {
+            o
+        } else {
+            o.reverse()
+        }
+        .then(x.label.cmp(&y.label))
+    });
+    let period = period_words_row(&row.row);
+    let title = format!(
+        "{} {} against comparator areas as bcfmon computed them",
+        kpi_label(kpi),
+        period
+    );
+    let svg = chart::benchmark(&format!("{id}-b"), &title, &bars, None, unit);
+    let table = bars
+        .iter()
+        .map(|b| (b.label.clone(), format_value(b.value, unit)))
+        .collect();
+    let file = src.get(peers[0]).unwrap_or("the benchmarks extract");
+    Some(Bench {
+        chart: Value::from_safe_string(svg),
+        year: period,
+        rows: table,
+        source: format!(
+            "the peers as bcfmon computed them, from {file}, by the same rules as this pack"
+        ),
     })
 }

@@ -603,6 +603,7 @@ fn card(o: &mut String, c: &Card, period: &str, charts: &mut Vec<(String, String
             lit(&format!("Benchmark {}", b.year))
         );
         table(o, "(2fr, 1fr)", &["Area", "Value"], &rows);
+        note(o, &format!("Values {}: {}", b.year, b.source));
     }
 }
 

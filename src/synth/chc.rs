@@ -14,6 +14,8 @@ pub(super) fn chc(cx: &Context<'_>, rng: &mut Rng) -> Result<(PathBuf, usize), S
     // NHS Continuing Healthcare referrals.
     let mut chc = Table::create(&opts.out, "chc", &[], opts.parquet)?;
     for i in 0..(opts.people / 40).max(10) {
+        let row_area = cx.area(i);
+        let area = row_area.as_str();
         let r = day(rng, 0, span);
         let fate = rng.weighted(&[("decided", 70), ("withdrawn", 10), ("pending", 20)]);
         let when = add(r, rng.range(10, 60));

@@ -76,6 +76,8 @@ pub(super) fn events_and_discharges(
         ("", 5),
     ];
     for n in 0..opts.people {
+        let person_area = cx.area(n);
+        let area = person_area.as_str();
         let nhs = format!("9{:09}", n);
         let la_id = format!("A{n}");
         let age_kind = rng.unit();

@@ -175,7 +175,11 @@ pub(crate) struct Options {
     pub seed: u64,
     pub out: PathBuf,
     pub parquet: bool,
+    /// The programme's area: the first of `areas`, and the one the deliberate bad rows,
+    /// finance and benchmarks are for.
     pub area: String,
+    /// How many areas the people are spread over (1: the programme's area alone).
+    pub areas: usize,
     pub from: NaiveDate,
     pub to: NaiveDate,
 }
@@ -240,6 +244,20 @@ impl Context<'_> {
     /// Days from `from` to `to`.
     fn span(&self) -> i64 {
         (self.opts.to - self.opts.from).num_days()
+    }
+
+    /// The area of the k-th person (or concern, or referral): the areas take turns, the
+    /// programme's first, then E06990001, E06990002, … (codes no real area has).
+    fn area(&self, k: usize) -> String {
+        match k % self.opts.areas.max(1) {
+            0 => self.opts.area.clone(),
+            i => format!("E0699{i:04}"),
+        }
+    }
+
+    /// Every area, in turn order.
+    fn areas(&self) -> Vec<String> {
+        (0..self.opts.areas.max(1)).map(|k| self.area(k)).collect()
     }
 
     /// A day between `lo` and `hi` days after `from`, kept within the span.

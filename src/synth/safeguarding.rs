@@ -14,6 +14,8 @@ pub(super) fn safeguarding(cx: &Context<'_>, rng: &mut Rng) -> Result<(PathBuf, 
     // Safeguarding concerns and enquiries.
     let mut sg = Table::create(&opts.out, "safeguarding", &["Person_ID"], opts.parquet)?;
     for i in 0..(opts.people / 15).max(20) {
+        let row_area = cx.area(i);
+        let area = row_area.as_str();
         let r = day(rng, 0, span);
         let decided = (rng.chance(0.95)).then(|| {
             add(
