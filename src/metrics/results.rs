@@ -128,3 +128,21 @@ impl ResultRow {
         self.named_cells().into_vec()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::COLUMNS;
+
+    /// The benchmarks extract reads compute's output for many areas: its contract form is
+    /// compute's columns, in order.
+    #[test]
+    fn the_benchmarks_contract_reads_the_results_table() {
+        let results: Vec<&str> = COLUMNS.iter().map(|c| c.name).collect();
+        let contract: Vec<&str> = crate::contract::BENCHMARK_RESULTS
+            .columns
+            .iter()
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(results, contract);
+    }
+}
