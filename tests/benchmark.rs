@@ -69,6 +69,56 @@ fn count_event_rows(root: &Path) -> usize {
         .unwrap_or(0)
 }
 
+/// A synthetic Parquet set of about `target_rows` event rows over `areas` areas in a fresh
+/// folder (the base fixture's programme), and how long synth took.
+fn synthetic_set(target_rows: usize, areas: usize) -> (tempfile::TempDir, f64) {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/base");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    copy_dir(&fixture, root);
+    // About 2.1 event rows per person in the generator.
+    let people = target_rows * 10 / 21;
+    let t0 = Instant::now();
+    let ok = Command::new(BIN)
+        .args(["synth", "--people", &people.to_string(), "--seed", "1"])
+        .args(["--format", "parquet", "--areas", &areas.to_string()])
+        .args(["--from", "2022-04-01", "--to", "2025-03-31", "--root"])
+        .arg(root)
+        .arg("--out")
+        .arg(root.join("data"))
+        .output()
+        .expect("synth runs")
+        .status
+        .success();
+    assert!(ok, "synth failed");
+    (dir, t0.elapsed().as_secs_f64())
+}
+
+/// `compute` with these arguments on a root, `repeats` times: the sorted run times and
+/// the peak memory in KB. A run on a 2-core machine varies by a second or so either way
+/// (page cache, the other core's load), hence the median of several.
+fn time_compute(root: &Path, args: &[&str], repeats: usize) -> (Vec<f64>, u64) {
+    let mut runs = Vec::new();
+    let mut peak_kb = 0;
+    for _ in 0..repeats {
+        let (elapsed, peak, ok) = run_measured(
+            Command::new(BIN)
+                .arg("compute")
+                .args(args)
+                .arg("--root")
+                .arg(root)
+                .arg("--out")
+                .arg(root.join("all.parquet"))
+                .stderr(std::process::Stdio::null()),
+        );
+        assert!(ok, "compute {args:?} failed");
+        runs.push(elapsed.as_secs_f64());
+        peak_kb = peak_kb.max(peak);
+    }
+    runs.sort_by(f64::total_cmp);
+    (runs, peak_kb)
+}
+
 fn main() {
     let sizes: Vec<usize> = std::env::var("BCFMON_BENCH_ROWS")
         .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
@@ -78,61 +128,20 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3)
         .max(1);
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/base");
     let mut times = Vec::new();
     println!(
         "{:>10} {:>10} {:>9} {:>12} {:>10} {:>12}",
         "events", "people", "synth s", "compute s", "peak MB", "rows/s"
     );
     for target_rows in sizes {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let (dir, synth_s) = synthetic_set(target_rows, 1);
         let root = dir.path();
-        copy_dir(&fixture, root);
-        // About 2.1 event rows per person in the generator.
         let people = target_rows * 10 / 21;
-        let t0 = Instant::now();
-        let ok = Command::new(BIN)
-            .args([
-                "synth",
-                "--people",
-                &people.to_string(),
-                "--seed",
-                "1",
-                "--format",
-                "parquet",
-            ])
-            .args(["--from", "2022-04-01", "--to", "2025-03-31", "--root"])
-            .arg(root)
-            .arg("--out")
-            .arg(root.join("data"))
-            .output()
-            .expect("synth runs")
-            .status
-            .success();
-        assert!(ok, "synth failed");
-        let synth_s = t0.elapsed().as_secs_f64();
         let rows = count_event_rows(root);
-        // A run on a 2-core machine varies by a second or so either way (page cache, the
-        // other core's load): take the median of several runs, and show their range. Each
-        // ASCOF method in turn (issue 16: DHSC's within 1.2× of bcfmon's).
+        // Each ASCOF method in turn (issue 16: DHSC's within 1.2× of bcfmon's).
         let mut by_method = Vec::new();
         for method in ["bcfmon", "dhsc"] {
-            let mut runs: Vec<f64> = Vec::new();
-            let mut peak_kb = 0;
-            for _ in 0..repeats {
-                let (elapsed, peak, ok) = run_measured(
-                    Command::new(BIN)
-                        .args(["compute", "--all", "--method", method, "--root"])
-                        .arg(root)
-                        .arg("--out")
-                        .arg(root.join("all.parquet"))
-                        .stderr(std::process::Stdio::null()),
-                );
-                assert!(ok, "compute --all failed");
-                runs.push(elapsed.as_secs_f64());
-                peak_kb = peak_kb.max(peak);
-            }
-            runs.sort_by(f64::total_cmp);
+            let (runs, peak_kb) = time_compute(root, &["--all", "--method", method], repeats);
             let secs = runs[runs.len() / 2];
             println!(
                 "{rows:>10} {people:>10} {synth_s:>9.1} {secs:>12.1} {:>10.0} {:>12.0}   {method}: {:.1}-{:.1} s over {repeats} runs",
@@ -194,33 +203,8 @@ fn areas_benchmark(repeats: usize) {
     if target_rows == 0 {
         return;
     }
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/base");
-    let dir = tempfile::tempdir().expect("temp dir");
+    let (dir, synth_s) = synthetic_set(target_rows, areas);
     let root = dir.path();
-    copy_dir(&fixture, root);
-    let people = target_rows * 10 / 21;
-    let t0 = Instant::now();
-    let ok = Command::new(BIN)
-        .args([
-            "synth",
-            "--people",
-            &people.to_string(),
-            "--seed",
-            "1",
-            "--format",
-            "parquet",
-        ])
-        .args(["--areas", &areas.to_string()])
-        .args(["--from", "2022-04-01", "--to", "2025-03-31", "--root"])
-        .arg(root)
-        .arg("--out")
-        .arg(root.join("data"))
-        .output()
-        .expect("synth runs")
-        .status
-        .success();
-    assert!(ok, "synth failed");
-    let synth_s = t0.elapsed().as_secs_f64();
     let rows = count_event_rows(root);
     let median = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
@@ -240,24 +224,8 @@ fn areas_benchmark(repeats: usize) {
             })
             .collect(),
     );
-    let mut peak_kb = 0;
-    let compute = median(
-        (0..repeats)
-            .map(|_| {
-                let (elapsed, peak, ok) = run_measured(
-                    Command::new(BIN)
-                        .args(["compute", "--all", "--root"])
-                        .arg(root)
-                        .arg("--out")
-                        .arg(root.join("all.parquet"))
-                        .stderr(std::process::Stdio::null()),
-                );
-                assert!(ok, "compute --all failed");
-                peak_kb = peak_kb.max(peak);
-                elapsed.as_secs_f64()
-            })
-            .collect(),
-    );
+    let (runs, peak_kb) = time_compute(root, &["--all"], repeats);
+    let compute = median(runs);
     println!(
         "{rows} events over {areas} areas (synth {synth_s:.1} s): bare polars read of every column {bare:.2} s; compute --all {compute:.1} s, peak {:.0} MB, {:.0} rows/s: {:.1}× the bare read (target at most 5×)",
         peak_kb as f64 / 1024.0,
@@ -352,12 +320,15 @@ fn pack_benchmark() {
         .arg("--root")
         .arg(root)
         .arg("--out")
-        .arg(root.join("data"))
+        .arg(root.join("synthetic"))
         .output()
         .expect("synth runs")
         .status
         .success();
     assert!(ok, "synth failed");
+    // synth never writes over a configured extract (the programme names data/*.csv), so
+    // the files are moved there, as its hint says.
+    std::fs::rename(root.join("synthetic"), root.join("data")).expect("data folder");
     // The synthetic extracts' coverage, as the shipped programme states it.
     time_pack("generated programme (40 schemes × 8 KPIs)", root);
 }

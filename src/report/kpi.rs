@@ -629,26 +629,14 @@ pub(super) fn benchmark(
     if bars.len() < 2 {
         return None;
     }
-    let polarity = kpi.polarity;
-    bars.sort_by(|x, y| {
-        let o = x.value.total_cmp(&y.value);
-        if polarity == Polarity::LowIsGood {
-            o
-        } else {
-            o.reverse()
-        }
-        .then(x.label.cmp(&y.label))
-    });
+    best_first(&mut bars, kpi.polarity);
     let title = format!(
         "{} {} against comparator areas and England",
         kpi_label(kpi),
         fy
     );
     let svg = chart::benchmark(&format!("{id}-b"), &title, &bars, england, unit);
-    let mut table: Vec<(String, String)> = bars
-        .iter()
-        .map(|b| (b.label.clone(), format_value(b.value, unit)))
-        .collect();
+    let mut table = bar_rows(&bars, unit);
     if let Some(e) = england {
         table.push(("England".into(), format_value(e, unit)));
     }
@@ -660,6 +648,27 @@ pub(super) fn benchmark(
             "published figures (the benchmarks extract), and this pack's own figure where marked"
                 .into(),
     })
+}
+
+/// Benchmark bars in the order the board reads them: best first by the KPI's polarity,
+/// then by name.
+fn best_first(bars: &mut [chart::Bar], polarity: Polarity) {
+    bars.sort_by(|x, y| {
+        let o = x.value.total_cmp(&y.value);
+        if polarity == Polarity::LowIsGood {
+            o
+        } else {
+            o.reverse()
+        }
+        .then(x.label.cmp(&y.label))
+    });
+}
+
+/// A benchmark's table: each bar's area and value.
+fn bar_rows(bars: &[chart::Bar], unit: Unit) -> Vec<(String, String)> {
+    bars.iter()
+        .map(|b| (b.label.clone(), format_value(b.value, unit)))
+        .collect()
 }
 
 /// The area against its peers as bcfmon computed them (a benchmarks extract that is a bcfmon
@@ -728,16 +737,7 @@ fn computed_peers(
             highlight: false,
         });
     }
-    let polarity = kpi.polarity;
-    bars.sort_by(|x, y| {
-        let o = x.value.total_cmp(&y.value);
-        if polarity == Polarity::LowIsGood {
-            o
-        } else {
-            o.reverse()
-        }
-        .then(x.label.cmp(&y.label))
-    });
+    best_first(&mut bars, kpi.polarity);
     let period = period_words_row(&row.row);
     let title = format!(
         "{} {} against comparator areas as bcfmon computed them",
@@ -745,10 +745,7 @@ fn computed_peers(
         period
     );
     let svg = chart::benchmark(&format!("{id}-b"), &title, &bars, None, unit);
-    let table = bars
-        .iter()
-        .map(|b| (b.label.clone(), format_value(b.value, unit)))
-        .collect();
+    let table = bar_rows(&bars, unit);
     let file = src.get(peers[0]).unwrap_or("the benchmarks extract");
     Some(Bench {
         chart: Value::from_safe_string(svg),
