@@ -72,6 +72,26 @@ pub(crate) enum Command {
         /// moved into or out of the numerator and denominator. Counts only.
         #[arg(long, conflicts_with_all = ["judge", "method"])]
         explain_method: bool,
+        /// With --all: compute only the areas of shard K of N (an area's shard is the
+        /// FNV-1a hash of its code, mod N, plus one), for a scheduler to run the shards side
+        /// by side; beside --out go the shard's ledger and a note (`<out>.shard`) for `merge`.
+        #[arg(long, requires = "all", conflicts_with_all = ["judge", "explain_method"], value_parser = crate::shard::Shard::parse)]
+        shard: Option<crate::shard::Shard>,
+    },
+    /// One results table and one ledger from the shards of `compute --all --shard K/N`,
+    /// byte-identical to a single `compute --all` of the same data: every shard must be
+    /// there once, from the same data (the same ledger).
+    Merge {
+        /// The merged table (.csv, .parquet or .json).
+        #[arg(long)]
+        out: PathBuf,
+        /// Where to write the merged ledger (default: data_quality.csv beside --out).
+        #[arg(long)]
+        data_quality: Option<PathBuf>,
+        /// The shards' results files, each with the note (`<file>.shard`) and the ledger
+        /// compute wrote beside it.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
     },
     /// The monthly board pack: index.html, a page per scheme, definitions, data quality, the
     /// whole pack as one accessible A4 pack.pdf, summary.csv, changes.csv, metrics.csv/.json,
@@ -406,6 +426,7 @@ pub fn run() -> ExitCode {
             judge,
             method,
             explain_method,
+            shard,
         } => crate::commands::compute::run(&crate::commands::compute::Args {
             root: &root,
             period: period.as_deref(),
@@ -416,7 +437,13 @@ pub fn run() -> ExitCode {
             judge,
             method,
             explain_method,
+            shard,
         }),
+        Command::Merge {
+            out,
+            data_quality,
+            shards,
+        } => crate::commands::merge::run(&out, data_quality.as_deref(), &shards),
         Command::Report {
             root,
             period,

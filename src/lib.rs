@@ -26,6 +26,7 @@ mod pipeline;
 mod programme;
 mod report;
 mod rounding;
+mod shard;
 mod stats;
 mod synth;
 mod table;

@@ -248,9 +248,18 @@ pub(crate) fn create_partial(path: &Path) -> std::io::Result<std::fs::File> {
         .open(partial_path(path))
 }
 
-/// Writes a file atomically: a new temporary file beside it, then a rename over it.
+/// Writes a file atomically: a new temporary file beside it, then a rename over it. A folder
+/// it needs that is not there yet is made (a scheduler's job writes into a new folder per
+/// shard); making a folder replaces nothing.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
     use std::io::Write;
+    if let Some(parent) = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty() && !p.exists())
+    {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot make the folder {}: {e}", parent.display()))?;
+    }
     let tmp = partial_path(path);
     let mut file =
         create_partial(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;

@@ -150,12 +150,14 @@ pub(crate) fn load_programme(
 }
 
 /// Loads the extracts and computes the KPI rows (or, with `all`, every metric the data
-/// supports) for every month up to `period`.
+/// supports, for every area or, with `shard`, the shard's areas) for every month up to
+/// `period`.
 pub(crate) fn run(
     root: &Path,
     programme: crate::programme::Programme,
     period: Option<&str>,
     all: bool,
+    shard: Option<crate::shard::Shard>,
     who: &str,
 ) -> Result<Run, String> {
     let until = match period {
@@ -180,6 +182,7 @@ pub(crate) fn run(
         )
     })?;
     let mut data = metrics::Data::new(extracts);
+    data.shard = shard;
     let areas: Option<Vec<String>> = if all {
         None
     } else {
@@ -195,7 +198,9 @@ pub(crate) fn run(
     let months = metrics::months_in(&data, until);
     let (mut rows, notes) =
         metrics::compute(&data, &programme, &requests, &months, areas.as_deref());
-    if all {
+    // A shard keeps them: whether a metric is computable anywhere is for `merge` to say,
+    // over every shard's areas.
+    if all && shard.is_none() {
         // `--all` lists what the data supports: drop metrics that are not computable at all.
         let computable: BTreeSet<String> = rows
             .iter()

@@ -172,6 +172,46 @@ impl<'c> Table<'c> {
     }
 }
 
+/// Reads back a CSV table this module wrote as cells in `columns` order, exactly as `push`
+/// was given them (the formula guard taken off). The header must be `columns`, in order.
+/// (A Parquet table does not read back exactly: a value written `0.0` reads as 0.)
+pub(crate) fn read_csv(
+    path: &std::path::Path,
+    columns: &[Column],
+) -> Result<Vec<Vec<String>>, String> {
+    let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
+    let mut reader = csv::Reader::from_path(path)
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    if header != names {
+        return Err(format!(
+            "{}: not a bcfmon table with the columns {} (found {})",
+            path.display(),
+            names.join(","),
+            header.join(",")
+        ));
+    }
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| format!("{}: {e}", path.display()))?;
+        rows.push(
+            record
+                .iter()
+                .map(|c| match c.strip_prefix('\'') {
+                    Some(rest) if guard(rest) == c => rest.to_string(),
+                    _ => c.to_string(),
+                })
+                .collect(),
+        );
+    }
+    Ok(rows)
+}
+
 /// A number printed so it reads back as the same double; empty for no value.
 pub(crate) fn num(v: Option<f64>) -> String {
     match v {

@@ -65,3 +65,115 @@ fn a_pack_compares_its_area_with_peers_computed_by_bcfmon() {
         "{ledger}"
     );
 }
+
+/// Shards as separate processes, merged, equal the single run byte for byte (issue 17).
+#[test]
+fn shards_merged_equal_the_single_run() {
+    let dir = super::copy_fixture("base");
+    let root = dir.path();
+    let run = |args: &[&str]| run_in(root, args);
+    let o = run(&[
+        "synth",
+        "--people",
+        "1500",
+        "--seed",
+        "17",
+        "--areas",
+        "5",
+        "--out",
+        "data",
+        "--from",
+        "2023-04-01",
+        "--to",
+        "2025-03-31",
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let o = run(&["compute", "--all", "--out", "single/all.csv"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let o = run(&[
+        "compute",
+        "--all",
+        "--out",
+        "single/all.parquet",
+        "--data-quality",
+        "single/dq.csv",
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let mut areas = Vec::new();
+    for k in 1..=3 {
+        let o = run(&[
+            "compute",
+            "--all",
+            "--shard",
+            &format!("{k}/3"),
+            "--out",
+            &format!("s{k}/all.csv"),
+        ]);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        let note = fs::read_to_string(root.join(format!("s{k}/all.csv.shard"))).unwrap();
+        assert!(note.contains(&format!("shard = \"{k}/3\"")), "{note}");
+        assert!(note.contains("ledger = \"data_quality.csv\""), "{note}");
+        areas.push(note);
+    }
+    // The five areas (E06000099, E06990001-4) are each in one shard's note.
+    for a in [
+        "E06000099",
+        "E06990001",
+        "E06990002",
+        "E06990003",
+        "E06990004",
+    ] {
+        let quoted = format!("\"{a}\"");
+        assert_eq!(
+            areas.iter().filter(|n| n.contains(&quoted)).count(),
+            1,
+            "{a}"
+        );
+    }
+    let shards = ["s1/all.csv", "s2/all.csv", "s3/all.csv"];
+    let merge = |out: &str, given: &[&str]| {
+        let mut args = vec!["merge", "--out", out];
+        args.extend_from_slice(given);
+        run(&args)
+    };
+    let o = merge("merged/all.csv", &shards);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let bytes = |p: &str| fs::read(root.join(p)).unwrap();
+    assert_eq!(bytes("merged/all.csv"), bytes("single/all.csv"));
+    assert_eq!(
+        bytes("merged/data_quality.csv"),
+        bytes("single/data_quality.csv")
+    );
+    // In any order, and to Parquet.
+    let o = merge(
+        "merged2/all.parquet",
+        &["s3/all.csv", "s1/all.csv", "s2/all.csv"],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(bytes("merged2/all.parquet"), bytes("single/all.parquet"));
+    // A shard missing, a shard twice, shards of different data: refused, nothing written.
+    let o = merge("bad/all.csv", &["s1/all.csv", "s2/all.csv"]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("shard 3/3 missing"), "{}", o.stderr);
+    let o = merge("bad/all.csv", &["s1/all.csv", "s1/all.csv", "s3/all.csv"]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("are both shard 1/3"), "{}", o.stderr);
+    let ledger = root.join("s2/data_quality.csv");
+    let text = fs::read_to_string(&ledger).unwrap();
+    fs::write(
+        &ledger,
+        format!("{text}data/events.csv,9,warning,W99,,,changed\n"),
+    )
+    .unwrap();
+    let o = merge("bad/all.csv", &shards);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("differs from"), "{}", o.stderr);
+    assert!(!root.join("bad").exists());
+    // A merge never writes over a shard's files.
+    let o = merge("s1/all.csv", &shards);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("an input"), "{}", o.stderr);
+    // --shard is for --all.
+    let o = run(&["compute", "--shard", "1/2", "--out", "x.csv"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+}

@@ -20,6 +20,8 @@ pub(crate) struct Args<'a> {
     pub method: Option<crate::method::Method>,
     /// Write the gap between the ASCOF methods instead of the results table.
     pub explain_method: bool,
+    /// Compute only this shard's areas (with `--all`), and leave a note for `merge`.
+    pub shard: Option<crate::shard::Shard>,
 }
 
 fn render(rows: &[ResultRow], ext: &str) -> Result<Vec<u8>, String> {
@@ -80,6 +82,8 @@ pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
     for (asked, option) in [
         (args.judge, "--judge"),
         (args.explain_method, "--explain-method"),
+        // merge reads a shard back exactly only from CSV (Parquet reads `0.0` as 0).
+        (args.shard.is_some(), "--shard"),
     ] {
         if asked && ext != "csv" {
             return Err(format!(
@@ -87,7 +91,26 @@ pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
             ));
         }
     }
-    let run = crate::pipeline::run(args.root, programme, args.period, args.all, "compute")?;
+    if args.shard.is_some() && args.out.is_none() {
+        return Err("bcfmon compute: --shard needs --out (the shard's results file, with its ledger and a note for merge beside it)".into());
+    }
+    let note_path = args
+        .out
+        .filter(|_| args.shard.is_some())
+        .map(crate::shard::note_path);
+    if let Some(note) = &note_path {
+        inputs
+            .check_file(note, "the shard's note beside --out,", FILE_HINT)
+            .map_err(who)?;
+    }
+    let run = crate::pipeline::run(
+        args.root,
+        programme,
+        args.period,
+        args.all,
+        args.shard,
+        "compute",
+    )?;
     for n in &run.notes {
         eprintln!("bcfmon compute: note: {n}");
     }
@@ -117,6 +140,26 @@ pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
     }
     if let Some(dq) = &dq_path {
         write_atomic(dq, run.ledger.to_csv().as_bytes()).map_err(who)?;
+    }
+    if let (Some(shard), Some(note), Some(out), Some(dq)) =
+        (args.shard, &note_path, args.out, &dq_path)
+    {
+        let mut areas: Vec<String> = run.rows.iter().map(|r| r.area_code.clone()).collect();
+        areas.sort();
+        areas.dedup();
+        // The ledger as the note names it: beside the results by name, else in full.
+        let ledger = if resolve(dq).parent() == resolve(out).parent() {
+            PathBuf::from(dq.file_name().unwrap_or_default())
+        } else {
+            resolve(dq)
+        };
+        let text = crate::shard::Note {
+            shard,
+            areas,
+            ledger,
+        }
+        .to_toml();
+        write_atomic(note, text.as_bytes()).map_err(who)?;
     }
     if let Some(note) = crate::extract::all::absent_note(&run.data.absent) {
         eprintln!("bcfmon compute: note: {note}");

@@ -2,6 +2,7 @@
 
 pub(crate) mod check;
 pub(crate) mod compute;
+pub(crate) mod merge;
 pub(crate) mod metrics;
 pub(crate) mod new_scheme;
 pub(crate) mod report;

@@ -30,7 +30,7 @@ pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
     if let Some(out) = args.out {
         inputs.check_pack(out, "--out").map_err(who)?;
     }
-    let prep = crate::pipeline::run(args.root, programme, args.period, false, "report")?;
+    let prep = crate::pipeline::run(args.root, programme, args.period, false, None, "report")?;
     let month: Month = prep.month.ok_or(
         "bcfmon report: the extracts cover no complete month; give --period yyyy-mm".to_string(),
     )?;

@@ -24,6 +24,8 @@ pub(crate) struct Data {
     /// Each family's counts for a list of windows: the requests of a family (its parts,
     /// breakdowns) over the same windows share one pass.
     tallies: std::sync::Mutex<TallyCache>,
+    /// The shard of a many-area run: every area of the extracts, less those of other shards.
+    pub(crate) shard: Option<crate::shard::Shard>,
 }
 
 // The engine reads the extracts as its own fields; only the area filter writes to them.

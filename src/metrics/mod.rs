@@ -556,7 +556,10 @@ fn compute_with(
                 }
                 let area_list: Vec<String> = areas
                     .map(|a| a.to_vec())
-                    .unwrap_or_else(|| vec![programme.settings.area.code.clone()]);
+                    .unwrap_or_else(|| vec![programme.settings.area.code.clone()])
+                    .into_iter()
+                    .filter(|a| data.shard.is_none_or(|s| s.holds(a)))
+                    .collect();
                 for m in months {
                     if let Some((ws, we)) = window_bounds(req.window, *m) {
                         for a in &area_list {
@@ -597,6 +600,7 @@ fn compute_with(
                         })
                         .unwrap_or_default()
                         .into_iter()
+                        .filter(|a| data.shard.is_none_or(|s| s.holds(a)))
                         .map(str::to_string)
                         .collect()
                 })
