@@ -209,14 +209,7 @@ pub(crate) fn run(
             .collect();
         rows.retain(|r| computable.contains(&r.metric));
     }
-    rows.sort_by(|a, b| {
-        (&a.area_code, &a.metric, a.window.as_str(), a.period_end).cmp(&(
-            &b.area_code,
-            &b.metric,
-            b.window.as_str(),
-            b.period_end,
-        ))
-    });
+    rows.sort_by(|a, b| a.order().cmp(&b.order()));
     let month = until.or_else(|| months.last().copied());
     Ok(Run {
         programme,

@@ -172,30 +172,21 @@ impl<'c> Table<'c> {
     }
 }
 
-/// Reads back a CSV table this module wrote as cells in `columns` order, exactly as `push`
-/// was given them (the formula guard taken off). The header must be `columns`, in order.
-/// (A Parquet table does not read back exactly: a value written `0.0` reads as 0.)
-pub(crate) fn read_csv(
+/// Reads back a CSV this module wrote: its header and its rows of cells exactly as `push`
+/// was given them (the formula guard taken off). `what` names the file in a message
+/// ("the previous pack", "a shard's results").
+pub(crate) fn read_back(
     path: &std::path::Path,
-    columns: &[Column],
-) -> Result<Vec<Vec<String>>, String> {
-    let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
+    what: &str,
+) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
     let mut reader = csv::Reader::from_path(path)
-        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        .map_err(|e| format!("{}: cannot read {what}: {e}", path.display()))?;
     let header: Vec<String> = reader
         .headers()
         .map_err(|e| format!("{}: {e}", path.display()))?
         .iter()
         .map(str::to_string)
         .collect();
-    if header != names {
-        return Err(format!(
-            "{}: not a bcfmon table with the columns {} (found {})",
-            path.display(),
-            names.join(","),
-            header.join(",")
-        ));
-    }
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| format!("{}: {e}", path.display()))?;
@@ -208,6 +199,26 @@ pub(crate) fn read_csv(
                 })
                 .collect(),
         );
+    }
+    Ok((header, rows))
+}
+
+/// Reads back a CSV table this module wrote with exactly `columns`, in order, as cells in
+/// that order. (A Parquet table does not read back exactly: a value written `0.0` reads as
+/// 0.)
+pub(crate) fn read_csv(
+    path: &std::path::Path,
+    columns: &[Column],
+) -> Result<Vec<Vec<String>>, String> {
+    let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
+    let (header, rows) = read_back(path, "the table")?;
+    if header != names {
+        return Err(format!(
+            "{}: not a bcfmon table with the columns {} (found {})",
+            path.display(),
+            names.join(","),
+            header.join(",")
+        ));
     }
     Ok(rows)
 }

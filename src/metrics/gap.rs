@@ -108,20 +108,7 @@ pub(crate) fn explain(
             });
         }
     }
-    out.sort_by(|a, b| {
-        (
-            &a.row.area_code,
-            &a.row.metric,
-            a.row.window.as_str(),
-            a.row.period_end,
-        )
-            .cmp(&(
-                &b.row.area_code,
-                &b.row.metric,
-                b.row.window.as_str(),
-                b.row.period_end,
-            ))
-    });
+    out.sort_by(|a, b| a.row.order().cmp(&b.row.order()));
     (out, notes.into_iter().collect())
 }
 

@@ -103,6 +103,17 @@ impl RowCells {
 }
 
 impl ResultRow {
+    /// Where the row stands in the results table: by area, metric, window (as written) and
+    /// period end. (`merge` sorts a shard's cells by the same four, as text.)
+    pub(crate) fn order(&self) -> (&str, &str, &str, NaiveDate) {
+        (
+            &self.area_code,
+            &self.metric,
+            self.window.as_str(),
+            self.period_end,
+        )
+    }
+
     /// The row's cells by name.
     pub(crate) fn named_cells(&self) -> RowCells {
         let opt = |v: Option<u64>| v.map(|x| x.to_string()).unwrap_or_default();

@@ -246,30 +246,11 @@ pub(crate) fn previous_beside(out: &Path, month: Month) -> PathBuf {
 
 /// Reads a CSV this module or the pack wrote, as rows of named cells.
 fn read_table(path: &Path) -> Result<Vec<BTreeMap<String, String>>, String> {
-    let mut reader = csv::Reader::from_path(path)
-        .map_err(|e| format!("{}: cannot read the previous pack: {e}", path.display()))?;
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| format!("{}: {e}", path.display()))?;
-        rows.push(
-            header
-                .iter()
-                .cloned()
-                .zip(
-                    record
-                        .iter()
-                        .map(|c| c.strip_prefix('\'').unwrap_or(c).to_string()),
-                )
-                .collect(),
-        );
-    }
-    Ok(rows)
+    let (header, rows) = crate::table::read_back(path, "the previous pack")?;
+    Ok(rows
+        .into_iter()
+        .map(|cells| header.iter().cloned().zip(cells).collect())
+        .collect())
 }
 
 /// The previous pack's month and position, read back from its `summary.csv`, `metrics.csv`

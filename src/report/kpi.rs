@@ -543,7 +543,7 @@ pub(super) fn benchmark(
     disclose: &Disclose<'_>,
 ) -> Option<Bench> {
     let f = prep.data.frames.get("benchmarks")?;
-    if let Some(b) = computed_peers(prep, kpi, id, unit, series, disclose) {
+    if let Some(b) = computed_peers(f, prep, kpi, id, unit, series, disclose) {
         return Some(b);
     }
     let settings = &prep.programme.settings;
@@ -675,6 +675,7 @@ fn bar_rows(bars: &[chart::Bar], unit: Unit) -> Vec<(String, String)> {
 /// results table for many areas): the same metric, breakdown and window at the latest period
 /// that has both the pack's own figure and at least one peer's, month by month as the KPI is.
 fn computed_peers(
+    f: &polars::prelude::DataFrame,
     prep: &Run,
     kpi: &Kpi,
     id: &str,
@@ -682,7 +683,6 @@ fn computed_peers(
     series: &[&JudgedRow],
     disclose: &Disclose<'_>,
 ) -> Option<Bench> {
-    let f = prep.data.frames.get("benchmarks")?;
     let settings = &prep.programme.settings;
     let (base, breakdown) = (kpi.metric_id(), kpi.breakdown().unwrap_or("Total"));
     let a = f.column("Area_Code").ok()?.str().ok()?;
