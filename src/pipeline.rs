@@ -197,7 +197,8 @@ pub(crate) fn run(
     };
     let months = metrics::months_in(&data, until);
     let (mut rows, notes) =
-        metrics::compute(&data, &programme, &requests, &months, areas.as_deref());
+        metrics::compute(&data, &programme, &requests, &months, areas.as_deref())
+            .map_err(|e| format!("bcfmon {who}: {e}; nothing was written"))?;
     // A shard keeps them: whether a metric is computable anywhere is for `merge` to say,
     // over every shard's areas.
     if all && shard.is_none() {
@@ -225,7 +226,10 @@ impl Run {
     /// The gap between the ASCOF methods (`compute --explain-method`): every ASCOF metric
     /// the catalogue has, for the programme's area (every area with `all`), at every month
     /// end of this run.
-    pub(crate) fn explain_method(&self, all: bool) -> (Vec<metrics::GapRow>, Vec<String>) {
+    pub(crate) fn explain_method(
+        &self,
+        all: bool,
+    ) -> Result<(Vec<metrics::GapRow>, Vec<String>), String> {
         let requests: Vec<Request> = all_requests(&self.programme)
             .into_iter()
             .filter(|r| {

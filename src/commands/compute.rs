@@ -115,7 +115,9 @@ pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
         eprintln!("bcfmon compute: note: {n}");
     }
     let bytes = if args.explain_method {
-        let (gap, notes) = run.explain_method(args.all);
+        let (gap, notes) = run
+            .explain_method(args.all)
+            .map_err(|e| format!("bcfmon compute: {e}; nothing was written"))?;
         for n in notes {
             eprintln!("bcfmon compute: note: {n}");
         }

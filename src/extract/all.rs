@@ -19,6 +19,9 @@ pub(crate) struct Extracts {
     /// The extracts neither configured nor found (not an error: their metrics are
     /// not-computable), in name order.
     pub absent: BTreeSet<String>,
+    /// Every area's validated events.
+    pub event_store: Option<std::sync::Arc<super::events::EventStore>>,
+    /// The events of the batch of areas being computed (none outside one).
     pub events: Option<super::events::Events>,
     /// The accepted rows of the finance extract (money stays `Decimal`, outside polars).
     pub finance: Option<super::finance::Actuals>,
@@ -53,7 +56,7 @@ fn date_range(df: &DataFrame, cols: &[&str]) -> Option<(NaiveDate, NaiveDate)> {
 enum Loaded {
     Absent,
     Frame(Option<super::Loaded>),
-    Events(Option<crate::extract::events::Events>),
+    Events(Option<crate::extract::events::EventStore>),
     Finance(Option<crate::extract::finance::Actuals>),
 }
 
@@ -142,7 +145,7 @@ pub(crate) fn load_all(
                 } else if ev.coverage.is_empty() {
                     data.missing.insert(name.into(), "coverage unknown: no Reporting_Period dates and no coverage_start/coverage_end in programme.toml".into());
                 }
-                data.events = Some(ev);
+                data.event_store = Some(std::sync::Arc::new(ev));
             }
             Loaded::Events(None) | Loaded::Frame(None) => {
                 data.missing.insert(name.into(), refused());

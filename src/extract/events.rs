@@ -6,6 +6,7 @@
 //! dictionary. Metric expressions compare against positions found with `Events::code`.
 
 use super::codes::{self, closed, INVALID};
+use super::partition::{Partitions, Row};
 use super::values::{days, null, parse_date, whole};
 use super::{date_column, read_rows, refuse, Ledger, Loc, Severity, Source};
 use chrono::{Datelike, NaiveDate};
@@ -62,10 +63,11 @@ pub(crate) fn person_key(area: &str, nhs_number: Option<&str>, council_id: Optio
 pub(crate) const EMPTY: u8 = 0;
 pub(crate) const INVALID_CODE: u8 = 255;
 
-/// The validated events: the frame, the open-list dictionaries, and coverage per area.
+/// The validated events of a batch of areas: the frame, the open-list dictionaries, and
+/// coverage per area.
 pub(crate) struct Events {
     pub frame: DataFrame,
-    pub dictionaries: BTreeMap<&'static str, Vec<String>>,
+    pub dictionaries: std::sync::Arc<BTreeMap<&'static str, Vec<String>>>,
     pub coverage: BTreeMap<String, (NaiveDate, NaiveDate)>,
     /// Person (the `__person` column) by `person_key(LA_Code, NHS number)`, for linking
     /// hospital spells (ascof-2d). Only people with an NHS number are here.
@@ -163,21 +165,6 @@ impl Interner {
     }
 }
 
-#[derive(Default)]
-struct Cols {
-    loc: Vec<Loc>,
-    /// Area key (1-based, into the areas interner).
-    area: Vec<u32>,
-    person: Vec<u32>,
-    birth: Vec<Option<i32>>,
-    death: Vec<Option<i32>>,
-    start: Vec<Option<i32>>,
-    end: Vec<Option<i32>>,
-    closed: Vec<Vec<u8>>,
-    open: Vec<Vec<u32>>,
-    hash: Vec<u64>,
-}
-
 fn fingerprint(fields: &[&str]) -> u64 {
     use std::hash::BuildHasher;
     foldhash::fast::FixedState::with_seed(0x5eed).hash_one(fields)
@@ -255,18 +242,22 @@ fn field_name(k: usize) -> &'static str {
     }
 }
 
+/// The validated events of every area: each area's accepted rows (in memory, or in
+/// temporary files past a budget), the open-list dictionaries and coverage per area. The
+/// engine takes a batch of areas at a time from it (`EventStore::events`).
+pub(crate) struct EventStore {
+    /// Areas by key (in order of first appearance).
+    areas: Vec<String>,
+    partitions: Partitions,
+    dictionaries: std::sync::Arc<BTreeMap<&'static str, Vec<String>>>,
+    pub coverage: BTreeMap<String, (NaiveDate, NaiveDate)>,
+}
+
 /// Reads and validates the events extract. `None` when the file is refused (F01–F04).
-pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
+pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
     let (mut report, mut summary) = src.start();
-    let mut c = Cols {
-        closed: vec![Vec::new(); CLOSED.len()],
-        open: vec![Vec::new(); OPEN.len()],
-        ..Default::default()
-    };
-    // Person keys, numbered from 1 in order of first appearance; and whether each has an NHS
-    // number.
-    let mut persons: foldhash::HashMap<u128, u32> = foldhash::HashMap::default();
-    let mut with_nhs: Vec<bool> = vec![false];
+    let mut partitions = Partitions::new();
+    let mut spill_error: Option<String> = None;
     let mut memo: Vec<ClosedMemo> = (0..CLOSED.len() + CHECKED_ONLY.len())
         .map(|_| ClosedMemo::default())
         .collect();
@@ -539,26 +530,26 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
         // Person key: NHS number, else LA_Code + "_" + the council's identifier (§1.2).
         // People known only by the council's identifier are keyed apart, so they can never
         // be mistaken for an NHS number when hospital spells are linked.
-        let key = person_key(area, nhs, la_id);
-        let next = persons.len() as u32 + 1;
-        let person = *persons.entry(key).or_insert_with(|| {
-            with_nhs.push(nhs.is_some());
-            next
-        });
-        c.loc.push(loc);
-        c.hash.push(fingerprint(f));
-        c.person.push(person);
-        c.area.push(area_key as u32);
-        c.birth.push(birth.map(days));
-        c.death.push(death.map(days));
-        c.start.push(start.map(days));
-        c.end.push(end.map(days));
-        for (i, v) in closed_vals.iter().enumerate() {
-            c.closed[i].push(*v);
-        }
-        for (i, (dict, keys)) in dicts.iter_mut().zip(&mut c.open).enumerate() {
+        let mut open = [0; OPEN.len()];
+        for (i, (dict, key)) in dicts.iter_mut().zip(&mut open).enumerate() {
             let v = null(get(FIRST_OPEN + i)).map(super::values::normalized);
-            keys.push(dict.key(v.as_deref()));
+            *key = dict.key(v.as_deref());
+        }
+        let row = Row {
+            file: 0,
+            loc,
+            key: person_key(area, nhs, la_id),
+            has_nhs_number: nhs.is_some(),
+            birth: birth.map(days),
+            death: death.map(days),
+            start: start.map(days),
+            end: end.map(days),
+            closed: closed_vals,
+            open,
+            hash: fingerprint(f),
+        };
+        if spill_error.is_none() {
+            spill_error = partitions.push(area_key - 1, &row).err();
         }
     });
     if birth_form_missing {
@@ -585,101 +576,50 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
             return None;
         }
     };
-    // W03: a row identical in every column to an earlier row; the later copy is ignored.
-    let mut seen = foldhash::HashSet::with_capacity_and_hasher(c.hash.len(), Default::default());
-    let keep: Vec<bool> = c
-        .hash
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            let first = seen.insert(*h);
-            if !first {
-                report.add(
-                    c.loc[i],
-                    Severity::Warning,
-                    "W03",
-                    "",
-                    "",
-                    "the row repeats an earlier row exactly; this copy is ignored",
-                );
-            }
-            first
-        })
-        .collect();
-    // Person details (§1.3): the earliest valid birth month and the latest death; W07 when
-    // a person's rows disagree.
-    let n_persons = persons.len() + 1;
-    let mut birth_p: Vec<Option<i32>> = vec![None; n_persons];
-    let mut death_p: Vec<Option<i32>> = vec![None; n_persons];
-    let mut conflict = vec![false; n_persons];
-    for i in 0..c.person.len() {
-        let p = c.person[i] as usize;
-        if let Some(b) = c.birth[i] {
-            conflict[p] |= birth_p[p].is_some_and(|x| x != b);
-            birth_p[p] = Some(birth_p[p].map_or(b, |x| x.min(b)));
-        }
-        if let Some(d) = c.death[i] {
-            conflict[p] |= death_p[p].is_some_and(|x| x != d);
-            death_p[p] = Some(death_p[p].map_or(d, |x| x.max(d)));
-        }
+    if let Some(why) = spill_error {
+        refuse(ledger, report, summary, why.into());
+        return None;
     }
-    let mut warned = vec![false; n_persons];
-    for i in 0..c.person.len() {
-        let p = c.person[i] as usize;
-        if conflict[p] && !warned[p] {
-            warned[p] = true;
-            report.add(c.loc[i], Severity::Warning, "W07", "Date_of_Death", "", "this person's rows disagree on birth month or date of death; the earliest birth and latest death are used");
-        }
-    }
-    // Derived end (§1.4): the death when it falls on or between start and end, or after the
-    // start of an open event; otherwise the recorded end.
-    let derived: Vec<Option<i32>> = (0..c.person.len())
-        .map(|i| derived_end(c.start[i], c.end[i], death_p[c.person[i] as usize]))
-        .collect();
-    let idx: Vec<usize> = (0..c.person.len()).filter(|i| keep[*i]).collect();
-    let pick_i32 = |v: &Vec<Option<i32>>| idx.iter().map(|i| v[*i]).collect::<Vec<_>>();
-    // The columns are independent: build them side by side (a few seconds at 5M rows).
-    const DATED: usize = 8;
-    let columns: Vec<Column> = (0..DATED + CLOSED.len() + OPEN.len())
+    // W03 and W07 need all of an area's rows: each area is settled on its own, and the
+    // warnings are listed as one pass over the file would list them (every W03 in file
+    // order, then every W07).
+    let settled: Result<Vec<Settled>, String> = (0..areas.values.len())
         .into_par_iter()
-        .map(|k| match k {
-            0 => Column::new(
-                "LA_Code".into(),
-                idx.iter()
-                    .map(|i| areas.values[c.area[*i] as usize - 1].as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            1 => Column::new(
-                "__person".into(),
-                idx.iter().map(|i| c.person[*i]).collect::<Vec<_>>(),
-            ),
-            2 => date_column(
-                "__birth",
-                idx.iter().map(|i| birth_p[c.person[*i] as usize]).collect(),
-            ),
-            3 => date_column(
-                "__death",
-                idx.iter().map(|i| death_p[c.person[*i] as usize]).collect(),
-            ),
-            4 => date_column("Date_of_Death", pick_i32(&c.death)),
-            5 => date_column("Event_Start_Date", pick_i32(&c.start)),
-            6 => date_column("Event_End_Date", pick_i32(&c.end)),
-            7 => date_column("__end", pick_i32(&derived)),
-            k if k < DATED + CLOSED.len() => Column::new(
-                CLOSED[k - DATED].0.into(),
-                idx.iter()
-                    .map(|i| c.closed[k - DATED][*i] as u32)
-                    .collect::<Vec<u32>>(),
-            ),
-            k => Column::new(
-                OPEN[k - DATED - CLOSED.len()].into(),
-                idx.iter()
-                    .map(|i| c.open[k - DATED - CLOSED.len()][*i])
-                    .collect::<Vec<u32>>(),
-            ),
+        .map(|a| {
+            partitions
+                .area(a)
+                .map(|rows| Settled::of(vec![(rows, a as u32)]))
         })
         .collect();
-    let frame = DataFrame::new_infer_height(columns).expect("columns of one length");
+    let settled = match settled {
+        Ok(s) => s,
+        Err(why) => {
+            refuse(ledger, report, summary, why.into());
+            return None;
+        }
+    };
+    let mut repeated: Vec<(u32, Loc)> = Vec::new();
+    let mut disagreeing: Vec<(u32, Loc)> = Vec::new();
+    for s in &settled {
+        repeated.extend(s.repeated());
+        disagreeing.extend(s.disagreeing());
+    }
+    repeated.sort_unstable();
+    disagreeing.sort_unstable();
+    for (_, loc) in repeated {
+        report.add(
+            loc,
+            Severity::Warning,
+            "W03",
+            "",
+            "",
+            "the row repeats an earlier row exactly; this copy is ignored",
+        );
+    }
+    for (_, loc) in disagreeing {
+        report.add(loc, Severity::Warning, "W07", "Date_of_Death", "", "this person's rows disagree on birth month or date of death; the earliest birth and latest death are used");
+    }
+    drop(settled);
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
     let coverage = periods
         .into_iter()
@@ -699,17 +639,191 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Events> {
         .zip(dicts)
         .map(|(n, d)| (*n, d.values))
         .collect();
-    // Sized up front: collecting from a filter would grow the table a step at a time.
-    let mut by_nhs_number: foldhash::HashMap<u128, u32> =
-        foldhash::HashMap::with_capacity_and_hasher(persons.len(), Default::default());
-    by_nhs_number.extend(persons.into_iter().filter(|(_, p)| with_nhs[*p as usize]));
     super::settle(ledger, summary, report);
-    Some(Events {
-        frame,
-        dictionaries,
+    Some(EventStore {
+        areas: areas.values,
+        partitions,
+        dictionaries: std::sync::Arc::new(dictionaries),
         coverage,
-        by_nhs_number: std::sync::Arc::new(by_nhs_number),
     })
+}
+
+/// An area's (or a batch of areas') rows with duplicates and person details settled
+/// (data-contract.md §1.3): people numbered from 1 in order of first appearance.
+struct Settled {
+    rows: Vec<Row>,
+    /// The area key of each row.
+    area: Vec<u32>,
+    /// W03: whether a row is the first of its kind (a later exact copy is ignored).
+    keep: Vec<bool>,
+    person: Vec<u32>,
+    /// Per person: the earliest valid birth month and the latest death, and whether the
+    /// person's rows disagree (W07).
+    birth: Vec<Option<i32>>,
+    death: Vec<Option<i32>>,
+    conflict: Vec<bool>,
+}
+
+impl Settled {
+    /// Settles the rows of these areas, each given with its key.
+    fn of(parts: Vec<(Vec<Row>, u32)>) -> Settled {
+        let n: usize = parts.iter().map(|(r, _)| r.len()).sum();
+        let mut rows = Vec::with_capacity(n);
+        let mut area = Vec::with_capacity(n);
+        for (r, a) in parts {
+            area.extend(std::iter::repeat_n(a, r.len()));
+            rows.extend(r);
+        }
+        let mut seen = foldhash::HashSet::with_capacity_and_hasher(n, Default::default());
+        let keep: Vec<bool> = rows.iter().map(|r| seen.insert(r.hash)).collect();
+        drop(seen);
+        let mut persons: foldhash::HashMap<u128, u32> = foldhash::HashMap::default();
+        let person: Vec<u32> = rows
+            .iter()
+            .map(|r| {
+                let next = persons.len() as u32 + 1;
+                *persons.entry(r.key).or_insert(next)
+            })
+            .collect();
+        let n_persons = persons.len() + 1;
+        let mut birth: Vec<Option<i32>> = vec![None; n_persons];
+        let mut death: Vec<Option<i32>> = vec![None; n_persons];
+        let mut conflict = vec![false; n_persons];
+        for (r, &p) in rows.iter().zip(&person) {
+            let p = p as usize;
+            if let Some(b) = r.birth {
+                conflict[p] |= birth[p].is_some_and(|x| x != b);
+                birth[p] = Some(birth[p].map_or(b, |x| x.min(b)));
+            }
+            if let Some(d) = r.death {
+                conflict[p] |= death[p].is_some_and(|x| x != d);
+                death[p] = Some(death[p].map_or(d, |x| x.max(d)));
+            }
+        }
+        Settled {
+            rows,
+            area,
+            keep,
+            person,
+            birth,
+            death,
+            conflict,
+        }
+    }
+
+    /// Where the later copies of a row are (W03).
+    fn repeated(&self) -> impl Iterator<Item = (u32, Loc)> + '_ {
+        self.rows
+            .iter()
+            .zip(&self.keep)
+            .filter(|(_, k)| !**k)
+            .map(|(r, _)| (r.file, r.loc))
+    }
+
+    /// The first row of each person whose rows disagree (W07).
+    fn disagreeing(&self) -> Vec<(u32, Loc)> {
+        let mut warned = vec![false; self.conflict.len()];
+        let mut out = Vec::new();
+        for (r, &p) in self.rows.iter().zip(&self.person) {
+            let p = p as usize;
+            if self.conflict[p] && !warned[p] {
+                warned[p] = true;
+                out.push((r.file, r.loc));
+            }
+        }
+        out
+    }
+}
+
+impl EventStore {
+    /// Every area of the events, with its count of accepted rows.
+    pub(crate) fn areas(&self) -> impl Iterator<Item = (&str, usize)> + '_ {
+        self.areas
+            .iter()
+            .map(String::as_str)
+            .zip(self.partitions.rows().iter().copied())
+    }
+
+    /// The events of these areas (those with no events give no rows), as the engine reads
+    /// them: the frame with person details and the derived end (§1.4), later copies of a
+    /// row (W03) left out.
+    pub(crate) fn events(&self, wanted: &[String]) -> Result<Events, String> {
+        let mut parts = Vec::new();
+        for (key, name) in self.areas.iter().enumerate() {
+            if wanted.contains(name) {
+                parts.push((self.partitions.area(key)?, key as u32));
+            }
+        }
+        let s = Settled::of(parts);
+        let idx: Vec<usize> = (0..s.rows.len()).filter(|i| s.keep[*i]).collect();
+        let rows = &s.rows;
+        let pick = |f: fn(&Row) -> Option<i32>| idx.iter().map(|i| f(&rows[*i])).collect();
+        // The columns are independent: build them side by side.
+        const DATED: usize = 8;
+        let columns: Vec<Column> = (0..DATED + CLOSED.len() + OPEN.len())
+            .into_par_iter()
+            .map(|k| match k {
+                0 => Column::new(
+                    "LA_Code".into(),
+                    idx.iter()
+                        .map(|i| self.areas[s.area[*i] as usize].as_str())
+                        .collect::<Vec<_>>(),
+                ),
+                1 => Column::new(
+                    "__person".into(),
+                    idx.iter().map(|i| s.person[*i]).collect::<Vec<_>>(),
+                ),
+                2 => date_column(
+                    "__birth",
+                    idx.iter().map(|i| s.birth[s.person[*i] as usize]).collect(),
+                ),
+                3 => date_column(
+                    "__death",
+                    idx.iter().map(|i| s.death[s.person[*i] as usize]).collect(),
+                ),
+                4 => date_column("Date_of_Death", pick(|r| r.death)),
+                5 => date_column("Event_Start_Date", pick(|r| r.start)),
+                6 => date_column("Event_End_Date", pick(|r| r.end)),
+                // Derived end (§1.4): the person's latest death when it falls on or between
+                // start and end, or after the start of an open event; else the recorded end.
+                7 => date_column(
+                    "__end",
+                    idx.iter()
+                        .map(|i| {
+                            let r = &rows[*i];
+                            derived_end(r.start, r.end, s.death[s.person[*i] as usize])
+                        })
+                        .collect(),
+                ),
+                k if k < DATED + CLOSED.len() => Column::new(
+                    CLOSED[k - DATED].0.into(),
+                    idx.iter()
+                        .map(|i| rows[*i].closed[k - DATED] as u32)
+                        .collect::<Vec<u32>>(),
+                ),
+                k => Column::new(
+                    OPEN[k - DATED - CLOSED.len()].into(),
+                    idx.iter()
+                        .map(|i| rows[*i].open[k - DATED - CLOSED.len()])
+                        .collect::<Vec<u32>>(),
+                ),
+            })
+            .collect();
+        let frame = DataFrame::new_infer_height(columns).map_err(|e| e.to_string())?;
+        // Person by key, for linking hospital spells: only people with an NHS number.
+        let mut by_nhs_number: foldhash::HashMap<u128, u32> = foldhash::HashMap::default();
+        for (r, &p) in rows.iter().zip(&s.person) {
+            if r.has_nhs_number {
+                by_nhs_number.entry(r.key).or_insert(p);
+            }
+        }
+        Ok(Events {
+            frame,
+            dictionaries: self.dictionaries.clone(),
+            coverage: self.coverage.clone(),
+            by_nhs_number: std::sync::Arc::new(by_nhs_number),
+        })
+    }
 }
 
 #[cfg(test)]

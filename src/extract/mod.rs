@@ -9,6 +9,7 @@ pub(crate) mod codes;
 pub(crate) mod discharges;
 pub(crate) mod events;
 pub(crate) mod finance;
+pub(crate) mod partition;
 pub(crate) mod population;
 pub(crate) mod safeguarding;
 pub(crate) mod text;

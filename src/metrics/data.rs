@@ -8,7 +8,7 @@ use crate::method::Rules;
 use crate::period::{months_between, Month};
 use chrono::NaiveDate;
 use polars::prelude::*;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// The validated extracts of a run (read through it as `data.frames`, `data.events`, …)
@@ -64,13 +64,122 @@ impl Data {
             if let Some(c) = self.coverage.get("events") {
                 return Some(*c);
             }
-            return self
-                .events
-                .as_ref()
-                .and_then(|e| e.coverage.get(area).copied());
+            return self.event_coverage().and_then(|c| c.get(area).copied());
         }
         self.coverage.get(source).copied()
     }
+
+    /// The events' coverage per area (of every area, inside a batch too).
+    fn event_coverage(&self) -> Option<&BTreeMap<String, (NaiveDate, NaiveDate)>> {
+        match (&self.events, &self.event_store) {
+            (Some(ev), _) => Some(&ev.coverage),
+            (None, Some(store)) => Some(&store.coverage),
+            (None, None) => None,
+        }
+    }
+
+    /// The areas of a run in batches, for computing a batch at a time: every area of the
+    /// extracts (the benchmarks' peers aside) or those of `only`, less other shards' areas,
+    /// in code order, cut so a batch holds about `batch_rows()` rows (an area is never
+    /// split). Always at least one batch, perhaps of no area, so what is not computable is
+    /// still listed.
+    pub(crate) fn batches(&self, only: Option<&[String]>) -> Vec<Vec<String>> {
+        let mut rows: BTreeMap<String, usize> = BTreeMap::new();
+        match only {
+            Some(areas) => rows.extend(areas.iter().map(|a| (a.clone(), 0))),
+            None => {
+                if let Some(store) = &self.event_store {
+                    for (a, n) in store.areas() {
+                        *rows.entry(a.to_string()).or_default() += n;
+                    }
+                }
+                for (name, df) in self.frames.iter().filter(|(n, _)| *n != "benchmarks") {
+                    let Ok(areas) = df
+                        .column(crate::contract::area_column(name))
+                        .and_then(|c| c.str().cloned())
+                    else {
+                        continue;
+                    };
+                    for a in areas.iter().flatten() {
+                        match rows.get_mut(a) {
+                            Some(n) => *n += 1,
+                            None => {
+                                rows.insert(a.to_string(), 1);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let budget = batch_rows();
+        let mut batches: Vec<(Vec<String>, usize)> = vec![(Vec::new(), 0)];
+        for (area, n) in rows {
+            if self.shard.is_some_and(|s| !s.holds(&area)) {
+                continue;
+            }
+            let last = batches.last_mut().expect("one batch at least");
+            if !last.0.is_empty() && last.1 + n > budget {
+                batches.push((vec![area], n));
+            } else {
+                last.0.push(area);
+                last.1 += n;
+            }
+        }
+        batches.into_iter().map(|(b, _)| b).collect()
+    }
+
+    /// The run's data for a batch of areas: each extract's rows of those areas (the
+    /// benchmarks whole: they are other areas by design), the batch's events, and the
+    /// run's coverage, to compute with nothing derived yet.
+    pub(crate) fn batch(&self, areas: &[String]) -> Result<Data, String> {
+        let wanted: std::collections::HashSet<&str> = areas.iter().map(String::as_str).collect();
+        let mut frames = BTreeMap::new();
+        for (name, df) in &self.frames {
+            let kept = match df
+                .column(crate::contract::area_column(name))
+                .and_then(|c| c.str().cloned())
+            {
+                Ok(col) if name != "benchmarks" => {
+                    let mask: BooleanChunked = col
+                        .iter()
+                        .map(|a| a.is_some_and(|a| wanted.contains(a)))
+                        .collect();
+                    df.filter(&mask).map_err(|e| e.to_string())?
+                }
+                _ => df.clone(),
+            };
+            frames.insert(name.clone(), kept);
+        }
+        let events = match &self.event_store {
+            Some(store) => Some(store.events(areas)?),
+            None => None,
+        };
+        let extracts = Extracts {
+            frames,
+            coverage: self.coverage.clone(),
+            missing: self.missing.clone(),
+            absent: self.absent.clone(),
+            events,
+            event_store: self.event_store.clone(),
+            // The metrics never read the finance actuals (the pack does, from the run).
+            finance: None,
+        };
+        Ok(Data {
+            extracts,
+            shard: self.shard,
+            ..Data::default()
+        })
+    }
+}
+
+/// About how many rows a batch of areas holds: with two batches computed side by side, a
+/// run's memory is about that of four million rows, whatever the size of the extract.
+/// `BCFMON_BATCH_ROWS` sets another (the tests cut tiny extracts into many batches).
+fn batch_rows() -> usize {
+    std::env::var("BCFMON_BATCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000_000)
 }
 
 impl Data {
@@ -102,8 +211,8 @@ pub(super) fn covered(coverage: (NaiveDate, NaiveDate), ws: NaiveDate, we: Naive
 /// The months from the first to the last month end within the coverage of any extract.
 pub(crate) fn months_in(data: &Data, until: Option<Month>) -> Vec<Month> {
     let mut ranges: Vec<(NaiveDate, NaiveDate)> = data.coverage.values().copied().collect();
-    if let Some(ev) = &data.events {
-        ranges.extend(ev.coverage.values().copied());
+    if let Some(c) = data.event_coverage() {
+        ranges.extend(c.values().copied());
     }
     let (Some(first), Some(last)) = (
         ranges.iter().map(|c| c.0).min(),

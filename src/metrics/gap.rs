@@ -83,12 +83,39 @@ pub(crate) fn explain(
     requests: &[Request],
     months: &[Month],
     areas: Option<&[String]>,
-) -> (Vec<GapRow>, Vec<String>) {
+) -> Result<(Vec<GapRow>, Vec<String>), String> {
+    let batches = data.batches(areas);
+    let home = super::home_area(programme, areas);
+    let parts = super::by_batch(data, &batches, &home, |d, unplanned| {
+        explain_batch(d, programme, requests, months, areas, unplanned)
+    })?;
+    let mut out = Vec::new();
+    let mut notes = BTreeSet::new();
+    for (rows, n) in parts {
+        out.extend(rows);
+        notes.extend(n);
+    }
+    out.sort_by(|a, b| a.row.order().cmp(&b.row.order()));
+    Ok((out, notes.into_iter().collect()))
+}
+
+/// The gap table of one batch's data.
+fn explain_batch(
+    data: &Data,
+    programme: &Programme,
+    requests: &[Request],
+    months: &[Month],
+    areas: Option<&[String]>,
+    unplanned: bool,
+) -> (Vec<GapRow>, BTreeSet<String>) {
     let mut out = Vec::new();
     let mut notes = BTreeSet::new();
     let mut cache: Moved = HashMap::new();
+    let bar = indicatif::ProgressBar::hidden();
     for (label, rules) in ways() {
-        let (rows, n) = compute_with(data, programme, requests, months, areas, rules);
+        let (rows, n) = compute_with(
+            data, programme, requests, months, areas, rules, unplanned, &bar,
+        );
         notes.extend(n);
         // Each request's moved counts, found by the month its row ends.
         let mut by_request: HashMap<(String, crate::period::Window), Counted> = HashMap::new();
@@ -108,8 +135,7 @@ pub(crate) fn explain(
             });
         }
     }
-    out.sort_by(|a, b| a.row.order().cmp(&b.row.order()));
-    (out, notes.into_iter().collect())
+    (out, notes)
 }
 
 /// A request's moved counts: the tally, the month index of each window end, and the slots

@@ -506,25 +506,12 @@ pub(crate) fn compute(
     requests: &[Request],
     months: &[Month],
     areas: Option<&[String]>,
-) -> (Vec<ResultRow>, Vec<String>) {
+) -> Result<(Vec<ResultRow>, Vec<String>), String> {
     let rules = programme.settings.method.rules();
-    compute_with(data, programme, requests, months, areas, rules)
-}
-
-/// `compute` with the metrics that follow a method counted under `rules`.
-fn compute_with(
-    data: &Data,
-    programme: &Programme,
-    requests: &[Request],
-    months: &[Month],
-    areas: Option<&[String]>,
-    rules: Rules,
-) -> (Vec<ResultRow>, Vec<String>) {
-    let mut rows = Vec::new();
-    let mut notes = BTreeSet::new();
-    let mut area_lists: HashMap<&str, Vec<String>> = HashMap::new();
+    let batches = data.batches(areas);
     // A bar on a terminal only (indicatif draws nothing when stderr is not one, as in CI).
-    let bar = indicatif::ProgressBar::new((requests.len() * months.len().max(1)) as u64);
+    let bar =
+        indicatif::ProgressBar::new((batches.len() * requests.len() * months.len().max(1)) as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
             "{spinner} {msg:24} [{bar:24}] {pos}/{len} windows, {eta} left",
@@ -532,6 +519,88 @@ fn compute_with(
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
         .progress_chars("=> "),
     );
+    let parts = by_batch(
+        data,
+        &batches,
+        &home_area(programme, areas),
+        |d, unplanned| {
+            compute_with(
+                d, programme, requests, months, areas, rules, unplanned, &bar,
+            )
+        },
+    )?;
+    bar.finish_and_clear();
+    let mut rows = Vec::new();
+    let mut notes = BTreeSet::new();
+    for (r, n) in parts {
+        rows.extend(r);
+        notes.extend(n);
+    }
+    rows.sort_by(|a, b| {
+        (&a.area_code, &a.metric, a.window, a.period_end).cmp(&(
+            &b.area_code,
+            &b.metric,
+            b.window,
+            b.period_end,
+        ))
+    });
+    Ok((rows, notes.into_iter().collect()))
+}
+
+/// Runs `each` on the data of every batch of areas (`Data::batches`), two batches side by
+/// side, giving the results in batch order. `each` is also told whether its batch lists
+/// what no area can compute (the rows of the programme's area for a metric without a
+/// plan): one batch does, the one holding that area, else the first.
+pub(super) fn by_batch<T: Send>(
+    data: &Data,
+    batches: &[Vec<String>],
+    home: &str,
+    each: impl Fn(&Data, bool) -> T + Sync,
+) -> Result<Vec<T>, String> {
+    let lister = batches
+        .iter()
+        .position(|b| b.iter().any(|a| a == home))
+        .unwrap_or(0);
+    // Two at a time: a batch already uses both cores for part of its work, and memory is
+    // that of the batches in flight.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .map_err(|e| e.to_string())?;
+    pool.install(|| {
+        use rayon::prelude::*;
+        batches
+            .par_iter()
+            .enumerate()
+            .map(|(i, b)| data.batch(b).map(|d| each(&d, i == lister)))
+            .collect()
+    })
+}
+
+/// The area whose rows list what cannot be computed: the first area asked for, else the
+/// programme's.
+pub(super) fn home_area(programme: &Programme, areas: Option<&[String]>) -> String {
+    areas
+        .and_then(|a| a.first().cloned())
+        .unwrap_or_else(|| programme.settings.area.code.clone())
+}
+
+/// `compute` of one batch's data, with the metrics that follow a method counted under
+/// `rules`; `unplanned` says whether this batch lists the rows of metrics with no plan.
+#[allow(clippy::too_many_arguments)]
+fn compute_with(
+    data: &Data,
+    programme: &Programme,
+    requests: &[Request],
+    months: &[Month],
+    areas: Option<&[String]>,
+    rules: Rules,
+    unplanned: bool,
+    bar: &indicatif::ProgressBar,
+) -> (Vec<ResultRow>, Vec<String>) {
+    let mut rows = Vec::new();
+    let mut notes = BTreeSet::new();
+    let mut area_lists: HashMap<&str, Vec<String>> = HashMap::new();
     for req in requests {
         bar.set_message(req.metric.clone());
         bar.inc(months.len().max(1) as u64);
@@ -553,6 +622,9 @@ fn compute_with(
                 // (`absent_note`), not once for every metric it would have fed.
                 if !data.absent.iter().any(|name| why == absent_reason(name)) {
                     notes.insert(format!("{} is not-computable: {why}", req.metric));
+                }
+                if !unplanned {
+                    continue;
                 }
                 let area_list: Vec<String> = areas
                     .map(|a| a.to_vec())
@@ -783,7 +855,6 @@ fn compute_with(
             }
         }
     }
-    bar.finish_and_clear();
     rows.sort_by(|a, b| {
         (&a.area_code, &a.metric, a.window, a.period_end).cmp(&(
             &b.area_code,

@@ -1,0 +1,251 @@
+//! The accepted event rows partitioned by area: held in memory up to a budget, then
+//! appended to one temporary file per area, so a national extract is validated in one
+//! streaming pass and computed a batch of areas at a time with memory bounded by the batch,
+//! not the file (every metric is area-local: the person key includes `LA_Code`).
+
+use super::events::{CLOSED, OPEN};
+use super::Loc;
+use std::io::{Read, Write};
+
+/// One accepted row as the row pass leaves it: typed, before duplicates (W03) and person
+/// details (W07) are settled, which need all of an area's rows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Row {
+    /// Which of the extract's files the row is in (its position in the source's list).
+    pub file: u32,
+    pub loc: Loc,
+    /// `events::person_key` of the row.
+    pub key: u128,
+    pub has_nhs_number: bool,
+    pub birth: Option<i32>,
+    pub death: Option<i32>,
+    pub start: Option<i32>,
+    pub end: Option<i32>,
+    pub closed: [u8; CLOSED.len()],
+    pub open: [u32; OPEN.len()],
+    /// The fingerprint of every field, for W03.
+    pub hash: u64,
+}
+
+/// Bytes of one row on disk.
+const RECORD: usize = 4 + 8 + 16 + 1 + 4 * 4 + CLOSED.len() + 4 * OPEN.len() + 8;
+/// The top bit of a stored location marks a Parquet row (else a CSV line).
+const ROW_BIT: u64 = 1 << 63;
+
+impl Row {
+    fn write(&self, out: &mut Vec<u8>) {
+        let date = |d: Option<i32>| d.unwrap_or(i32::MIN).to_le_bytes();
+        out.extend_from_slice(&self.file.to_le_bytes());
+        let loc = match self.loc {
+            Loc::Line(n) => n,
+            Loc::Row(n) => n | ROW_BIT,
+            // Rows always have a place; a file-level location never reaches a row.
+            Loc::File => u64::MAX,
+        };
+        out.extend_from_slice(&loc.to_le_bytes());
+        out.extend_from_slice(&self.key.to_le_bytes());
+        out.push(u8::from(self.has_nhs_number));
+        for d in [self.birth, self.death, self.start, self.end] {
+            out.extend_from_slice(&date(d));
+        }
+        out.extend_from_slice(&self.closed);
+        for k in self.open {
+            out.extend_from_slice(&k.to_le_bytes());
+        }
+        out.extend_from_slice(&self.hash.to_le_bytes());
+    }
+
+    fn read(b: &[u8]) -> Row {
+        let mut at = 0;
+        let mut take = |n: usize| {
+            let s = &b[at..at + n];
+            at += n;
+            s
+        };
+        let u32_of = |s: &[u8]| u32::from_le_bytes(s.try_into().expect("4 bytes"));
+        let date = |s: &[u8]| {
+            Some(i32::from_le_bytes(s.try_into().expect("4 bytes"))).filter(|d| *d != i32::MIN)
+        };
+        let file = u32_of(take(4));
+        let loc = u64::from_le_bytes(take(8).try_into().expect("8 bytes"));
+        let loc = match loc {
+            u64::MAX => Loc::File,
+            n if n & ROW_BIT != 0 => Loc::Row(n & !ROW_BIT),
+            n => Loc::Line(n),
+        };
+        let key = u128::from_le_bytes(take(16).try_into().expect("16 bytes"));
+        let has_nhs_number = take(1)[0] != 0;
+        let (birth, death, start, end) =
+            (date(take(4)), date(take(4)), date(take(4)), date(take(4)));
+        let closed = take(CLOSED.len()).try_into().expect("closed codes");
+        let mut open = [0; OPEN.len()];
+        for k in &mut open {
+            *k = u32_of(take(4));
+        }
+        let hash = u64::from_le_bytes(take(8).try_into().expect("8 bytes"));
+        Row {
+            file,
+            loc,
+            key,
+            has_nhs_number,
+            birth,
+            death,
+            start,
+            end,
+            closed,
+            open,
+            hash,
+        }
+    }
+}
+
+/// How many bytes of rows are held in memory before they are written out: about 3.4M rows.
+/// `BCFMON_SPILL_BYTES` sets another budget (the tests force the files with a small one).
+fn budget() -> usize {
+    std::env::var("BCFMON_SPILL_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256 << 20)
+}
+
+/// Rows by area (the area's key, from 0, in order of first appearance), in file order
+/// within each area.
+pub(crate) struct Partitions {
+    held: Vec<Vec<u8>>,
+    held_bytes: usize,
+    budget: usize,
+    /// The folder of the spilled rows (removed when the partitions are dropped) and each
+    /// area's file, once the budget has been passed.
+    spilled: Option<(tempfile::TempDir, Vec<Option<std::fs::File>>)>,
+    rows: Vec<usize>,
+}
+
+impl Partitions {
+    pub(crate) fn new() -> Partitions {
+        Partitions {
+            held: Vec::new(),
+            held_bytes: 0,
+            budget: budget(),
+            spilled: None,
+            rows: Vec::new(),
+        }
+    }
+
+    /// Rows of each area.
+    pub(crate) fn rows(&self) -> &[usize] {
+        &self.rows
+    }
+
+    /// Adds a row to an area's partition, writing every area's held rows out when the
+    /// budget is passed.
+    pub(crate) fn push(&mut self, area: usize, row: &Row) -> Result<(), String> {
+        if self.held.len() <= area {
+            self.held.resize_with(area + 1, Vec::new);
+            self.rows.resize(area + 1, 0);
+        }
+        row.write(&mut self.held[area]);
+        self.rows[area] += 1;
+        self.held_bytes += RECORD;
+        if self.held_bytes > self.budget {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    fn spill(&mut self) -> Result<(), String> {
+        let why = |e: std::io::Error| format!("cannot write the partitioned rows: {e}");
+        if self.spilled.is_none() {
+            let dir = tempfile::Builder::new()
+                .prefix("bcfmon-events-")
+                .tempdir()
+                .map_err(why)?;
+            self.spilled = Some((dir, Vec::new()));
+        }
+        let (dir, files) = self.spilled.as_mut().expect("made above");
+        files.resize_with(self.held.len(), || None);
+        for (area, held) in self.held.iter_mut().enumerate() {
+            if held.is_empty() {
+                continue;
+            }
+            if files[area].is_none() {
+                files[area] = Some(
+                    std::fs::File::create(dir.path().join(format!("{area}.rows"))).map_err(why)?,
+                );
+            }
+            files[area]
+                .as_mut()
+                .expect("opened above")
+                .write_all(held)
+                .map_err(why)?;
+            held.clear();
+            held.shrink_to_fit();
+        }
+        self.held_bytes = 0;
+        Ok(())
+    }
+
+    /// Every row of an area, in file order.
+    pub(crate) fn area(&self, area: usize) -> Result<Vec<Row>, String> {
+        let mut bytes = Vec::new();
+        if let Some((dir, files)) = &self.spilled {
+            if files.get(area).is_some_and(Option::is_some) {
+                std::fs::File::open(dir.path().join(format!("{area}.rows")))
+                    .and_then(|mut f| f.read_to_end(&mut bytes))
+                    .map_err(|e| format!("cannot read the partitioned rows back: {e}"))?;
+            }
+        }
+        if let Some(held) = self.held.get(area) {
+            bytes.extend_from_slice(held);
+        }
+        Ok(bytes.chunks_exact(RECORD).map(Row::read).collect())
+    }
+
+    /// Whether rows went to files (the budget was passed).
+    #[cfg(test)]
+    fn spilled(&self) -> bool {
+        self.spilled.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(n: u64) -> Row {
+        Row {
+            file: 2,
+            loc: if n.is_multiple_of(2) {
+                Loc::Line(n)
+            } else {
+                Loc::Row(n)
+            },
+            key: (n as u128) << 70 | 7,
+            has_nhs_number: n.is_multiple_of(3),
+            birth: Some(-3000),
+            death: None,
+            start: Some(19_000 + n as i32),
+            end: n.is_multiple_of(2).then_some(19_500),
+            closed: [1, 2, 3, 4, 255, 0],
+            open: [0, 9, 70_000, 1, n as u32],
+            hash: u64::MAX - n,
+        }
+    }
+
+    #[test]
+    fn rows_read_back_as_written_in_memory_and_spilled() {
+        let mut bytes = Vec::new();
+        row(5).write(&mut bytes);
+        assert_eq!(bytes.len(), RECORD);
+        assert_eq!(Row::read(&bytes), row(5));
+        // A budget of three records spills on the fourth push; the rest stay held.
+        let mut p = Partitions::new();
+        p.budget = 3 * RECORD;
+        for n in 0..10 {
+            p.push((n % 2) as usize, &row(n)).expect("pushed");
+        }
+        assert!(p.spilled());
+        assert_eq!(p.rows(), &[5, 5]);
+        let odd: Vec<Row> = (0..10).filter(|n| n % 2 == 1).map(row).collect();
+        assert_eq!(p.area(1).expect("read"), odd);
+    }
+}
