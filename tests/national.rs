@@ -251,3 +251,201 @@ fn batches_of_areas_and_spilled_rows_equal_the_whole_run() {
     let ledger = fs::read_to_string(root.join("whole/dq-all.csv")).unwrap();
     assert!(ledger.contains(",W03,"), "{ledger}");
 }
+
+/// A synthetic set of four areas from 2023-04 to 2025-03 in `format`, in a copy of the
+/// base fixture.
+fn four_areas(format: &str) -> tempfile::TempDir {
+    let dir = super::copy_fixture("base");
+    let o = run_in(
+        dir.path(),
+        &[
+            "synth",
+            "--people",
+            "1000",
+            "--seed",
+            "9",
+            "--areas",
+            "4",
+            "--format",
+            format,
+            "--out",
+            "data",
+            "--from",
+            "2023-04-01",
+            "--to",
+            "2025-03-31",
+        ],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    dir
+}
+
+/// Points `[data.events]` of the root's programme.toml at `path`.
+fn events_at(root: &std::path::Path, path: &str) {
+    let toml = root.join("schemes/programme.toml");
+    let text = fs::read_to_string(&toml).unwrap();
+    fs::write(toml, format!("{text}\n[data.events]\npath = \"{path}\"\n")).unwrap();
+}
+
+/// Many files, one extract (issue 17): the events split over three CSV files named by a
+/// glob give the results of the one file, and every issue of the ledger names the file
+/// its row is in, at its line there.
+#[test]
+fn a_glob_of_csv_files_is_one_extract() {
+    let dir = four_areas("csv");
+    let root = dir.path();
+    let o = run_in(
+        root,
+        &[
+            "compute",
+            "--all",
+            "--out",
+            "one/all.csv",
+            "--data-quality",
+            "one/dq.csv",
+        ],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    // Split data/events.csv into data/events/part-1..3.csv, each with the header; the
+    // single file moves out of data/ so only the glob finds the rows.
+    let text = fs::read_to_string(root.join("data/events.csv")).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let rows: Vec<&str> = lines.collect();
+    let cut = [0, rows.len() / 3, 2 * rows.len() / 3, rows.len()];
+    fs::create_dir(root.join("data/events")).unwrap();
+    for k in 0..3 {
+        let body = rows[cut[k]..cut[k + 1]].join("\n");
+        fs::write(
+            root.join(format!("data/events/part-{}.csv", k + 1)),
+            format!("{header}\n{body}\n"),
+        )
+        .unwrap();
+    }
+    fs::rename(root.join("data/events.csv"), root.join("events-whole.csv")).unwrap();
+    events_at(root, "data/events/part-*.csv");
+    let o = run_in(
+        root,
+        &[
+            "compute",
+            "--all",
+            "--out",
+            "many/all.csv",
+            "--data-quality",
+            "many/dq.csv",
+        ],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(
+        fs::read(root.join("one/all.csv")).unwrap(),
+        fs::read(root.join("many/all.csv")).unwrap(),
+        "the results of the glob differ from the one file's"
+    );
+    // Line L of the one file (header = line 1) is line L - cut[k] of part k + 1.
+    let moved: Vec<String> = fs::read_to_string(root.join("one/dq.csv"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let Some(rest) = l.strip_prefix("data/events.csv,") else {
+                return l.to_string();
+            };
+            let (line, rest) = rest.split_once(',').unwrap();
+            let line: usize = line.parse().unwrap();
+            let k = (0..3).rev().find(|k| line - 1 > cut[*k]).unwrap();
+            format!("data/events/part-{}.csv,{},{rest}", k + 1, line - cut[k])
+        })
+        .collect();
+    let many: Vec<String> = fs::read_to_string(root.join("many/dq.csv"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(
+        moved
+            .iter()
+            .any(|l| l.starts_with("data/events/part-3.csv,")),
+        "{moved:?}"
+    );
+    assert_eq!(moved, many);
+    // A glob that matches nothing is an error, like a missing file; nothing is written.
+    let dir2 = four_areas("csv");
+    events_at(dir2.path(), "data/events/*.csv");
+    let o = run_in(dir2.path(), &["compute", "--all", "--out", "x.csv"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("path \"data/events/*.csv\" matches no file"),
+        "{}",
+        o.stderr
+    );
+    assert!(!dir2.path().join("x.csv").exists());
+}
+
+/// A hive-partitioned Parquet folder (`data/events/LA_Code=E06990001/part-0.parquet`, the
+/// area in the folder name, not in the file) is one extract: the results equal the single
+/// file's, and each issue names its part.
+#[test]
+fn a_hive_partitioned_parquet_folder_is_one_extract() {
+    use polars::prelude::*;
+    let dir = four_areas("parquet");
+    let root = dir.path();
+    let o = run_in(root, &["compute", "--all", "--out", "one/all.csv"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let whole = ParquetReader::new(fs::File::open(root.join("data/events.parquet")).unwrap())
+        .finish()
+        .unwrap();
+    let areas: std::collections::BTreeSet<String> = whole
+        .column("LA_Code")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .flatten()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(areas.len(), 4);
+    for area in &areas {
+        let mask = whole
+            .column("LA_Code")
+            .unwrap()
+            .str()
+            .unwrap()
+            .equal(area.as_str());
+        let mut part = whole.filter(&mask).unwrap().drop("LA_Code").unwrap();
+        let folder = root.join(format!("data/events/LA_Code={area}"));
+        fs::create_dir_all(&folder).unwrap();
+        ParquetWriter::new(fs::File::create(folder.join("part-0.parquet")).unwrap())
+            .finish(&mut part)
+            .unwrap();
+    }
+    fs::rename(
+        root.join("data/events.parquet"),
+        root.join("events-whole.parquet"),
+    )
+    .unwrap();
+    events_at(root, "data/events");
+    let o = run_in(
+        root,
+        &[
+            "compute",
+            "--all",
+            "--out",
+            "many/all.csv",
+            "--data-quality",
+            "many/dq.csv",
+        ],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(
+        fs::read(root.join("one/all.csv")).unwrap(),
+        fs::read(root.join("many/all.csv")).unwrap(),
+        "the results of the folder differ from the one file's"
+    );
+    let ledger = fs::read_to_string(root.join("many/dq.csv")).unwrap();
+    let first = areas.iter().next().unwrap();
+    assert!(
+        ledger.contains(&format!("data/events/LA_Code={first}/part-0.parquet,row ")),
+        "{ledger}"
+    );
+    assert!(!ledger.contains("data/events,"), "{ledger}");
+}

@@ -269,11 +269,8 @@ fn line_of(root: &Path, needle: &str) -> usize {
 fn a_configured_extract_that_is_not_there_fails_the_run() {
     for (path, what) in [
         ("data/event.csv", "names no file; resolved: "),
-        ("data", "is a folder, not a file"),
-        (
-            "data/events_*.csv",
-            "names no file (bcfmon reads one file per extract and does not expand wildcards)",
-        ),
+        ("data", "is a folder with no Parquet file in it"),
+        ("data/events_*.csv", "matches no file"),
     ] {
         let dir = example();
         let root = dir.path();

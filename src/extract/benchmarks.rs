@@ -401,6 +401,7 @@ mod tests {
             format: Format::Csv,
             date_format: DateFormat::Iso,
             encoding: crate::programme::Encoding::Utf8,
+            parts: Vec::new(),
         };
         let mut ledger = Ledger::default();
         let loaded = load(&src, &mut ledger, definition).expect("not refused");

@@ -267,10 +267,19 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
     let mut periods: Vec<(Option<i32>, Option<i32>)> = Vec::new();
     let mut birth_form_missing = false;
     // Where each field sits in a record, resolved from the header at the first row.
-    let mut positions: Option<Vec<Option<usize>>> = None;
+    let mut positions: Option<(usize, Vec<Option<usize>>)> = None;
     let read = read_rows(src, &mut report, |cols, loc, f, report| {
-        let pos =
-            positions.get_or_insert_with(|| (0..FIELDS).map(|k| cols.get(field_name(k))).collect());
+        // Each file of an extract read from many has its own header.
+        if positions
+            .as_ref()
+            .is_none_or(|(file, _)| *file != cols.file)
+        {
+            positions = Some((
+                cols.file,
+                (0..FIELDS).map(|k| cols.get(field_name(k))).collect(),
+            ));
+        }
+        let pos = &positions.as_ref().expect("set above").1;
         let der = pos[BIRTH_YEAR].is_some() && pos[BIRTH_MONTH].is_some();
         if !der && pos[BIRTH_DATE].is_none() {
             birth_form_missing = true;
@@ -536,7 +545,6 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
             *key = dict.key(v.as_deref());
         }
         let row = Row {
-            file: 0,
             loc,
             key: person_key(area, nhs, la_id),
             has_nhs_number: nhs.is_some(),
@@ -582,7 +590,7 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
     }
     // W03 and W07 need all of an area's rows: each area is settled on its own, and the
     // warnings are listed as one pass over the file would list them (every W03 in file
-    // order, then every W07).
+    // order, then every W07; a location sorts by file, then place).
     let settled: Result<Vec<Settled>, String> = (0..areas.values.len())
         .into_par_iter()
         .map(|a| {
@@ -598,15 +606,15 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
             return None;
         }
     };
-    let mut repeated: Vec<(u32, Loc)> = Vec::new();
-    let mut disagreeing: Vec<(u32, Loc)> = Vec::new();
+    let mut repeated: Vec<Loc> = Vec::new();
+    let mut disagreeing: Vec<Loc> = Vec::new();
     for s in &settled {
         repeated.extend(s.repeated());
         disagreeing.extend(s.disagreeing());
     }
     repeated.sort_unstable();
     disagreeing.sort_unstable();
-    for (_, loc) in repeated {
+    for loc in repeated {
         report.add(
             loc,
             Severity::Warning,
@@ -616,7 +624,7 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
             "the row repeats an earlier row exactly; this copy is ignored",
         );
     }
-    for (_, loc) in disagreeing {
+    for loc in disagreeing {
         report.add(loc, Severity::Warning, "W07", "Date_of_Death", "", "this person's rows disagree on birth month or date of death; the earliest birth and latest death are used");
     }
     drop(settled);
@@ -712,23 +720,23 @@ impl Settled {
     }
 
     /// Where the later copies of a row are (W03).
-    fn repeated(&self) -> impl Iterator<Item = (u32, Loc)> + '_ {
+    fn repeated(&self) -> impl Iterator<Item = Loc> + '_ {
         self.rows
             .iter()
             .zip(&self.keep)
             .filter(|(_, k)| !**k)
-            .map(|(r, _)| (r.file, r.loc))
+            .map(|(r, _)| r.loc)
     }
 
     /// The first row of each person whose rows disagree (W07).
-    fn disagreeing(&self) -> Vec<(u32, Loc)> {
+    fn disagreeing(&self) -> Vec<Loc> {
         let mut warned = vec![false; self.conflict.len()];
         let mut out = Vec::new();
         for (r, &p) in self.rows.iter().zip(&self.person) {
             let p = p as usize;
             if self.conflict[p] && !warned[p] {
                 warned[p] = true;
-                out.push((r.file, r.loc));
+                out.push(r.loc);
             }
         }
         out

@@ -40,11 +40,37 @@ pub(crate) enum Loc {
     File,
 }
 
+/// A location's number keeps the record's number in its low bits; above them, the
+/// position of its file among the extract's files (a glob or a folder of files is one
+/// extract), so the rows of different files never share a location and sort in file order.
+const FILE_SHIFT: u32 = 40;
+const NUMBER_MASK: u64 = (1 << FILE_SHIFT) - 1;
+
+impl Loc {
+    /// The same place in the extract's `file`th file (from 0).
+    pub(crate) fn in_file(self, file: usize) -> Loc {
+        let with = |n: u64| n | ((file as u64) << FILE_SHIFT);
+        match self {
+            Loc::Line(n) => Loc::Line(with(n)),
+            Loc::Row(n) => Loc::Row(with(n)),
+            Loc::File => Loc::File,
+        }
+    }
+
+    /// Which of the extract's files the place is in (0 for a file-level place).
+    pub(crate) fn file(self) -> usize {
+        match self {
+            Loc::Line(n) | Loc::Row(n) => (n >> FILE_SHIFT) as usize,
+            Loc::File => 0,
+        }
+    }
+}
+
 impl fmt::Display for Loc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Loc::Line(n) => write!(f, "{n}"),
-            Loc::Row(n) => write!(f, "row {n}"),
+            Loc::Line(n) => write!(f, "{}", n & NUMBER_MASK),
+            Loc::Row(n) => write!(f, "row {}", n & NUMBER_MASK),
             Loc::File => Ok(()),
         }
     }
@@ -103,8 +129,8 @@ impl Issue {
     /// Where the issue is, as messages name it: `file:line`, `file row N`, or the file.
     pub(crate) fn place(&self) -> String {
         match self.loc {
-            Loc::Line(n) => format!("{}:{n}", self.file),
-            Loc::Row(n) => format!("{} row {n}", self.file),
+            Loc::Line(_) => format!("{}:{}", self.file, self.loc),
+            Loc::Row(_) => format!("{} {}", self.file, self.loc),
             Loc::File => self.file.clone(),
         }
     }
@@ -244,6 +270,10 @@ impl Ledger {
 pub(crate) struct FileReport {
     pub file: String,
     pub issues: Vec<Issue>,
+    /// The files of an extract read from many (a glob or a folder): each issue names the
+    /// file of its row, or the file being read for an issue about a whole file.
+    files: Vec<String>,
+    reading: Option<usize>,
 }
 
 impl FileReport {
@@ -251,7 +281,18 @@ impl FileReport {
         FileReport {
             file: file.to_string(),
             issues: Vec::new(),
+            files: Vec::new(),
+            reading: None,
         }
+    }
+
+    /// The file an issue at `loc` is in.
+    fn file_of(&self, loc: Loc) -> &str {
+        let k = match loc {
+            Loc::File => self.reading,
+            _ => Some(loc.file()),
+        };
+        k.and_then(|k| self.files.get(k)).unwrap_or(&self.file)
     }
 
     pub(crate) fn add(
@@ -263,8 +304,10 @@ impl FileReport {
         value: &str,
         message: impl Into<String>,
     ) {
+        // While a file is read, every place is in it.
+        let loc = self.reading.map_or(loc, |k| loc.in_file(k));
         self.issues.push(Issue {
-            file: self.file.clone(),
+            file: self.file_of(loc).to_string(),
             loc,
             severity,
             rule: rule.to_string(),
@@ -286,6 +329,19 @@ pub(crate) struct Source {
     pub date_format: DateFormat,
     /// The declared text encoding of a CSV file (a byte-order mark overrides it).
     pub encoding: Encoding,
+    /// The files read when the path is a glob or a hive-partitioned folder, in path order;
+    /// empty for a path that is one file.
+    pub parts: Vec<Part>,
+}
+
+/// One file of an extract given as many.
+#[derive(Debug, Clone)]
+pub(crate) struct Part {
+    pub path: PathBuf,
+    pub shown: String,
+    /// The `KEY=VALUE` folders above the file (hive partitioning): columns the file's rows
+    /// take when the file has no such column.
+    pub hive: Vec<(String, String)>,
 }
 
 impl Source {
@@ -296,8 +352,109 @@ impl Source {
             file: self.shown.clone(),
             ..Default::default()
         };
-        (FileReport::new(&self.shown), summary)
+        let mut report = FileReport::new(&self.shown);
+        report.files = self.parts.iter().map(|p| p.shown.clone()).collect();
+        (report, summary)
     }
+
+    /// The files to read: the parts, or the path itself.
+    fn files(&self) -> Vec<Part> {
+        if self.parts.is_empty() {
+            vec![Part {
+                path: self.path.clone(),
+                shown: self.shown.clone(),
+                hive: Vec::new(),
+            }]
+        } else {
+            self.parts.clone()
+        }
+    }
+
+    /// This extract as its `k`th file alone.
+    fn part(&self, part: &Part) -> Source {
+        Source {
+            path: part.path.clone(),
+            shown: part.shown.clone(),
+            parts: Vec::new(),
+            ..self.clone()
+        }
+    }
+}
+
+/// The files a configured path names when it is a glob (`data/events/*.csv`) or a folder
+/// of Parquet files, hive-partitioned or not (`data/events/LA_Code=E08000033/part-0.parquet`),
+/// in path order, each with the `KEY=VALUE` folders between `full` and it. `None` for a path
+/// that is neither; `Some(empty)` when nothing matches.
+type Found = Vec<(PathBuf, Vec<(String, String)>)>;
+
+fn many_files(full: &Path, written: &str) -> Option<Result<Found, String>> {
+    let mut found: Vec<PathBuf> = if written.contains(['*', '?', '[']) {
+        let pattern = full.to_string_lossy().into_owned();
+        match glob::glob(&pattern) {
+            Ok(paths) => paths
+                .filter_map(Result::ok)
+                .filter(|p| p.is_file())
+                .collect(),
+            // Not a valid pattern: it matches no file.
+            Err(_) => return Some(Ok(Vec::new())),
+        }
+    } else if full.is_dir() {
+        let mut out = Vec::new();
+        let mut stack = vec![full.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p
+                    .extension()
+                    .is_some_and(|x| x.eq_ignore_ascii_case("parquet"))
+                {
+                    out.push(p);
+                }
+            }
+        }
+        out
+    } else {
+        return None;
+    };
+    found.sort();
+    let base = if full.is_dir() {
+        full.to_path_buf()
+    } else {
+        // The folder above the pattern's first wildcard.
+        let mut b = PathBuf::new();
+        for c in full.components() {
+            if c.as_os_str().to_string_lossy().contains(['*', '?', '[']) {
+                break;
+            }
+            b.push(c);
+        }
+        b
+    };
+    Some(Ok(found
+        .into_iter()
+        .map(|p| {
+            let hive = p
+                .strip_prefix(&base)
+                .ok()
+                .and_then(|rel| rel.parent())
+                .map(|dirs| {
+                    dirs.components()
+                        .filter_map(|c| {
+                            let c = c.as_os_str().to_string_lossy();
+                            let (k, v) = c.split_once('=')?;
+                            Some((k.to_string(), v.to_string()))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            (p, hive)
+        })
+        .collect()))
 }
 
 /// Finds an extract: the configured path, else `data/<name>.parquet`, then `.csv`.
@@ -317,6 +474,43 @@ pub(crate) fn find(root: &Path, settings: &Settings, name: &str) -> Result<Optio
     };
     if let Some(ds) = settings.data.get(name) {
         let full = root.join(&ds.path);
+        let written = ds.path.to_string_lossy().into_owned();
+        if let Some(found) = many_files(&full, &written) {
+            let found = found.unwrap_or_default();
+            if found.is_empty() {
+                return Err(missing_message(root, name, ds, &full));
+            }
+            let parquet = ds.format == Some(Format::Parquet)
+                || found.iter().all(|(p, _)| {
+                    p.extension()
+                        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+                });
+            let format = ds.format.unwrap_or(if parquet {
+                Format::Parquet
+            } else {
+                Format::Csv
+            });
+            let parts = found
+                .into_iter()
+                .map(|(path, hive)| Part {
+                    shown: path
+                        .strip_prefix(root)
+                        .map(&show)
+                        .unwrap_or_else(|_| path.display().to_string()),
+                    path,
+                    hive,
+                })
+                .collect();
+            return Ok(Some(Source {
+                extract,
+                shown: show(&ds.path),
+                path: full,
+                format,
+                date_format: ds.date_format,
+                encoding: ds.encoding,
+                parts,
+            }));
+        }
         if !full.is_file() {
             return Err(missing_message(root, name, ds, &full));
         }
@@ -338,6 +532,7 @@ pub(crate) fn find(root: &Path, settings: &Settings, name: &str) -> Result<Optio
             format,
             date_format: ds.date_format,
             encoding: ds.encoding,
+            parts: Vec::new(),
         }));
     }
     for (rel, format) in discovered(name) {
@@ -349,6 +544,7 @@ pub(crate) fn find(root: &Path, settings: &Settings, name: &str) -> Result<Optio
                 format,
                 date_format: DateFormat::Iso,
                 encoding: Encoding::Utf8,
+                parts: Vec::new(),
             }));
         }
     }
@@ -379,22 +575,27 @@ fn missing_message(
     let written = ds.path.display().to_string();
     let (what, hint) = if full.is_dir() {
         (
-            "is a folder, not a file",
-            format!("name the {name} file inside it, e.g. path = \"{written}/{name}.csv\""),
+            "is a folder with no Parquet file in it".to_string(),
+            format!(
+                "name the {name} file inside it (path = \"{written}/{name}.csv\"), a glob of its \
+                 files (path = \"{written}/{name}-*.csv\") or a folder of Parquet files"
+            ),
         )
     } else if written.contains(['*', '?', '[']) {
         (
-            "names no file (bcfmon reads one file per extract and does not expand wildcards)",
-            format!("combine the files into one {name} extract and name it in path"),
+            "matches no file".to_string(),
+            "correct the pattern (it is relative to the folder that holds schemes/; `*` matches \
+             within one folder)"
+                .to_string(),
         )
     } else if full.exists() {
         (
-            "is not a regular file",
+            "is not a regular file".to_string(),
             format!("name the {name} file itself"),
         )
     } else {
         (
-            "names no file",
+            "names no file".to_string(),
             "correct the path (it is relative to the folder that holds schemes/), or remove \
              the [data.NAME] table to make its metrics not-computable"
                 .replace("NAME", name),
@@ -413,6 +614,8 @@ fn missing_message(
 pub(crate) struct Columns {
     /// Looked up for every field of every row, so with a fast hasher.
     index: foldhash::HashMap<&'static str, usize>,
+    /// Which of the extract's files these are the columns of (each file has its own header).
+    pub file: usize,
 }
 
 impl Columns {
@@ -588,6 +791,9 @@ fn csv_error(src: &Source, detected: text::Detected, e: csv::Error) -> Refusal {
 /// loader that reads more than one form of its extract; `None` when it cannot be read (the
 /// loader's own read then refuses the file with the reason).
 pub(crate) fn header(src: &Source) -> Option<Vec<String>> {
+    // Of many files, the first's.
+    let first = src.files().into_iter().next()?;
+    let src = &src.part(&first);
     match src.format {
         Format::Csv => {
             let mut scratch = FileReport::new(&src.shown);
@@ -620,6 +826,32 @@ pub(crate) fn read_rows(
     mut row: impl FnMut(&Columns, Loc, &[&str], &mut FileReport),
 ) -> Result<usize, Refusal> {
     let mut count = 0;
+    let many = !src.parts.is_empty();
+    for (k, part) in src.files().iter().enumerate() {
+        report.reading = Some(k);
+        let read = read_file(&src.part(part), k, &part.hive, report, &mut row);
+        report.reading = None;
+        count += read.map_err(|why| Refusal {
+            loc: why.loc.in_file(k),
+            message: if many {
+                format!("{}: {}", part.shown, why.message)
+            } else {
+                why.message
+            },
+        })?;
+    }
+    Ok(count)
+}
+
+/// `read_rows` of one file, the `k`th of its extract, with its hive columns.
+fn read_file(
+    src: &Source,
+    k: usize,
+    hive: &[(String, String)],
+    report: &mut FileReport,
+    row: &mut impl FnMut(&Columns, Loc, &[&str], &mut FileReport),
+) -> Result<usize, Refusal> {
+    let mut count = 0;
     match src.format {
         Format::Csv => {
             let (mut reader, detected) = open_csv(src, report)?;
@@ -635,7 +867,8 @@ pub(crate) fn read_rows(
                     "the file has no header row (it is empty)".into(),
                 ));
             }
-            let cols = map_header(src, &header, report)?;
+            let mut cols = map_header(src, &header, report)?;
+            cols.file = k;
             let width = header.len();
             let mut record = csv::StringRecord::new();
             loop {
@@ -654,7 +887,7 @@ pub(crate) fn read_rows(
                             continue;
                         }
                         let fields: Vec<&str> = record.iter().collect();
-                        row(&cols, Loc::Line(line), &fields, report);
+                        row(&cols, Loc::Line(line).in_file(k), &fields, report);
                     }
                     Err(e) => return Err(csv_error(src, detected, e)),
                 }
@@ -689,17 +922,30 @@ pub(crate) fn read_rows(
             for (start, len) in slices {
                 let mut reader = open()?;
                 reader.set_metadata(metadata.clone());
-                let df = reader
+                let mut df = reader
                     .with_slice(Some((start, len)))
                     .finish()
                     .map_err(not_parquet)?;
+                // Hive partitioning: a `KEY=VALUE` folder gives the column its file lacks.
+                for (key, value) in hive {
+                    if df.column(key).is_err() {
+                        let height = df.height();
+                        df.with_column(Column::new(
+                            key.as_str().into(),
+                            vec![value.as_str(); height],
+                        ))
+                        .map_err(not_parquet)?;
+                    }
+                }
                 if cols.is_none() {
                     let header: Vec<String> = df
                         .get_column_names()
                         .iter()
                         .map(|s| s.to_string())
                         .collect();
-                    cols = Some(map_header(src, &header, report)?);
+                    let mut c = map_header(src, &header, report)?;
+                    c.file = k;
+                    cols = Some(c);
                 }
                 let cols = cols.as_ref().expect("set on the first slice");
                 let strings: Vec<Series> = df
@@ -722,7 +968,7 @@ pub(crate) fn read_rows(
                     fields.clear();
                     fields.extend(columns.iter_mut().map(|c| c.next().flatten().unwrap_or("")));
                     count += 1;
-                    row(cols, Loc::Row(count as u64), &fields, report);
+                    row(cols, Loc::Row(count as u64).in_file(k), &fields, report);
                 }
             }
         }

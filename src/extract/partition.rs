@@ -11,8 +11,7 @@ use std::io::{Read, Write};
 /// details (W07) are settled, which need all of an area's rows.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Row {
-    /// Which of the extract's files the row is in (its position in the source's list).
-    pub file: u32,
+    /// Where the row is (its file among the extract's files, then its line or row).
     pub loc: Loc,
     /// `events::person_key` of the row.
     pub key: u128,
@@ -28,14 +27,14 @@ pub(crate) struct Row {
 }
 
 /// Bytes of one row on disk.
-const RECORD: usize = 4 + 8 + 16 + 1 + 4 * 4 + CLOSED.len() + 4 * OPEN.len() + 8;
-/// The top bit of a stored location marks a Parquet row (else a CSV line).
+const RECORD: usize = 8 + 16 + 1 + 4 * 4 + CLOSED.len() + 4 * OPEN.len() + 8;
+/// The top bit of a stored location marks a Parquet row (else a CSV line); the file's
+/// position is in the bits below (`Loc::in_file`).
 const ROW_BIT: u64 = 1 << 63;
 
 impl Row {
     fn write(&self, out: &mut Vec<u8>) {
         let date = |d: Option<i32>| d.unwrap_or(i32::MIN).to_le_bytes();
-        out.extend_from_slice(&self.file.to_le_bytes());
         let loc = match self.loc {
             Loc::Line(n) => n,
             Loc::Row(n) => n | ROW_BIT,
@@ -66,7 +65,6 @@ impl Row {
         let date = |s: &[u8]| {
             Some(i32::from_le_bytes(s.try_into().expect("4 bytes"))).filter(|d| *d != i32::MIN)
         };
-        let file = u32_of(take(4));
         let loc = u64::from_le_bytes(take(8).try_into().expect("8 bytes"));
         let loc = match loc {
             u64::MAX => Loc::File,
@@ -84,7 +82,6 @@ impl Row {
         }
         let hash = u64::from_le_bytes(take(8).try_into().expect("8 bytes"));
         Row {
-            file,
             loc,
             key,
             has_nhs_number,
@@ -213,7 +210,6 @@ mod tests {
 
     fn row(n: u64) -> Row {
         Row {
-            file: 2,
             loc: if n.is_multiple_of(2) {
                 Loc::Line(n)
             } else {
