@@ -46,10 +46,17 @@ impl Inputs {
         }
         for name in crate::contract::extract_names() {
             if let Some(ds) = settings.and_then(|s| s.data.get(name)) {
-                inputs.file(
-                    &root.join(&ds.path),
-                    format!("the {name} extract ([data.{name}] path)"),
-                );
+                let full = root.join(&ds.path);
+                let role = format!("the {name} extract ([data.{name}] path)");
+                // A glob's or a folder's files, and the folder itself.
+                for part in crate::extract::parts_of(&full, &ds.path.to_string_lossy()) {
+                    inputs.file(&part, format!("a file of {role}"));
+                }
+                if full.is_dir() {
+                    inputs.folder(&full, &role);
+                } else {
+                    inputs.file(&full, role);
+                }
             }
             for (rel, _) in crate::extract::discovered(name) {
                 let path = root.join(rel);

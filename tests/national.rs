@@ -367,6 +367,18 @@ fn a_glob_of_csv_files_is_one_extract() {
         "{moved:?}"
     );
     assert_eq!(moved, many);
+    // A file the glob matches is an input: never written over.
+    let before = fs::read(root.join("data/events/part-2.csv")).unwrap();
+    let o = run_in(
+        root,
+        &["compute", "--all", "--out", "data/events/part-2.csv"],
+    );
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stderr.contains("an input"), "{}", o.stderr);
+    assert_eq!(
+        fs::read(root.join("data/events/part-2.csv")).unwrap(),
+        before
+    );
     // A glob that matches nothing is an error, like a missing file; nothing is written.
     let dir2 = four_areas("csv");
     events_at(dir2.path(), "data/events/*.csv");

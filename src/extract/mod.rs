@@ -387,6 +387,17 @@ impl Source {
 /// that is neither; `Some(empty)` when nothing matches.
 type Found = Vec<(PathBuf, Vec<(String, String)>)>;
 
+/// The files a configured path that is a glob or a folder names (none for a plain path):
+/// inputs, never to be written over.
+pub(crate) fn parts_of(full: &Path, written: &str) -> Vec<PathBuf> {
+    many_files(full, written)
+        .and_then(Result::ok)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect()
+}
+
 fn many_files(full: &Path, written: &str) -> Option<Result<Found, String>> {
     let mut found: Vec<PathBuf> = if written.contains(['*', '?', '[']) {
         let pattern = full.to_string_lossy().into_owned();
