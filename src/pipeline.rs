@@ -61,25 +61,60 @@ pub(crate) fn all_requests(programme: &crate::programme::Programme) -> Vec<Reque
 }
 
 /// Rows of areas outside the programme are ignored for the board (W08), counted, not rejected.
-fn ignore_other_areas(data: &mut metrics::Data, area: &str, ledger: &mut Ledger) {
+fn ignore_other_areas(
+    data: &mut metrics::Data,
+    area: &str,
+    ledger: &mut Ledger,
+) -> Result<(), String> {
     use polars::prelude::*;
+    let partitioned = data.partitioned.clone();
     // Benchmarks are other areas by design.
-    for (name, df) in data
+    let mut names: Vec<String> = data
         .frames
-        .iter_mut()
-        .filter(|(n, _)| n.as_str() != "benchmarks")
-    {
+        .keys()
+        .chain(partitioned.keys())
+        .filter(|n| n.as_str() != "benchmarks")
+        .cloned()
+        .collect();
+    names.sort();
+    for name in &names {
         let col_name = crate::contract::area_column(name);
-        let Ok(areas) = df.column(col_name).and_then(|c| c.str().cloned()) else {
-            continue;
-        };
-        let lines = df.column("__line").ok().and_then(|c| c.str().ok().cloned());
         let file = ledger
             .files
             .iter()
             .find(|f| &f.extract == name)
             .map(|f| f.file.clone())
             .unwrap_or_default();
+        // A partitioned extract lists its other areas' rows; the batch of the programme's
+        // area takes only its own.
+        if let Some(store) = partitioned.get(name) {
+            let outside = store.outside(area)?;
+            let ignored = outside.len();
+            for (loc, a) in outside {
+                ledger.issues.push(Issue {
+                    file: file.clone(),
+                    loc,
+                    severity: Severity::Warning,
+                    rule: "W08".into(),
+                    column: col_name.into(),
+                    value: a,
+                    message: format!(
+                        "area is not the programme's ({area}); the row is ignored for the board"
+                    ),
+                });
+            }
+            if let Some(f) = ledger.files.iter_mut().find(|f| &f.extract == name) {
+                f.ignored = ignored;
+            }
+            continue;
+        }
+        let Some(df) = data.frames.get_mut(name) else {
+            continue;
+        };
+        let Ok(areas) = df.column(col_name).and_then(|c| c.str().cloned()) else {
+            continue;
+        };
+        let lines = df.column("__line").ok().and_then(|c| c.str().ok().cloned());
         let mut ignored = 0;
         for (i, a) in areas.iter().enumerate() {
             if a != Some(area) {
@@ -120,6 +155,7 @@ fn ignore_other_areas(data: &mut metrics::Data, area: &str, ledger: &mut Ledger)
             }
         }
     }
+    Ok(())
 }
 
 /// One run of the pipeline: the validated programme, the loaded extracts with their ledger,
@@ -187,7 +223,8 @@ pub(crate) fn run(
         None
     } else {
         let area = programme.settings.area.code.clone();
-        ignore_other_areas(&mut data, &area, &mut ledger);
+        ignore_other_areas(&mut data, &area, &mut ledger)
+            .map_err(|e| format!("bcfmon {who}: {e}; nothing was written"))?;
         Some(vec![area])
     };
     let requests = if all {

@@ -7,7 +7,8 @@
 //! ASCOF methods (`--method dhsc` within 1.2× of `bcfmon`), and `--explain-method` once. Then the board pack: `report` on
 //! the shipped example (render time = report − compute, target under 2 s) and on a generated
 //! programme of 40 schemes × 8 KPIs (target under 10 s). Between them, many areas: 4.1M
-//! events over 40 areas, compute --all against a bare polars read of the same file.
+//! events over 40 areas, compute --all against a bare polars read of the same file; and the
+//! national case, 50M events over 150 areas (`BCFMON_BENCH_NATIONAL_ROWS=0` skips it).
 
 use polars::prelude::SerReader;
 use std::path::Path;
@@ -182,7 +183,44 @@ fn main() {
         );
     }
     areas_benchmark(repeats);
+    national_benchmark(times.last().copied());
     pack_benchmark();
+}
+
+/// The national case (issue 17): `BCFMON_BENCH_NATIONAL_ROWS` event rows (default 50M; 0
+/// skips it) over `BCFMON_BENCH_NATIONAL_AREAS` areas (default 150) in Parquet, made with
+/// synth; one `compute --all`, its wall time, peak memory and rows/s, and its time against
+/// the largest size above (target: peak under 4 GB, at most 12× the 5M time).
+fn national_benchmark(largest: Option<(usize, f64)>) {
+    let env = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (target_rows, areas) = (
+        env("BCFMON_BENCH_NATIONAL_ROWS", 50_000_000),
+        env("BCFMON_BENCH_NATIONAL_AREAS", 150),
+    );
+    if target_rows == 0 {
+        return;
+    }
+    let (dir, synth_s) = synthetic_set(target_rows, areas);
+    let root = dir.path();
+    let rows = count_event_rows(root);
+    let (runs, peak_kb) = time_compute(root, &["--all"], 1);
+    let secs = runs[0];
+    let against = largest.map_or(String::new(), |(r, t)| {
+        format!(
+            "; {:.1}× the time of {r} rows (target at most 12× the 5M time)",
+            secs / t
+        )
+    });
+    println!(
+        "national: {rows} events over {areas} areas (synth {synth_s:.0} s): compute --all {secs:.0} s, peak {:.0} MB (target under 4096), {:.0} rows/s{against}",
+        peak_kb as f64 / 1024.0,
+        rows as f64 / secs,
+    );
 }
 
 /// Many areas (issue 17): `BCFMON_BENCH_AREA_ROWS` event rows (default 4.1M) over

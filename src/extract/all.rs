@@ -19,6 +19,9 @@ pub(crate) struct Extracts {
     /// The extracts neither configured nor found (not an error: their metrics are
     /// not-computable), in name order.
     pub absent: BTreeSet<String>,
+    /// The extracts held partitioned by area (the discharges), by name: the engine's
+    /// batches take their frames from them.
+    pub partitioned: BTreeMap<String, std::sync::Arc<dyn super::AreaRows>>,
     /// Every area's validated events.
     pub event_store: Option<std::sync::Arc<super::events::EventStore>>,
     /// The events of the batch of areas being computed (none outside one).
@@ -57,6 +60,7 @@ enum Loaded {
     Absent,
     Frame(Option<super::Loaded>),
     Events(Option<crate::extract::events::EventStore>),
+    Discharges(Option<crate::extract::discharges::DischargeStore>),
     Finance(Option<crate::extract::finance::Actuals>),
 }
 
@@ -101,7 +105,9 @@ pub(crate) fn load_all(
                                 Loaded::Frame(super::safeguarding::load(src, &mut part))
                             }
                             "chc" => Loaded::Frame(super::chc::load(src, &mut part)),
-                            "discharges" => Loaded::Frame(super::discharges::load(src, &mut part)),
+                            "discharges" => {
+                                Loaded::Discharges(super::discharges::load(src, &mut part))
+                            }
                             "population" => Loaded::Frame(super::population::load(src, &mut part)),
                             _ => Loaded::Frame(super::benchmarks::load(src, &mut part, catalogue)),
                         },
@@ -147,7 +153,21 @@ pub(crate) fn load_all(
                 }
                 data.event_store = Some(std::sync::Arc::new(ev));
             }
-            Loaded::Events(None) | Loaded::Frame(None) => {
+            Loaded::Discharges(Some(store)) => {
+                let configured = settings.data.get(name);
+                let start = configured
+                    .and_then(|d| d.coverage_start)
+                    .or(store.coverage.map(|r| r.0));
+                let end = configured
+                    .and_then(|d| d.coverage_end)
+                    .or(store.coverage.map(|r| r.1));
+                if let (Some(s), Some(e)) = (start, end) {
+                    data.coverage.insert(name.into(), (s, e));
+                }
+                data.partitioned
+                    .insert(name.into(), std::sync::Arc::new(store));
+            }
+            Loaded::Events(None) | Loaded::Frame(None) | Loaded::Discharges(None) => {
                 data.missing.insert(name.into(), refused());
             }
             Loaded::Frame(Some(l)) => {

@@ -1,16 +1,18 @@
 //! The `discharges` extract (data-contract.md §3): hospital provider spells.
 
-use super::values::{days, null, parse_date, required_date, whole};
-use super::{
-    date_column, finish, read_rows, refuse, rejected_locs, require_unique_ids, Ledger, Loaded, Loc,
-    Severity, Source,
+use super::partition::{
+    read_day, read_loc, read_text, take, write_day, write_loc, write_text, Partitions, Record,
 };
+use super::values::{days, null, parse_date, required_date, whole};
+use super::{date_column, read_rows, refuse, Ledger, Loc, Severity, Source};
 use chrono::NaiveDate;
 use polars::prelude::*;
 
+/// A spell as the row pass leaves it (its area is its partition's).
 struct Row {
     loc: Loc,
-    area: String,
+    /// Rejected by a rule of the row itself (D02, D03); D01 is settled after the pass.
+    rejected: bool,
     spell: Option<String>,
     person: Option<String>,
     birth: Option<i32>,
@@ -25,6 +27,65 @@ struct Row {
     death: Option<i32>,
 }
 
+impl Record for Row {
+    fn write(&self, out: &mut Vec<u8>) {
+        write_loc(out, self.loc);
+        out.push(u8::from(self.rejected));
+        for t in [&self.spell, &self.person] {
+            write_text(out, t.as_deref());
+        }
+        for d in [
+            self.birth,
+            self.age_at_admission,
+            self.admitted,
+            self.discharged,
+        ] {
+            write_day(out, d);
+        }
+        for t in [
+            &self.admission_method,
+            &self.discharge_method,
+            &self.destination,
+        ] {
+            write_text(out, t.as_deref());
+        }
+        write_day(out, self.ready);
+        write_text(out, self.treatment_function.as_deref());
+        write_day(out, self.death);
+    }
+
+    fn read(b: &mut &[u8]) -> Row {
+        Row {
+            loc: read_loc(b),
+            rejected: take(b, 1)[0] != 0,
+            spell: read_text(b),
+            person: read_text(b),
+            birth: read_day(b),
+            age_at_admission: read_day(b),
+            admitted: read_day(b),
+            discharged: read_day(b),
+            admission_method: read_text(b),
+            discharge_method: read_text(b),
+            destination: read_text(b),
+            ready: read_day(b),
+            treatment_function: read_text(b),
+            death: read_day(b),
+        }
+    }
+}
+
+/// The validated spells of every area, partitioned by area, for the engine to take a batch
+/// of areas at a time (`AreaRows`).
+pub(crate) struct DischargeStore {
+    /// Areas by key, in order of first appearance.
+    areas: Vec<String>,
+    partitions: Partitions<Row>,
+    /// Rows rejected by D01 (a missing or repeated Spell_ID), found after the pass.
+    unidentified: foldhash::HashSet<Loc>,
+    /// The first admission and the last admission or discharge of the kept spells.
+    pub coverage: Option<(NaiveDate, NaiveDate)>,
+}
+
 /// Does `v` match a code pattern: `len` characters, digits (and capitals when `letters`)?
 fn code_ok(v: &str, len: usize, letters: bool) -> bool {
     v.len() == len
@@ -34,11 +95,20 @@ fn code_ok(v: &str, len: usize, letters: bool) -> bool {
 
 /// Reads and validates the extract (D01–D07). The frame has the contract's column names,
 /// plus `birth` (the 1st of the birth month) and `__line`.
-pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
+pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<DischargeStore> {
     let (mut report, mut summary) = src.start();
-    let mut rows = Vec::new();
+    let mut partitions: Partitions<Row> = Partitions::new();
+    let mut spill_error: Option<String> = None;
+    let mut areas: Vec<String> = Vec::new();
+    let mut area_keys: foldhash::HashMap<String, usize> = foldhash::HashMap::default();
+    // D01 needs every Spell_ID of the file: each is kept as a 128-bit fingerprint (a
+    // collision among tens of millions is a 1e-24 chance), counted once or more; the rows
+    // without one are listed.
+    let mut id_counts: foldhash::HashMap<u128, bool> = foldhash::HashMap::default();
+    let mut no_id: Vec<Loc> = Vec::new();
     let mut birth_form_missing = false;
     let read = read_rows(src, &mut report, |c, loc, f, report| {
+        let issues_before = report.issues.len();
         let has_birth = c.has("Der_Birth_Year") && c.has("Der_Birth_Month");
         if !has_birth && !c.has("Age_at_Admission") {
             birth_form_missing = true;
@@ -165,10 +235,32 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
             }
             None => None,
         };
-        rows.push(Row {
+        let rejected = report.issues[issues_before..]
+            .iter()
+            .any(|i| i.severity == Severity::Error);
+        let spell = null(get("Spell_ID")).map(str::to_string);
+        match &spell {
+            Some(id) => {
+                id_counts
+                    .entry(id_fingerprint(id))
+                    .and_modify(|repeated| *repeated = true)
+                    .or_insert(false);
+            }
+            None => no_id.push(loc),
+        }
+        let area = get("LA_Code").trim();
+        let key = match area_keys.get(area) {
+            Some(k) => *k,
+            None => {
+                areas.push(area.to_string());
+                area_keys.insert(area.to_string(), areas.len() - 1);
+                areas.len() - 1
+            }
+        };
+        let row = Row {
             loc,
-            area: get("LA_Code").trim().to_string(),
-            spell: null(get("Spell_ID")).map(str::to_string),
+            rejected,
+            spell,
             person,
             birth: birth.map(days),
             age_at_admission,
@@ -180,7 +272,10 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
             ready: ready.map(days),
             treatment_function,
             death: death.map(days),
-        });
+        };
+        if spill_error.is_none() {
+            spill_error = partitions.push(key, &row).err();
+        }
     });
     if birth_form_missing {
         report.add(
@@ -196,60 +291,180 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
             report,
             summary,
             "no birth month or age column (F04)".to_string().into(),
-        );
+        )
+        .and(None);
     }
     summary.read = match read {
         Ok(n) => n,
-        Err(why) => return refuse(ledger, report, summary, why),
+        Err(why) => return refuse(ledger, report, summary, why).and(None),
     };
-    let ids: Vec<(Loc, Option<&str>)> = rows.iter().map(|r| (r.loc, r.spell.as_deref())).collect();
-    require_unique_ids(&mut report, ("D01", "Spell_ID", "spell"), &ids);
-    let rejected = rejected_locs(&report);
-    let kept: Vec<&Row> = rows.iter().filter(|r| !rejected.contains(&r.loc)).collect();
-    let text = |f: &dyn Fn(&Row) -> Option<&str>| kept.iter().map(|r| f(r)).collect::<Vec<_>>();
-    let frame = DataFrame::new_infer_height(vec![
-        Column::new(
-            "LA_Code".into(),
-            kept.iter().map(|r| r.area.as_str()).collect::<Vec<_>>(),
-        ),
-        Column::new("Spell_ID".into(), text(&|r| r.spell.as_deref())),
-        Column::new("Person_ID".into(), text(&|r| r.person.as_deref())),
-        date_column("birth", kept.iter().map(|r| r.birth).collect()),
-        Column::new(
-            "Age_at_Admission".into(),
-            kept.iter().map(|r| r.age_at_admission).collect::<Vec<_>>(),
-        ),
-        date_column("Admission_Date", kept.iter().map(|r| r.admitted).collect()),
-        date_column(
-            "Discharge_Date",
-            kept.iter().map(|r| r.discharged).collect(),
-        ),
-        Column::new(
-            "Admission_Method".into(),
-            text(&|r| r.admission_method.as_deref()),
-        ),
-        Column::new(
-            "Discharge_Method".into(),
-            text(&|r| r.discharge_method.as_deref()),
-        ),
-        Column::new(
-            "Discharge_Destination".into(),
-            text(&|r| r.destination.as_deref()),
-        ),
-        date_column(
-            "Discharge_Ready_Date",
-            kept.iter().map(|r| r.ready).collect(),
-        ),
-        Column::new(
-            "Treatment_Function_Code".into(),
-            text(&|r| r.treatment_function.as_deref()),
-        ),
-        date_column("Date_of_Death", kept.iter().map(|r| r.death).collect()),
-        Column::new(
-            "__line".into(),
-            kept.iter().map(|r| r.loc.to_string()).collect::<Vec<_>>(),
-        ),
-    ])
-    .expect("columns of one length");
-    finish(ledger, report, summary, frame)
+    if let Some(why) = spill_error {
+        return refuse(ledger, report, summary, why.into()).and(None);
+    }
+    // D01, in file order: a spell with no Spell_ID, and every copy of a repeated one.
+    let mut unidentified: Vec<(Loc, Option<String>)> =
+        no_id.into_iter().map(|l| (l, None)).collect();
+    for a in 0..areas.len() {
+        let rows = match partitions.area(a) {
+            Ok(rows) => rows,
+            Err(why) => return refuse(ledger, report, summary, why.into()).and(None),
+        };
+        for r in rows {
+            if let Some(id) = r.spell {
+                if id_counts.get(&id_fingerprint(&id)) == Some(&true) {
+                    unidentified.push((r.loc, Some(id)));
+                }
+            }
+        }
+    }
+    drop(id_counts);
+    unidentified.sort_by_key(|(loc, _)| *loc);
+    for (loc, id) in &unidentified {
+        match id {
+            None => report.add(
+                *loc,
+                Severity::Error,
+                "D01",
+                "Spell_ID",
+                "",
+                "the spell has no Spell_ID",
+            ),
+            Some(id) => report.add(
+                *loc,
+                Severity::Error,
+                "D01",
+                "Spell_ID",
+                id,
+                "Spell_ID is repeated; every copy is rejected",
+            ),
+        }
+    }
+    let mut store = DischargeStore {
+        areas,
+        partitions,
+        unidentified: unidentified.into_iter().map(|(l, _)| l).collect(),
+        coverage: None,
+    };
+    // Coverage from the kept spells (as the frame of them all would give it).
+    let (mut first, mut last): (Option<i32>, Option<i32>) = (None, None);
+    for a in 0..store.areas.len() {
+        let rows = match store.partitions.area(a) {
+            Ok(rows) => rows,
+            Err(why) => return refuse(ledger, report, summary, why.into()).and(None),
+        };
+        for r in rows.iter().filter(|r| store.kept(r)) {
+            if let Some(x) = r.admitted.max(r.discharged) {
+                last = Some(last.map_or(x, |l| l.max(x)));
+            }
+            if let Some(a) = r.admitted {
+                first = Some(first.map_or(a, |f| f.min(a)));
+            }
+        }
+    }
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+    let day = |d: i32| epoch + chrono::Duration::days(d as i64);
+    store.coverage = first.zip(last).map(|(f, l)| (day(f), day(l)));
+    super::settle(ledger, summary, report);
+    Some(store)
+}
+
+/// A Spell_ID's fingerprint for D01.
+fn id_fingerprint(id: &str) -> u128 {
+    use std::hash::BuildHasher;
+    let a = foldhash::fast::FixedState::with_seed(0x0d01_0001).hash_one(id);
+    let b = foldhash::fast::FixedState::with_seed(0x0d01_0002).hash_one(id);
+    (u128::from(a) << 64) | u128::from(b)
+}
+
+impl DischargeStore {
+    /// Whether a row is kept: not rejected by its own rules or by D01.
+    fn kept(&self, r: &Row) -> bool {
+        !r.rejected && !self.unidentified.contains(&r.loc)
+    }
+}
+
+impl super::AreaRows for DischargeStore {
+    fn areas(&self) -> Vec<(String, usize)> {
+        self.areas
+            .iter()
+            .cloned()
+            .zip(self.partitions.rows().iter().copied())
+            .collect()
+    }
+
+    fn outside(&self, area: &str) -> Result<Vec<(Loc, String)>, String> {
+        let mut out = Vec::new();
+        for (key, name) in self.areas.iter().enumerate() {
+            if name != area {
+                for r in self.partitions.area(key)? {
+                    if self.kept(&r) {
+                        out.push((r.loc, name.clone()));
+                    }
+                }
+            }
+        }
+        out.sort_by_key(|(loc, _)| *loc);
+        Ok(out)
+    }
+
+    /// The contract's columns, plus `birth` (the 1st of the birth month) and `__line`.
+    fn frame(&self, wanted: &[String]) -> Result<DataFrame, String> {
+        let mut kept: Vec<(u32, Row)> = Vec::new();
+        for (key, name) in self.areas.iter().enumerate() {
+            if wanted.contains(name) {
+                for r in self.partitions.area(key)? {
+                    if self.kept(&r) {
+                        kept.push((key as u32, r));
+                    }
+                }
+            }
+        }
+        let text =
+            |f: &dyn Fn(&Row) -> Option<&str>| kept.iter().map(|(_, r)| f(r)).collect::<Vec<_>>();
+        let days = |f: &dyn Fn(&Row) -> Option<i32>| kept.iter().map(|(_, r)| f(r)).collect();
+        DataFrame::new_infer_height(vec![
+            Column::new(
+                "LA_Code".into(),
+                kept.iter()
+                    .map(|(a, _)| self.areas[*a as usize].as_str())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new("Spell_ID".into(), text(&|r| r.spell.as_deref())),
+            Column::new("Person_ID".into(), text(&|r| r.person.as_deref())),
+            date_column("birth", days(&|r| r.birth)),
+            Column::new(
+                "Age_at_Admission".into(),
+                kept.iter()
+                    .map(|(_, r)| r.age_at_admission)
+                    .collect::<Vec<_>>(),
+            ),
+            date_column("Admission_Date", days(&|r| r.admitted)),
+            date_column("Discharge_Date", days(&|r| r.discharged)),
+            Column::new(
+                "Admission_Method".into(),
+                text(&|r| r.admission_method.as_deref()),
+            ),
+            Column::new(
+                "Discharge_Method".into(),
+                text(&|r| r.discharge_method.as_deref()),
+            ),
+            Column::new(
+                "Discharge_Destination".into(),
+                text(&|r| r.destination.as_deref()),
+            ),
+            date_column("Discharge_Ready_Date", days(&|r| r.ready)),
+            Column::new(
+                "Treatment_Function_Code".into(),
+                text(&|r| r.treatment_function.as_deref()),
+            ),
+            date_column("Date_of_Death", days(&|r| r.death)),
+            Column::new(
+                "__line".into(),
+                kept.iter()
+                    .map(|(_, r)| r.loc.to_string())
+                    .collect::<Vec<_>>(),
+            ),
+        ])
+        .map_err(|e| e.to_string())
+    }
 }

@@ -248,7 +248,7 @@ fn field_name(k: usize) -> &'static str {
 pub(crate) struct EventStore {
     /// Areas by key (in order of first appearance).
     areas: Vec<String>,
-    partitions: Partitions,
+    partitions: Partitions<Row>,
     dictionaries: std::sync::Arc<BTreeMap<&'static str, Vec<String>>>,
     pub coverage: BTreeMap<String, (NaiveDate, NaiveDate)>,
 }

@@ -1081,6 +1081,17 @@ pub(crate) fn date_column(name: &str, days: Vec<Option<i32>>) -> Column {
         .into()
 }
 
+/// An extract held partitioned by area (`partition`), for the engine to take a batch of
+/// areas at a time.
+pub(crate) trait AreaRows: Send + Sync {
+    /// Every area, with its count of rows.
+    fn areas(&self) -> Vec<(String, usize)>;
+    /// The frame of these areas' kept rows, in file order within each area.
+    fn frame(&self, areas: &[String]) -> Result<DataFrame, String>;
+    /// The kept rows of every other area than `area`, in file order, with their area.
+    fn outside(&self, area: &str) -> Result<Vec<(Loc, String)>, String>;
+}
+
 /// The outcome of loading one extract.
 pub(crate) struct Loaded {
     pub frame: DataFrame,

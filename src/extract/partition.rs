@@ -1,14 +1,83 @@
-//! The accepted event rows partitioned by area: held in memory up to a budget, then
-//! appended to one temporary file per area, so a national extract is validated in one
-//! streaming pass and computed a batch of areas at a time with memory bounded by the batch,
-//! not the file (every metric is area-local: the person key includes `LA_Code`).
+//! Rows partitioned by area: held in memory up to a budget, then appended to one temporary
+//! file per area, so a national extract is validated in one streaming pass and computed a
+//! batch of areas at a time with memory bounded by the batch, not the file (every metric is
+//! area-local: the person key includes `LA_Code`). The events and the discharges, the
+//! extracts that grow with the population, are partitioned.
 
 use super::events::{CLOSED, OPEN};
 use super::Loc;
 use std::io::{Read, Write};
 
-/// One accepted row as the row pass leaves it: typed, before duplicates (W03) and person
-/// details (W07) are settled, which need all of an area's rows.
+/// A row as its extract's partitions store it.
+pub(crate) trait Record: Sized {
+    fn write(&self, out: &mut Vec<u8>);
+    /// Reads one record from the front of `b`, advancing it.
+    fn read(b: &mut &[u8]) -> Self;
+}
+
+/// Takes `n` bytes from the front of `b`.
+pub(crate) fn take<'a>(b: &mut &'a [u8], n: usize) -> &'a [u8] {
+    let (head, rest) = b.split_at(n);
+    *b = rest;
+    head
+}
+
+/// Writes optional text: its length (`u16::MAX` for none), then its bytes.
+pub(crate) fn write_text(out: &mut Vec<u8>, v: Option<&str>) {
+    match v {
+        Some(v) => {
+            // Codes and identifiers are short; a longer value is cut at a character
+            // boundary within the limit rather than corrupting the record.
+            let mut end = v.len().min(u16::MAX as usize - 1);
+            while !v.is_char_boundary(end) {
+                end -= 1;
+            }
+            out.extend_from_slice(&(end as u16).to_le_bytes());
+            out.extend_from_slice(&v.as_bytes()[..end]);
+        }
+        None => out.extend_from_slice(&u16::MAX.to_le_bytes()),
+    }
+}
+
+/// Reads what `write_text` wrote.
+pub(crate) fn read_text(b: &mut &[u8]) -> Option<String> {
+    let n = u16::from_le_bytes(take(b, 2).try_into().expect("2 bytes"));
+    (n != u16::MAX).then(|| String::from_utf8_lossy(take(b, n as usize)).into_owned())
+}
+
+/// A location as 8 bytes: the top bit marks a Parquet row (else a CSV line); the file's
+/// position is in the bits below (`Loc::in_file`).
+pub(crate) fn write_loc(out: &mut Vec<u8>, loc: Loc) {
+    let n = match loc {
+        Loc::Line(n) => n,
+        Loc::Row(n) => n | ROW_BIT,
+        // Rows always have a place; a file-level location never reaches a row.
+        Loc::File => u64::MAX,
+    };
+    out.extend_from_slice(&n.to_le_bytes());
+}
+
+/// Reads what `write_loc` wrote.
+pub(crate) fn read_loc(b: &mut &[u8]) -> Loc {
+    match u64::from_le_bytes(take(b, 8).try_into().expect("8 bytes")) {
+        u64::MAX => Loc::File,
+        n if n & ROW_BIT != 0 => Loc::Row(n & !ROW_BIT),
+        n => Loc::Line(n),
+    }
+}
+
+/// Writes an optional day number (`i32::MIN` for none).
+pub(crate) fn write_day(out: &mut Vec<u8>, d: Option<i32>) {
+    out.extend_from_slice(&d.unwrap_or(i32::MIN).to_le_bytes());
+}
+
+/// Reads what `write_day` wrote.
+pub(crate) fn read_day(b: &mut &[u8]) -> Option<i32> {
+    Some(i32::from_le_bytes(take(b, 4).try_into().expect("4 bytes"))).filter(|d| *d != i32::MIN)
+}
+
+/// One accepted event row as the row pass leaves it: typed, before duplicates (W03) and
+/// person details (W07) are settled, which need all of an area's rows.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Row {
     /// Where the row is (its file among the extract's files, then its line or row).
@@ -26,26 +95,16 @@ pub(crate) struct Row {
     pub hash: u64,
 }
 
-/// Bytes of one row on disk.
-const RECORD: usize = 8 + 16 + 1 + 4 * 4 + CLOSED.len() + 4 * OPEN.len() + 8;
-/// The top bit of a stored location marks a Parquet row (else a CSV line); the file's
-/// position is in the bits below (`Loc::in_file`).
+/// The top bit of a stored location marks a Parquet row.
 const ROW_BIT: u64 = 1 << 63;
 
-impl Row {
+impl Record for Row {
     fn write(&self, out: &mut Vec<u8>) {
-        let date = |d: Option<i32>| d.unwrap_or(i32::MIN).to_le_bytes();
-        let loc = match self.loc {
-            Loc::Line(n) => n,
-            Loc::Row(n) => n | ROW_BIT,
-            // Rows always have a place; a file-level location never reaches a row.
-            Loc::File => u64::MAX,
-        };
-        out.extend_from_slice(&loc.to_le_bytes());
+        write_loc(out, self.loc);
         out.extend_from_slice(&self.key.to_le_bytes());
         out.push(u8::from(self.has_nhs_number));
         for d in [self.birth, self.death, self.start, self.end] {
-            out.extend_from_slice(&date(d));
+            write_day(out, d);
         }
         out.extend_from_slice(&self.closed);
         for k in self.open {
@@ -54,33 +113,17 @@ impl Row {
         out.extend_from_slice(&self.hash.to_le_bytes());
     }
 
-    fn read(b: &[u8]) -> Row {
-        let mut at = 0;
-        let mut take = |n: usize| {
-            let s = &b[at..at + n];
-            at += n;
-            s
-        };
-        let u32_of = |s: &[u8]| u32::from_le_bytes(s.try_into().expect("4 bytes"));
-        let date = |s: &[u8]| {
-            Some(i32::from_le_bytes(s.try_into().expect("4 bytes"))).filter(|d| *d != i32::MIN)
-        };
-        let loc = u64::from_le_bytes(take(8).try_into().expect("8 bytes"));
-        let loc = match loc {
-            u64::MAX => Loc::File,
-            n if n & ROW_BIT != 0 => Loc::Row(n & !ROW_BIT),
-            n => Loc::Line(n),
-        };
-        let key = u128::from_le_bytes(take(16).try_into().expect("16 bytes"));
-        let has_nhs_number = take(1)[0] != 0;
-        let (birth, death, start, end) =
-            (date(take(4)), date(take(4)), date(take(4)), date(take(4)));
-        let closed = take(CLOSED.len()).try_into().expect("closed codes");
+    fn read(b: &mut &[u8]) -> Row {
+        let loc = read_loc(b);
+        let key = u128::from_le_bytes(take(b, 16).try_into().expect("16 bytes"));
+        let has_nhs_number = take(b, 1)[0] != 0;
+        let (birth, death, start, end) = (read_day(b), read_day(b), read_day(b), read_day(b));
+        let closed = take(b, CLOSED.len()).try_into().expect("closed codes");
         let mut open = [0; OPEN.len()];
         for k in &mut open {
-            *k = u32_of(take(4));
+            *k = u32::from_le_bytes(take(b, 4).try_into().expect("4 bytes"));
         }
-        let hash = u64::from_le_bytes(take(8).try_into().expect("8 bytes"));
+        let hash = u64::from_le_bytes(take(b, 8).try_into().expect("8 bytes"));
         Row {
             loc,
             key,
@@ -96,7 +139,8 @@ impl Row {
     }
 }
 
-/// How many bytes of rows are held in memory before they are written out: about 3.4M rows.
+/// How many bytes of an extract's rows are held in memory before they are written out
+/// (about 3.4M event rows).
 /// `BCFMON_SPILL_BYTES` sets another budget (the tests force the files with a small one).
 fn budget() -> usize {
     std::env::var("BCFMON_SPILL_BYTES")
@@ -107,7 +151,7 @@ fn budget() -> usize {
 
 /// Rows by area (the area's key, from 0, in order of first appearance), in file order
 /// within each area.
-pub(crate) struct Partitions {
+pub(crate) struct Partitions<R> {
     held: Vec<Vec<u8>>,
     held_bytes: usize,
     budget: usize,
@@ -115,16 +159,18 @@ pub(crate) struct Partitions {
     /// area's file, once the budget has been passed.
     spilled: Option<(tempfile::TempDir, Vec<Option<std::fs::File>>)>,
     rows: Vec<usize>,
+    record: std::marker::PhantomData<R>,
 }
 
-impl Partitions {
-    pub(crate) fn new() -> Partitions {
+impl<R: Record> Partitions<R> {
+    pub(crate) fn new() -> Partitions<R> {
         Partitions {
             held: Vec::new(),
             held_bytes: 0,
             budget: budget(),
             spilled: None,
             rows: Vec::new(),
+            record: std::marker::PhantomData,
         }
     }
 
@@ -135,14 +181,15 @@ impl Partitions {
 
     /// Adds a row to an area's partition, writing every area's held rows out when the
     /// budget is passed.
-    pub(crate) fn push(&mut self, area: usize, row: &Row) -> Result<(), String> {
+    pub(crate) fn push(&mut self, area: usize, row: &R) -> Result<(), String> {
         if self.held.len() <= area {
             self.held.resize_with(area + 1, Vec::new);
             self.rows.resize(area + 1, 0);
         }
+        let before = self.held[area].len();
         row.write(&mut self.held[area]);
         self.rows[area] += 1;
-        self.held_bytes += RECORD;
+        self.held_bytes += self.held[area].len() - before;
         if self.held_bytes > self.budget {
             self.spill()?;
         }
@@ -182,7 +229,7 @@ impl Partitions {
     }
 
     /// Every row of an area, in file order.
-    pub(crate) fn area(&self, area: usize) -> Result<Vec<Row>, String> {
+    pub(crate) fn area(&self, area: usize) -> Result<Vec<R>, String> {
         let mut bytes = Vec::new();
         if let Some((dir, files)) = &self.spilled {
             if files.get(area).is_some_and(Option::is_some) {
@@ -194,7 +241,12 @@ impl Partitions {
         if let Some(held) = self.held.get(area) {
             bytes.extend_from_slice(held);
         }
-        Ok(bytes.chunks_exact(RECORD).map(Row::read).collect())
+        let mut rows = Vec::with_capacity(self.rows.get(area).copied().unwrap_or(0));
+        let mut rest = &bytes[..];
+        while !rest.is_empty() {
+            rows.push(R::read(&mut rest));
+        }
+        Ok(rows)
     }
 
     /// Whether rows went to files (the budget was passed).
@@ -231,11 +283,11 @@ mod tests {
     fn rows_read_back_as_written_in_memory_and_spilled() {
         let mut bytes = Vec::new();
         row(5).write(&mut bytes);
-        assert_eq!(bytes.len(), RECORD);
-        assert_eq!(Row::read(&bytes), row(5));
+        let record = bytes.len();
+        assert_eq!(Row::read(&mut &bytes[..]), row(5));
         // A budget of three records spills on the fourth push; the rest stay held.
         let mut p = Partitions::new();
-        p.budget = 3 * RECORD;
+        p.budget = 3 * record;
         for n in 0..10 {
             p.push((n % 2) as usize, &row(n)).expect("pushed");
         }

@@ -93,6 +93,11 @@ impl Data {
                         *rows.entry(a.to_string()).or_default() += n;
                     }
                 }
+                for store in self.partitioned.values() {
+                    for (a, n) in store.areas() {
+                        *rows.entry(a).or_default() += n;
+                    }
+                }
                 for (name, df) in self.frames.iter().filter(|(n, _)| *n != "benchmarks") {
                     let Ok(areas) = df
                         .column(crate::contract::area_column(name))
@@ -150,6 +155,9 @@ impl Data {
             };
             frames.insert(name.clone(), kept);
         }
+        for (name, store) in &self.partitioned {
+            frames.insert(name.clone(), store.frame(areas)?);
+        }
         let events = match &self.event_store {
             Some(store) => Some(store.events(areas)?),
             None => None,
@@ -161,6 +169,7 @@ impl Data {
             absent: self.absent.clone(),
             events,
             event_store: self.event_store.clone(),
+            partitioned: BTreeMap::new(),
             // The metrics never read the finance actuals (the pack does, from the run).
             finance: None,
         };
