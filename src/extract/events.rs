@@ -591,27 +591,27 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
     // W03 and W07 need all of an area's rows: each area is settled on its own, and the
     // warnings are listed as one pass over the file would list them (every W03 in file
     // order, then every W07; a location sorts by file, then place).
-    let settled: Result<Vec<Settled>, String> = (0..areas.values.len())
+    // Only each area's warnings are kept: its settled rows are dropped as soon as they
+    // are read (held together they would be the whole extract again).
+    let warned: Result<Vec<AreaWarnings>, String> = (0..areas.values.len())
         .into_par_iter()
         .map(|a| {
-            partitions
-                .area(a)
-                .map(|rows| Settled::of(vec![(rows, a as u32)]))
+            partitions.area(a).map(|rows| {
+                let s = Settled::of(vec![(rows, a as u32)]);
+                (s.repeated().collect(), s.disagreeing())
+            })
         })
         .collect();
-    let settled = match settled {
-        Ok(s) => s,
+    let (mut repeated, mut disagreeing): (Vec<Loc>, Vec<Loc>) = match warned {
+        Ok(w) => {
+            let (r, d): (Vec<Vec<Loc>>, Vec<Vec<Loc>>) = w.into_iter().unzip();
+            (r.concat(), d.concat())
+        }
         Err(why) => {
             refuse(ledger, report, summary, why.into());
             return None;
         }
     };
-    let mut repeated: Vec<Loc> = Vec::new();
-    let mut disagreeing: Vec<Loc> = Vec::new();
-    for s in &settled {
-        repeated.extend(s.repeated());
-        disagreeing.extend(s.disagreeing());
-    }
     repeated.sort_unstable();
     disagreeing.sort_unstable();
     for loc in repeated {
@@ -627,7 +627,6 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
     for loc in disagreeing {
         report.add(loc, Severity::Warning, "W07", "Date_of_Death", "", "this person's rows disagree on birth month or date of death; the earliest birth and latest death are used");
     }
-    drop(settled);
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
     let coverage = periods
         .into_iter()
@@ -655,6 +654,9 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
         coverage,
     })
 }
+
+/// Where an area's W03 and W07 fall.
+type AreaWarnings = (Vec<Loc>, Vec<Loc>);
 
 /// An area's (or a batch of areas') rows with duplicates and person details settled
 /// (data-contract.md §1.3): people numbered from 1 in order of first appearance.
