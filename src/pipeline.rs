@@ -60,6 +60,25 @@ pub(crate) fn all_requests(programme: &crate::programme::Programme) -> Vec<Reque
     out
 }
 
+/// W08 for a row of `value`'s area, at `loc` of the extract `summary` counts.
+fn other_area(
+    summary: &extract::FileSummary,
+    loc: Loc,
+    column: &str,
+    value: &str,
+    area: &str,
+) -> Issue {
+    Issue {
+        file: summary.file_of(loc).to_string(),
+        loc,
+        severity: Severity::Warning,
+        rule: "W08".into(),
+        column: column.into(),
+        value: value.into(),
+        message: format!("area is not the programme's ({area}); the row is ignored for the board"),
+    }
+}
+
 /// Rows of areas outside the programme are ignored for the board (W08), counted, not rejected.
 fn ignore_other_areas(
     data: &mut metrics::Data,
@@ -79,11 +98,11 @@ fn ignore_other_areas(
     names.sort();
     for name in &names {
         let col_name = crate::contract::area_column(name);
-        let file = ledger
+        let summary = ledger
             .files
             .iter()
             .find(|f| &f.extract == name)
-            .map(|f| f.file.clone())
+            .cloned()
             .unwrap_or_default();
         // A partitioned extract lists its other areas' rows; the batch of the programme's
         // area takes only its own.
@@ -91,17 +110,9 @@ fn ignore_other_areas(
             let outside = store.outside(area)?;
             let ignored = outside.len();
             for (loc, a) in outside {
-                ledger.issues.push(Issue {
-                    file: file.clone(),
-                    loc,
-                    severity: Severity::Warning,
-                    rule: "W08".into(),
-                    column: col_name.into(),
-                    value: a,
-                    message: format!(
-                        "area is not the programme's ({area}); the row is ignored for the board"
-                    ),
-                });
+                ledger
+                    .issues
+                    .push(other_area(&summary, loc, col_name, &a, area));
             }
             if let Some(f) = ledger.files.iter_mut().find(|f| &f.extract == name) {
                 f.ignored = ignored;
@@ -114,7 +125,7 @@ fn ignore_other_areas(
         let Ok(areas) = df.column(col_name).and_then(|c| c.str().cloned()) else {
             continue;
         };
-        let lines = df.column("__line").ok().and_then(|c| c.str().ok().cloned());
+        let lines = df.column("__line").ok().and_then(|c| c.u64().ok().cloned());
         let mut ignored = 0;
         for (i, a) in areas.iter().enumerate() {
             if a != Some(area) {
@@ -122,23 +133,10 @@ fn ignore_other_areas(
                 let loc = lines
                     .as_ref()
                     .and_then(|l| l.get(i))
-                    .map_or(Loc::File, |l| {
-                        l.strip_prefix("row ").map_or_else(
-                            || Loc::Line(l.parse().unwrap_or(0)),
-                            |r| Loc::Row(r.parse().unwrap_or(0)),
-                        )
-                    });
-                ledger.issues.push(Issue {
-                    file: file.clone(),
-                    loc,
-                    severity: Severity::Warning,
-                    rule: "W08".into(),
-                    column: col_name.into(),
-                    value: a.unwrap_or("").into(),
-                    message: format!(
-                        "area is not the programme's ({area}); the row is ignored for the board"
-                    ),
-                });
+                    .map_or(Loc::File, Loc::from_bits);
+                ledger
+                    .issues
+                    .push(other_area(&summary, loc, col_name, a.unwrap_or(""), area));
             }
         }
         if let Some(f) = ledger.files.iter_mut().find(|f| &f.extract == name) {

@@ -41,6 +41,14 @@ fn run_measured(cmd: &mut Command) -> (Duration, u64, bool) {
     }
 }
 
+/// A whole number from the environment, or `default`.
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
@@ -192,15 +200,9 @@ fn main() {
 /// synth; one `compute --all`, its wall time, peak memory and rows/s, and its time against
 /// the largest size above (target: peak under 4 GB, at most 12× the 5M time).
 fn national_benchmark(largest: Option<(usize, f64)>) {
-    let env = |name: &str, default: usize| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
     let (target_rows, areas) = (
-        env("BCFMON_BENCH_NATIONAL_ROWS", 50_000_000),
-        env("BCFMON_BENCH_NATIONAL_AREAS", 150),
+        env_usize("BCFMON_BENCH_NATIONAL_ROWS", 50_000_000),
+        env_usize("BCFMON_BENCH_NATIONAL_AREAS", 150),
     );
     if target_rows == 0 {
         return;
@@ -228,15 +230,9 @@ fn national_benchmark(largest: Option<(usize, f64)>) {
 /// polars read of every column of the events file and `compute --all` on the same set, and
 /// prints the ratio (target at most 5×).
 fn areas_benchmark(repeats: usize) {
-    let env = |name: &str, default: usize| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
     let (target_rows, areas) = (
-        env("BCFMON_BENCH_AREA_ROWS", 4_100_000),
-        env("BCFMON_BENCH_AREAS", 40),
+        env_usize("BCFMON_BENCH_AREA_ROWS", 4_100_000),
+        env_usize("BCFMON_BENCH_AREAS", 40),
     );
     if target_rows == 0 {
         return;

@@ -280,6 +280,27 @@ fn four_areas(format: &str) -> tempfile::TempDir {
     dir
 }
 
+/// `compute --all` of the root as it now reads its extracts (into `many/`) gives the results
+/// of the run before they were split (`one/all.csv`), byte for byte.
+fn same_results_as_one_file(root: &std::path::Path) {
+    let o = run_in(
+        root,
+        &[
+            "compute",
+            "--all",
+            "--out",
+            "many/all.csv",
+            "--data-quality",
+            "many/dq.csv",
+        ],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        fs::read(root.join("one/all.csv")).unwrap() == fs::read(root.join("many/all.csv")).unwrap(),
+        "the results of the split extract differ from the one file's"
+    );
+}
+
 /// Points `[data.events]` of the root's programme.toml at `path`.
 fn events_at(root: &std::path::Path, path: &str) {
     let toml = root.join("schemes/programme.toml");
@@ -324,23 +345,7 @@ fn a_glob_of_csv_files_is_one_extract() {
     }
     fs::rename(root.join("data/events.csv"), root.join("events-whole.csv")).unwrap();
     events_at(root, "data/events/part-*.csv");
-    let o = run_in(
-        root,
-        &[
-            "compute",
-            "--all",
-            "--out",
-            "many/all.csv",
-            "--data-quality",
-            "many/dq.csv",
-        ],
-    );
-    assert_eq!(o.code, 0, "{}", o.stderr);
-    assert_eq!(
-        fs::read(root.join("one/all.csv")).unwrap(),
-        fs::read(root.join("many/all.csv")).unwrap(),
-        "the results of the glob differ from the one file's"
-    );
+    same_results_as_one_file(root);
     // Line L of the one file (header = line 1) is line L - cut[k] of part k + 1.
     let moved: Vec<String> = fs::read_to_string(root.join("one/dq.csv"))
         .unwrap()
@@ -367,6 +372,68 @@ fn a_glob_of_csv_files_is_one_extract() {
         "{moved:?}"
     );
     assert_eq!(moved, many);
+    // The discharges as a glob too: a KPI run ignores the other areas' spells (W08), each
+    // named at its own file and line.
+    let text = fs::read_to_string(root.join("data/discharges.csv")).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let rows: Vec<&str> = lines.collect();
+    let half = rows.len() / 2;
+    fs::create_dir(root.join("data/discharges")).unwrap();
+    for (k, part) in [&rows[..half], &rows[half..]].iter().enumerate() {
+        fs::write(
+            root.join(format!("data/discharges/part-{}.csv", k + 1)),
+            format!("{header}\n{}\n", part.join("\n")),
+        )
+        .unwrap();
+    }
+    fs::rename(
+        root.join("data/discharges.csv"),
+        root.join("discharges-whole.csv"),
+    )
+    .unwrap();
+    let toml = root.join("schemes/programme.toml");
+    let text = fs::read_to_string(&toml).unwrap();
+    fs::write(
+        &toml,
+        format!("{text}\n[data.discharges]\npath = \"data/discharges/part-*.csv\"\n"),
+    )
+    .unwrap();
+    let o = run_in(
+        root,
+        &[
+            "compute",
+            "--out",
+            "kpi/kpi.csv",
+            "--data-quality",
+            "kpi/dq.csv",
+        ],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let ledger = fs::read_to_string(root.join("kpi/dq.csv")).unwrap();
+    // The last row of the whole file is the last line of part 2: line rows.len() - half + 1.
+    let last = rows.len() - half + 1;
+    let w08: Vec<&str> = ledger
+        .lines()
+        .filter(|l| l.contains(",W08,") && l.starts_with("data/discharges"))
+        .collect();
+    assert!(
+        w08.iter()
+            .any(|l| l.starts_with("data/discharges/part-1.csv,")),
+        "{ledger}"
+    );
+    assert!(
+        w08.iter()
+            .any(|l| l.starts_with("data/discharges/part-2.csv,")),
+        "{ledger}"
+    );
+    assert!(
+        w08.iter().all(|l| {
+            let line: usize = l.split(',').nth(1).unwrap().parse().unwrap();
+            (2..=last.max(half + 1)).contains(&line)
+        }),
+        "{w08:?}"
+    );
     // A file the glob matches is an input: never written over.
     let before = fs::read(root.join("data/events/part-2.csv")).unwrap();
     let o = run_in(
@@ -436,23 +503,7 @@ fn a_hive_partitioned_parquet_folder_is_one_extract() {
     )
     .unwrap();
     events_at(root, "data/events");
-    let o = run_in(
-        root,
-        &[
-            "compute",
-            "--all",
-            "--out",
-            "many/all.csv",
-            "--data-quality",
-            "many/dq.csv",
-        ],
-    );
-    assert_eq!(o.code, 0, "{}", o.stderr);
-    assert_eq!(
-        fs::read(root.join("one/all.csv")).unwrap(),
-        fs::read(root.join("many/all.csv")).unwrap(),
-        "the results of the folder differ from the one file's"
-    );
+    same_results_as_one_file(root);
     let ledger = fs::read_to_string(root.join("many/dq.csv")).unwrap();
     let first = areas.iter().next().unwrap();
     assert!(

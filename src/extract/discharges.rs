@@ -464,8 +464,8 @@ impl super::AreaRows for DischargeStore {
             Column::new(
                 "__line".into(),
                 kept.iter()
-                    .map(|(_, r)| r.loc.to_string())
-                    .collect::<Vec<_>>(),
+                    .map(|(_, r)| r.loc.to_bits())
+                    .collect::<Vec<u64>>(),
             ),
         ])
         .map_err(|e| e.to_string())

@@ -45,6 +45,7 @@ pub(crate) enum Loc {
 /// extract), so the rows of different files never share a location and sort in file order.
 const FILE_SHIFT: u32 = 40;
 const NUMBER_MASK: u64 = (1 << FILE_SHIFT) - 1;
+const ROW_BIT: u64 = 1 << 63;
 
 impl Loc {
     /// The same place in the extract's `file`th file (from 0).
@@ -54,6 +55,25 @@ impl Loc {
             Loc::Line(n) => Loc::Line(with(n)),
             Loc::Row(n) => Loc::Row(with(n)),
             Loc::File => Loc::File,
+        }
+    }
+
+    /// The place as one number (the `__line` column of a frame): the top bit marks a
+    /// Parquet row, the bits below it the file's position and the record's number.
+    pub(crate) fn to_bits(self) -> u64 {
+        match self {
+            Loc::Line(n) => n,
+            Loc::Row(n) => n | ROW_BIT,
+            Loc::File => u64::MAX,
+        }
+    }
+
+    /// The place `to_bits` gave.
+    pub(crate) fn from_bits(n: u64) -> Loc {
+        match n {
+            u64::MAX => Loc::File,
+            n if n & ROW_BIT != 0 => Loc::Row(n & !ROW_BIT),
+            n => Loc::Line(n),
         }
     }
 
@@ -163,6 +183,19 @@ pub struct FileSummary {
     pub ignored: usize,
     /// Why the whole file was refused, if it was.
     pub refused: Option<String>,
+    /// The files of an extract given as many (a glob, a folder), in path order; empty for
+    /// one file.
+    pub parts: Vec<String>,
+}
+
+impl FileSummary {
+    /// The file a place of this extract is in.
+    pub(crate) fn file_of(&self, loc: Loc) -> &str {
+        match loc {
+            Loc::File => &self.file,
+            _ => self.parts.get(loc.file()).unwrap_or(&self.file),
+        }
+    }
 }
 
 /// Every data problem of a run, and the row counts per file.
@@ -350,6 +383,7 @@ impl Source {
         let summary = FileSummary {
             extract: self.extract.name.to_string(),
             file: self.shown.clone(),
+            parts: self.parts.iter().map(|p| p.shown.clone()).collect(),
             ..Default::default()
         };
         let mut report = FileReport::new(&self.shown);
@@ -486,22 +520,10 @@ pub(crate) fn find(root: &Path, settings: &Settings, name: &str) -> Result<Optio
     if let Some(ds) = settings.data.get(name) {
         let full = root.join(&ds.path);
         let written = ds.path.to_string_lossy().into_owned();
-        if let Some(found) = many_files(&full, &written) {
-            let found = found.unwrap_or_default();
-            if found.is_empty() {
-                return Err(missing_message(root, name, ds, &full));
-            }
-            let parquet = ds.format == Some(Format::Parquet)
-                || found.iter().all(|(p, _)| {
-                    p.extension()
-                        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
-                });
-            let format = ds.format.unwrap_or(if parquet {
-                Format::Parquet
-            } else {
-                Format::Csv
-            });
-            let parts = found
+        // A glob or a folder: its files; else the path must be a file.
+        let parts: Vec<Part> = match many_files(&full, &written) {
+            Some(found) => found
+                .unwrap_or_default()
                 .into_iter()
                 .map(|(path, hive)| Part {
                     shown: path
@@ -511,39 +533,34 @@ pub(crate) fn find(root: &Path, settings: &Settings, name: &str) -> Result<Optio
                     path,
                     hive,
                 })
-                .collect();
-            return Ok(Some(Source {
-                extract,
-                shown: show(&ds.path),
-                path: full,
-                format,
-                date_format: ds.date_format,
-                encoding: ds.encoding,
-                parts,
-            }));
-        }
-        if !full.is_file() {
+                .collect(),
+            None => Vec::new(),
+        };
+        let many = full.is_dir() || written.contains(['*', '?', '[']);
+        if (many && parts.is_empty()) || (!many && !full.is_file()) {
             return Err(missing_message(root, name, ds, &full));
         }
-        let format = ds.format.unwrap_or(
-            if ds
-                .path
-                .extension()
+        let is_parquet = |p: &Path| {
+            p.extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
-            {
-                Format::Parquet
-            } else {
-                Format::Csv
-            },
-        );
+        };
+        let parquet = if many {
+            parts.iter().all(|p| is_parquet(&p.path))
+        } else {
+            is_parquet(&ds.path)
+        };
         return Ok(Some(Source {
             extract,
             shown: show(&ds.path),
             path: full,
-            format,
+            format: ds.format.unwrap_or(if parquet {
+                Format::Parquet
+            } else {
+                Format::Csv
+            }),
             date_format: ds.date_format,
             encoding: ds.encoding,
-            parts: Vec::new(),
+            parts,
         }));
     }
     for (rel, format) in discovered(name) {

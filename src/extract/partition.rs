@@ -45,25 +45,14 @@ pub(crate) fn read_text(b: &mut &[u8]) -> Option<String> {
     (n != u16::MAX).then(|| String::from_utf8_lossy(take(b, n as usize)).into_owned())
 }
 
-/// A location as 8 bytes: the top bit marks a Parquet row (else a CSV line); the file's
-/// position is in the bits below (`Loc::in_file`).
+/// A location as 8 bytes (`Loc::to_bits`).
 pub(crate) fn write_loc(out: &mut Vec<u8>, loc: Loc) {
-    let n = match loc {
-        Loc::Line(n) => n,
-        Loc::Row(n) => n | ROW_BIT,
-        // Rows always have a place; a file-level location never reaches a row.
-        Loc::File => u64::MAX,
-    };
-    out.extend_from_slice(&n.to_le_bytes());
+    out.extend_from_slice(&loc.to_bits().to_le_bytes());
 }
 
 /// Reads what `write_loc` wrote.
 pub(crate) fn read_loc(b: &mut &[u8]) -> Loc {
-    match u64::from_le_bytes(take(b, 8).try_into().expect("8 bytes")) {
-        u64::MAX => Loc::File,
-        n if n & ROW_BIT != 0 => Loc::Row(n & !ROW_BIT),
-        n => Loc::Line(n),
-    }
+    Loc::from_bits(u64::from_le_bytes(take(b, 8).try_into().expect("8 bytes")))
 }
 
 /// Writes an optional day number (`i32::MIN` for none).
@@ -94,9 +83,6 @@ pub(crate) struct Row {
     /// The fingerprint of every field, for W03.
     pub hash: u64,
 }
-
-/// The top bit of a stored location marks a Parquet row.
-const ROW_BIT: u64 = 1 << 63;
 
 impl Record for Row {
     fn write(&self, out: &mut Vec<u8>) {

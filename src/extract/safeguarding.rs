@@ -171,7 +171,7 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<Loaded> {
         ),
         Column::new(
             "__line".into(),
-            kept.iter().map(|r| r.loc.to_string()).collect::<Vec<_>>(),
+            kept.iter().map(|r| r.loc.to_bits()).collect::<Vec<u64>>(),
         ),
     ])
     .expect("columns of one length");

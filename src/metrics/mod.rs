@@ -855,14 +855,7 @@ fn compute_with(
             }
         }
     }
-    rows.sort_by(|a, b| {
-        (&a.area_code, &a.metric, a.window, a.period_end).cmp(&(
-            &b.area_code,
-            &b.metric,
-            b.window,
-            b.period_end,
-        ))
-    });
+    // Sorted by `compute` (or the gap table), once every batch is in.
     (rows, notes.into_iter().collect())
 }
 
