@@ -69,25 +69,9 @@ fn a_pack_compares_its_area_with_peers_computed_by_bcfmon() {
 /// Shards as separate processes, merged, equal the single run byte for byte (issue 17).
 #[test]
 fn shards_merged_equal_the_single_run() {
-    let dir = super::copy_fixture("base");
+    let dir = synthetic_areas(1500, 17, 5, "csv");
     let root = dir.path();
     let run = |args: &[&str]| run_in(root, args);
-    let o = run(&[
-        "synth",
-        "--people",
-        "1500",
-        "--seed",
-        "17",
-        "--areas",
-        "5",
-        "--out",
-        "data",
-        "--from",
-        "2023-04-01",
-        "--to",
-        "2025-03-31",
-    ]);
-    assert_eq!(o.code, 0, "{}", o.stderr);
     let o = run(&["compute", "--all", "--out", "single/all.csv"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     let o = run(&[
@@ -183,27 +167,8 @@ fn shards_merged_equal_the_single_run() {
 /// the ledger of the run that holds every area at once, byte for byte.
 #[test]
 fn batches_of_areas_and_spilled_rows_equal_the_whole_run() {
-    let dir = super::copy_fixture("base");
+    let dir = synthetic_areas(1200, 5, 4, "csv");
     let root = dir.path();
-    let o = run_in(
-        root,
-        &[
-            "synth",
-            "--people",
-            "1200",
-            "--seed",
-            "5",
-            "--areas",
-            "4",
-            "--out",
-            "data",
-            "--from",
-            "2023-04-01",
-            "--to",
-            "2025-03-31",
-        ],
-    );
-    assert_eq!(o.code, 0, "{}", o.stderr);
     let compute = |tag: &str, env: &[(&str, &str)]| {
         for (args, out) in [
             (vec!["--all"], "all.csv"),
@@ -252,20 +217,21 @@ fn batches_of_areas_and_spilled_rows_equal_the_whole_run() {
     assert!(ledger.contains(",W03,"), "{ledger}");
 }
 
-/// A synthetic set of four areas from 2023-04 to 2025-03 in `format`, in a copy of the
-/// base fixture.
-fn four_areas(format: &str) -> tempfile::TempDir {
+/// A synthetic set of `people` over `areas` areas from 2023-04 to 2025-03 in `format`, in a
+/// copy of the base fixture.
+fn synthetic_areas(people: usize, seed: u64, areas: usize, format: &str) -> tempfile::TempDir {
     let dir = super::copy_fixture("base");
+    let (people, seed, areas) = (people.to_string(), seed.to_string(), areas.to_string());
     let o = run_in(
         dir.path(),
         &[
             "synth",
             "--people",
-            "1000",
+            &people,
             "--seed",
-            "9",
+            &seed,
             "--areas",
-            "4",
+            &areas,
             "--format",
             format,
             "--out",
@@ -278,6 +244,11 @@ fn four_areas(format: &str) -> tempfile::TempDir {
     );
     assert_eq!(o.code, 0, "{}", o.stderr);
     dir
+}
+
+/// Four areas, as the many-files tests use them.
+fn four_areas(format: &str) -> tempfile::TempDir {
+    synthetic_areas(1000, 9, 4, format)
 }
 
 /// `compute --all` of the root as it now reads its extracts (into `many/`) gives the results
@@ -301,11 +272,41 @@ fn same_results_as_one_file(root: &std::path::Path) {
     );
 }
 
-/// Points `[data.events]` of the root's programme.toml at `path`.
-fn events_at(root: &std::path::Path, path: &str) {
+/// Points `[data.<extract>]` of the root's programme.toml at `path`.
+fn extract_at(root: &std::path::Path, extract: &str, path: &str) {
     let toml = root.join("schemes/programme.toml");
     let text = fs::read_to_string(&toml).unwrap();
-    fs::write(toml, format!("{text}\n[data.events]\npath = \"{path}\"\n")).unwrap();
+    fs::write(
+        toml,
+        format!("{text}\n[data.{extract}]\npath = \"{path}\"\n"),
+    )
+    .unwrap();
+}
+
+/// Splits `data/<extract>.csv` into `parts` files `data/<extract>/part-1.csv`, … (each with
+/// the header), moves the whole file out of `data/` and points programme.toml at the glob.
+/// Returns the data rows and where each part starts among them (and the end).
+fn split_csv(root: &std::path::Path, extract: &str, parts: usize) -> (Vec<String>, Vec<usize>) {
+    let text = fs::read_to_string(root.join(format!("data/{extract}.csv"))).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let rows: Vec<String> = lines.map(str::to_string).collect();
+    let cut: Vec<usize> = (0..=parts).map(|k| k * rows.len() / parts).collect();
+    fs::create_dir(root.join(format!("data/{extract}"))).unwrap();
+    for k in 0..parts {
+        fs::write(
+            root.join(format!("data/{extract}/part-{}.csv", k + 1)),
+            format!("{header}\n{}\n", rows[cut[k]..cut[k + 1]].join("\n")),
+        )
+        .unwrap();
+    }
+    fs::rename(
+        root.join(format!("data/{extract}.csv")),
+        root.join(format!("{extract}-whole.csv")),
+    )
+    .unwrap();
+    extract_at(root, extract, &format!("data/{extract}/part-*.csv"));
+    (rows, cut)
 }
 
 /// Many files, one extract (issue 17): the events split over three CSV files named by a
@@ -327,24 +328,8 @@ fn a_glob_of_csv_files_is_one_extract() {
         ],
     );
     assert_eq!(o.code, 0, "{}", o.stderr);
-    // Split data/events.csv into data/events/part-1..3.csv, each with the header; the
-    // single file moves out of data/ so only the glob finds the rows.
-    let text = fs::read_to_string(root.join("data/events.csv")).unwrap();
-    let mut lines = text.lines();
-    let header = lines.next().unwrap();
-    let rows: Vec<&str> = lines.collect();
-    let cut = [0, rows.len() / 3, 2 * rows.len() / 3, rows.len()];
-    fs::create_dir(root.join("data/events")).unwrap();
-    for k in 0..3 {
-        let body = rows[cut[k]..cut[k + 1]].join("\n");
-        fs::write(
-            root.join(format!("data/events/part-{}.csv", k + 1)),
-            format!("{header}\n{body}\n"),
-        )
-        .unwrap();
-    }
-    fs::rename(root.join("data/events.csv"), root.join("events-whole.csv")).unwrap();
-    events_at(root, "data/events/part-*.csv");
+    // Split data/events.csv into data/events/part-1..3.csv; only the glob finds the rows.
+    let (_, cut) = split_csv(root, "events", 3);
     same_results_as_one_file(root);
     // Line L of the one file (header = line 1) is line L - cut[k] of part k + 1.
     let moved: Vec<String> = fs::read_to_string(root.join("one/dq.csv"))
@@ -374,31 +359,8 @@ fn a_glob_of_csv_files_is_one_extract() {
     assert_eq!(moved, many);
     // The discharges as a glob too: a KPI run ignores the other areas' spells (W08), each
     // named at its own file and line.
-    let text = fs::read_to_string(root.join("data/discharges.csv")).unwrap();
-    let mut lines = text.lines();
-    let header = lines.next().unwrap();
-    let rows: Vec<&str> = lines.collect();
-    let half = rows.len() / 2;
-    fs::create_dir(root.join("data/discharges")).unwrap();
-    for (k, part) in [&rows[..half], &rows[half..]].iter().enumerate() {
-        fs::write(
-            root.join(format!("data/discharges/part-{}.csv", k + 1)),
-            format!("{header}\n{}\n", part.join("\n")),
-        )
-        .unwrap();
-    }
-    fs::rename(
-        root.join("data/discharges.csv"),
-        root.join("discharges-whole.csv"),
-    )
-    .unwrap();
-    let toml = root.join("schemes/programme.toml");
-    let text = fs::read_to_string(&toml).unwrap();
-    fs::write(
-        &toml,
-        format!("{text}\n[data.discharges]\npath = \"data/discharges/part-*.csv\"\n"),
-    )
-    .unwrap();
+    let (rows, cut) = split_csv(root, "discharges", 2);
+    let half = cut[1];
     let o = run_in(
         root,
         &[
@@ -448,7 +410,7 @@ fn a_glob_of_csv_files_is_one_extract() {
     );
     // A glob that matches nothing is an error, like a missing file; nothing is written.
     let dir2 = four_areas("csv");
-    events_at(dir2.path(), "data/events/*.csv");
+    extract_at(dir2.path(), "events", "data/events/*.csv");
     let o = run_in(dir2.path(), &["compute", "--all", "--out", "x.csv"]);
     assert_eq!(o.code, 1, "{}", o.stderr);
     assert!(
@@ -502,7 +464,7 @@ fn a_hive_partitioned_parquet_folder_is_one_extract() {
         root.join("events-whole.parquet"),
     )
     .unwrap();
-    events_at(root, "data/events");
+    extract_at(root, "events", "data/events");
     same_results_as_one_file(root);
     let ledger = fs::read_to_string(root.join("many/dq.csv")).unwrap();
     let first = areas.iter().next().unwrap();
