@@ -245,7 +245,7 @@ pub(crate) fn run(
             .collect();
         rows.retain(|r| computable.contains(&r.metric));
     }
-    rows.sort_by(|a, b| a.order().cmp(&b.order()));
+    // `compute` gave them in the results table's order; dropping rows keeps it.
     let month = until.or_else(|| months.last().copied());
     Ok(Run {
         programme,

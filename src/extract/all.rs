@@ -154,15 +154,8 @@ pub(crate) fn load_all(
                 data.event_store = Some(std::sync::Arc::new(ev));
             }
             Loaded::Discharges(Some(store)) => {
-                let configured = settings.data.get(name);
-                let start = configured
-                    .and_then(|d| d.coverage_start)
-                    .or(store.coverage.map(|r| r.0));
-                let end = configured
-                    .and_then(|d| d.coverage_end)
-                    .or(store.coverage.map(|r| r.1));
-                if let (Some(s), Some(e)) = (start, end) {
-                    data.coverage.insert(name.into(), (s, e));
+                if let Some(c) = coverage(settings.data.get(name), store.coverage) {
+                    data.coverage.insert(name.into(), c);
                 }
                 data.partitioned
                     .insert(name.into(), std::sync::Arc::new(store));
@@ -171,25 +164,32 @@ pub(crate) fn load_all(
                 data.missing.insert(name.into(), refused());
             }
             Loaded::Frame(Some(l)) => {
-                let configured = settings.data.get(name);
                 let inferred = date_range(
                     &l.frame,
                     crate::contract::extract(name).map_or(&[], |e| e.coverage),
                 );
-                let start = configured
-                    .and_then(|d| d.coverage_start)
-                    .or(inferred.map(|r| r.0));
-                let end = configured
-                    .and_then(|d| d.coverage_end)
-                    .or(inferred.map(|r| r.1));
-                if let (Some(s), Some(e)) = (start, end) {
-                    data.coverage.insert(name.into(), (s, e));
+                if let Some(c) = coverage(settings.data.get(name), inferred) {
+                    data.coverage.insert(name.into(), c);
                 }
                 data.frames.insert(name.into(), l.frame);
             }
         }
     }
     Ok(data)
+}
+
+/// An extract's coverage: each end as programme.toml sets it, else as its rows give it.
+fn coverage(
+    configured: Option<&crate::programme::DataSource>,
+    inferred: Option<(NaiveDate, NaiveDate)>,
+) -> Option<(NaiveDate, NaiveDate)> {
+    let start = configured
+        .and_then(|d| d.coverage_start)
+        .or(inferred.map(|r| r.0));
+    let end = configured
+        .and_then(|d| d.coverage_end)
+        .or(inferred.map(|r| r.1));
+    start.zip(end)
 }
 
 /// What stops a run when programme.toml names extract paths with no file behind them: each

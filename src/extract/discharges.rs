@@ -1,7 +1,8 @@
 //! The `discharges` extract (data-contract.md §3): hospital provider spells.
 
 use super::partition::{
-    read_day, read_loc, read_text, take, write_day, write_loc, write_text, Partitions, Record,
+    read_day, read_loc, read_text, take, write_day, write_loc, write_text, Interner, Partitions,
+    Record,
 };
 use super::values::{days, null, parse_date, required_date, whole};
 use super::{date_column, read_rows, refuse, Ledger, Loc, Severity, Source};
@@ -99,8 +100,7 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<DischargeStore> 
     let (mut report, mut summary) = src.start();
     let mut partitions: Partitions<Row> = Partitions::new();
     let mut spill_error: Option<String> = None;
-    let mut areas: Vec<String> = Vec::new();
-    let mut area_keys: foldhash::HashMap<String, usize> = foldhash::HashMap::default();
+    let mut areas = Interner::new();
     // D01 needs every Spell_ID of the file: each is kept as a 128-bit fingerprint (a
     // collision among tens of millions is a 1e-24 chance), in a plain list sorted after
     // the pass (a third of the memory of a map of them); the rows without one are listed.
@@ -243,15 +243,7 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<DischargeStore> 
             Some(id) => ids.push(id_fingerprint(id)),
             None => no_id.push(loc),
         }
-        let area = get("LA_Code").trim();
-        let key = match area_keys.get(area) {
-            Some(k) => *k,
-            None => {
-                areas.push(area.to_string());
-                area_keys.insert(area.to_string(), areas.len() - 1);
-                areas.len() - 1
-            }
-        };
+        let key = areas.key(Some(get("LA_Code").trim())) as usize - 1;
         let row = Row {
             loc,
             rejected,
@@ -305,18 +297,30 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<DischargeStore> 
         .collect();
     drop(ids);
     repeated.dedup();
+    // One pass over the partitions finds the repeated copies and, from the rows then
+    // kept, the coverage (as the frame of them all would give it).
     let mut unidentified: Vec<(Loc, Option<String>)> =
         no_id.into_iter().map(|l| (l, None)).collect();
-    for a in 0..areas.len() {
+    let (mut first, mut last): (Option<i32>, Option<i32>) = (None, None);
+    for a in 0..areas.values.len() {
         let rows = match partitions.area(a) {
             Ok(rows) => rows,
             Err(why) => return refuse(ledger, report, summary, why.into()).and(None),
         };
         for r in rows {
-            if let Some(id) = r.spell {
-                if repeated.binary_search(&id_fingerprint(&id)).is_ok() {
-                    unidentified.push((r.loc, Some(id)));
-                }
+            let Some(id) = r.spell else { continue };
+            if repeated.binary_search(&id_fingerprint(&id)).is_ok() {
+                unidentified.push((r.loc, Some(id)));
+                continue;
+            }
+            if r.rejected {
+                continue;
+            }
+            if let Some(x) = r.admitted.max(r.discharged) {
+                last = Some(last.map_or(x, |l| l.max(x)));
+            }
+            if let Some(a) = r.admitted {
+                first = Some(first.map_or(a, |f| f.min(a)));
             }
         }
     }
@@ -342,41 +346,20 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<DischargeStore> 
             ),
         }
     }
-    let mut store = DischargeStore {
-        areas,
-        partitions,
-        unidentified: unidentified.into_iter().map(|(l, _)| l).collect(),
-        coverage: None,
-    };
-    // Coverage from the kept spells (as the frame of them all would give it).
-    let (mut first, mut last): (Option<i32>, Option<i32>) = (None, None);
-    for a in 0..store.areas.len() {
-        let rows = match store.partitions.area(a) {
-            Ok(rows) => rows,
-            Err(why) => return refuse(ledger, report, summary, why.into()).and(None),
-        };
-        for r in rows.iter().filter(|r| store.kept(r)) {
-            if let Some(x) = r.admitted.max(r.discharged) {
-                last = Some(last.map_or(x, |l| l.max(x)));
-            }
-            if let Some(a) = r.admitted {
-                first = Some(first.map_or(a, |f| f.min(a)));
-            }
-        }
-    }
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
     let day = |d: i32| epoch + chrono::Duration::days(d as i64);
-    store.coverage = first.zip(last).map(|(f, l)| (day(f), day(l)));
     super::settle(ledger, summary, report);
-    Some(store)
+    Some(DischargeStore {
+        areas: areas.values,
+        partitions,
+        unidentified: unidentified.into_iter().map(|(l, _)| l).collect(),
+        coverage: first.zip(last).map(|(f, l)| (day(f), day(l))),
+    })
 }
 
 /// A Spell_ID's fingerprint for D01.
 fn id_fingerprint(id: &str) -> u128 {
-    use std::hash::BuildHasher;
-    let a = foldhash::fast::FixedState::with_seed(0x0d01_0001).hash_one(id);
-    let b = foldhash::fast::FixedState::with_seed(0x0d01_0002).hash_one(id);
-    (u128::from(a) << 64) | u128::from(b)
+    super::values::fingerprint128((0x0d01_0001, 0x0d01_0002), id)
 }
 
 impl DischargeStore {

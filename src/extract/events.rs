@@ -6,7 +6,9 @@
 //! dictionary. Metric expressions compare against positions found with `Events::code`.
 
 use super::codes::{self, closed, INVALID};
-use super::partition::{Partitions, Row};
+use super::partition::{
+    read_day, read_loc, read_u32, take, write_day, write_loc, Interner, Partitions, Record,
+};
 use super::values::{days, null, parse_date, whole};
 use super::{date_column, read_rows, refuse, Ledger, Loc, Severity, Source};
 use chrono::{Datelike, NaiveDate};
@@ -47,12 +49,7 @@ pub(crate) const OPEN: &[&str] = &[
 /// independent 64-bit hashes make a collision among a few million people about a 1e-26
 /// chance, so no key text needs to be kept.
 pub(crate) fn person_key(area: &str, nhs_number: Option<&str>, council_id: Option<&str>) -> u128 {
-    use std::hash::BuildHasher;
-    let hash = |parts: &[&str]| {
-        let a = foldhash::fast::FixedState::with_seed(0x0bcf_0001).hash_one(parts);
-        let b = foldhash::fast::FixedState::with_seed(0x0bcf_0002).hash_one(parts);
-        (u128::from(a) << 64) | u128::from(b)
-    };
+    let hash = |parts: &[&str]| super::values::fingerprint128((0x0bcf_0001, 0x0bcf_0002), parts);
     match nhs_number {
         Some(n) => hash(&[area, n]),
         None => hash(&["", area, council_id.unwrap_or_default()]),
@@ -140,28 +137,63 @@ impl Events {
     }
 }
 
-struct Interner {
-    map: foldhash::HashMap<String, u32>,
-    values: Vec<String>,
+/// One accepted event row as the row pass leaves it: typed, before duplicates (W03) and
+/// person details (W07) are settled, which need all of an area's rows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Row {
+    /// Where the row is (its file among the extract's files, then its line or row).
+    pub loc: Loc,
+    /// `events::person_key` of the row.
+    pub key: u128,
+    pub has_nhs_number: bool,
+    pub birth: Option<i32>,
+    pub death: Option<i32>,
+    pub start: Option<i32>,
+    pub end: Option<i32>,
+    pub closed: [u8; CLOSED.len()],
+    pub open: [u32; OPEN.len()],
+    /// The fingerprint of every field, for W03.
+    pub hash: u64,
 }
 
-impl Interner {
-    fn new() -> Self {
-        Interner {
-            map: foldhash::HashMap::default(),
-            values: Vec::new(),
+impl Record for Row {
+    fn write(&self, out: &mut Vec<u8>) {
+        write_loc(out, self.loc);
+        out.extend_from_slice(&self.key.to_le_bytes());
+        out.push(u8::from(self.has_nhs_number));
+        for d in [self.birth, self.death, self.start, self.end] {
+            write_day(out, d);
         }
+        out.extend_from_slice(&self.closed);
+        for k in self.open {
+            out.extend_from_slice(&k.to_le_bytes());
+        }
+        out.extend_from_slice(&self.hash.to_le_bytes());
     }
-    /// 0 for empty; otherwise 1 + the value's position.
-    fn key(&mut self, v: Option<&str>) -> u32 {
-        let Some(v) = v else { return 0 };
-        if let Some(k) = self.map.get(v) {
-            return *k;
+
+    fn read(b: &mut &[u8]) -> Row {
+        let loc = read_loc(b);
+        let key = u128::from_le_bytes(take(b, 16).try_into().expect("16 bytes"));
+        let has_nhs_number = take(b, 1)[0] != 0;
+        let (birth, death, start, end) = (read_day(b), read_day(b), read_day(b), read_day(b));
+        let closed = take(b, CLOSED.len()).try_into().expect("closed codes");
+        let mut open = [0; OPEN.len()];
+        for k in &mut open {
+            *k = read_u32(b);
         }
-        self.values.push(v.to_string());
-        let k = self.values.len() as u32;
-        self.map.insert(v.to_string(), k);
-        k
+        let hash = u64::from_le_bytes(take(b, 8).try_into().expect("8 bytes"));
+        Row {
+            loc,
+            key,
+            has_nhs_number,
+            birth,
+            death,
+            start,
+            end,
+            closed,
+            open,
+            hash,
+        }
     }
 }
 
@@ -667,6 +699,9 @@ struct Settled {
     /// W03: whether a row is the first of its kind (a later exact copy is ignored).
     keep: Vec<bool>,
     person: Vec<u32>,
+    /// Person by key, and whether each (by number) has an NHS number.
+    persons: foldhash::HashMap<u128, u32>,
+    with_nhs: Vec<bool>,
     /// Per person: the earliest valid birth month and the latest death, and whether the
     /// person's rows disagree (W07).
     birth: Vec<Option<i32>>,
@@ -688,11 +723,15 @@ impl Settled {
         let keep: Vec<bool> = rows.iter().map(|r| seen.insert(r.hash)).collect();
         drop(seen);
         let mut persons: foldhash::HashMap<u128, u32> = foldhash::HashMap::default();
+        let mut with_nhs = vec![false];
         let person: Vec<u32> = rows
             .iter()
             .map(|r| {
                 let next = persons.len() as u32 + 1;
-                *persons.entry(r.key).or_insert(next)
+                *persons.entry(r.key).or_insert_with(|| {
+                    with_nhs.push(r.has_nhs_number);
+                    next
+                })
             })
             .collect();
         let n_persons = persons.len() + 1;
@@ -715,6 +754,8 @@ impl Settled {
             area,
             keep,
             person,
+            persons,
+            with_nhs,
             birth,
             death,
             conflict,
@@ -764,7 +805,7 @@ impl EventStore {
                 parts.push((self.partitions.area(key)?, key as u32));
             }
         }
-        let s = Settled::of(parts);
+        let mut s = Settled::of(parts);
         let idx: Vec<usize> = (0..s.rows.len()).filter(|i| s.keep[*i]).collect();
         let rows = &s.rows;
         let pick = |f: fn(&Row) -> Option<i32>| idx.iter().map(|i| f(&rows[*i])).collect();
@@ -820,13 +861,11 @@ impl EventStore {
             })
             .collect();
         let frame = DataFrame::new_infer_height(columns).map_err(|e| e.to_string())?;
-        // Person by key, for linking hospital spells: only people with an NHS number.
-        let mut by_nhs_number: foldhash::HashMap<u128, u32> = foldhash::HashMap::default();
-        for (r, &p) in rows.iter().zip(&s.person) {
-            if r.has_nhs_number {
-                by_nhs_number.entry(r.key).or_insert(p);
-            }
-        }
+        // Person by key, for linking hospital spells: only people with an NHS number (the
+        // two forms of key never meet, so a key's rows agree on having one).
+        let with_nhs = std::mem::take(&mut s.with_nhs);
+        let mut by_nhs_number = std::mem::take(&mut s.persons);
+        by_nhs_number.retain(|_, p| with_nhs[*p as usize]);
         Ok(Events {
             frame,
             dictionaries: self.dictionaries.clone(),

@@ -191,11 +191,18 @@ pub struct FileSummary {
 impl FileSummary {
     /// The file a place of this extract is in.
     pub(crate) fn file_of(&self, loc: Loc) -> &str {
-        match loc {
-            Loc::File => &self.file,
-            _ => self.parts.get(loc.file()).unwrap_or(&self.file),
-        }
+        file_of(&self.file, &self.parts, loc, None)
     }
+}
+
+/// The file of an extract (`whole`, or one of its `parts` when it is many) that `loc` is
+/// in; a place about a whole file is in the one being read, if any.
+fn file_of<'a>(whole: &'a str, parts: &'a [String], loc: Loc, reading: Option<usize>) -> &'a str {
+    let k = match loc {
+        Loc::File => reading,
+        _ => Some(loc.file()),
+    };
+    k.and_then(|k| parts.get(k)).map_or(whole, String::as_str)
 }
 
 /// Every data problem of a run, and the row counts per file.
@@ -319,15 +326,6 @@ impl FileReport {
         }
     }
 
-    /// The file an issue at `loc` is in.
-    fn file_of(&self, loc: Loc) -> &str {
-        let k = match loc {
-            Loc::File => self.reading,
-            _ => Some(loc.file()),
-        };
-        k.and_then(|k| self.files.get(k)).unwrap_or(&self.file)
-    }
-
     pub(crate) fn add(
         &mut self,
         loc: Loc,
@@ -340,7 +338,7 @@ impl FileReport {
         // While a file is read, every place is in it.
         let loc = self.reading.map_or(loc, |k| loc.in_file(k));
         self.issues.push(Issue {
-            file: self.file_of(loc).to_string(),
+            file: file_of(&self.file, &self.files, loc, self.reading).to_string(),
             loc,
             severity,
             rule: rule.to_string(),
@@ -415,34 +413,39 @@ impl Source {
     }
 }
 
-/// The files a configured path names when it is a glob (`data/events/*.csv`) or a folder
-/// of Parquet files, hive-partitioned or not (`data/events/LA_Code=E08000033/part-0.parquet`),
-/// in path order, each with the `KEY=VALUE` folders between `full` and it. `None` for a path
-/// that is neither; `Some(empty)` when nothing matches.
+/// Files with the `KEY=VALUE` folders above each.
 type Found = Vec<(PathBuf, Vec<(String, String)>)>;
+
+/// Whether a configured path is a glob.
+fn is_pattern(written: &str) -> bool {
+    written.contains(['*', '?', '['])
+}
 
 /// The files a configured path that is a glob or a folder names (none for a plain path):
 /// inputs, never to be written over.
 pub(crate) fn parts_of(full: &Path, written: &str) -> Vec<PathBuf> {
     many_files(full, written)
-        .and_then(Result::ok)
         .unwrap_or_default()
         .into_iter()
         .map(|(p, _)| p)
         .collect()
 }
 
-fn many_files(full: &Path, written: &str) -> Option<Result<Found, String>> {
-    let mut found: Vec<PathBuf> = if written.contains(['*', '?', '[']) {
+/// The files a configured path names when it is a glob (`data/events/*.csv`) or a folder
+/// of Parquet files, hive-partitioned or not (`data/events/LA_Code=E08000033/part-0.parquet`),
+/// in path order, each with the `KEY=VALUE` folders between `full` and it. `None` for a path
+/// that is neither; `Some(empty)` when nothing matches (an invalid pattern matches nothing).
+fn many_files(full: &Path, written: &str) -> Option<Found> {
+    let mut found: Vec<PathBuf> = if is_pattern(written) {
         let pattern = full.to_string_lossy().into_owned();
-        match glob::glob(&pattern) {
-            Ok(paths) => paths
-                .filter_map(Result::ok)
-                .filter(|p| p.is_file())
-                .collect(),
-            // Not a valid pattern: it matches no file.
-            Err(_) => return Some(Ok(Vec::new())),
-        }
+        glob::glob(&pattern)
+            .map(|paths| {
+                paths
+                    .filter_map(Result::ok)
+                    .filter(|p| p.is_file())
+                    .collect()
+            })
+            .unwrap_or_default()
     } else if full.is_dir() {
         let mut out = Vec::new();
         let mut stack = vec![full.to_path_buf()];
@@ -473,33 +476,35 @@ fn many_files(full: &Path, written: &str) -> Option<Result<Found, String>> {
         // The folder above the pattern's first wildcard.
         let mut b = PathBuf::new();
         for c in full.components() {
-            if c.as_os_str().to_string_lossy().contains(['*', '?', '[']) {
+            if is_pattern(&c.as_os_str().to_string_lossy()) {
                 break;
             }
             b.push(c);
         }
         b
     };
-    Some(Ok(found
-        .into_iter()
-        .map(|p| {
-            let hive = p
-                .strip_prefix(&base)
-                .ok()
-                .and_then(|rel| rel.parent())
-                .map(|dirs| {
-                    dirs.components()
-                        .filter_map(|c| {
-                            let c = c.as_os_str().to_string_lossy();
-                            let (k, v) = c.split_once('=')?;
-                            Some((k.to_string(), v.to_string()))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            (p, hive)
-        })
-        .collect()))
+    Some(
+        found
+            .into_iter()
+            .map(|p| {
+                let hive = p
+                    .strip_prefix(&base)
+                    .ok()
+                    .and_then(|rel| rel.parent())
+                    .map(|dirs| {
+                        dirs.components()
+                            .filter_map(|c| {
+                                let c = c.as_os_str().to_string_lossy();
+                                let (k, v) = c.split_once('=')?;
+                                Some((k.to_string(), v.to_string()))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (p, hive)
+            })
+            .collect(),
+    )
 }
 
 /// Finds an extract: the configured path, else `data/<name>.parquet`, then `.csv`.
@@ -521,22 +526,20 @@ pub(crate) fn find(root: &Path, settings: &Settings, name: &str) -> Result<Optio
         let full = root.join(&ds.path);
         let written = ds.path.to_string_lossy().into_owned();
         // A glob or a folder: its files; else the path must be a file.
-        let parts: Vec<Part> = match many_files(&full, &written) {
-            Some(found) => found
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(path, hive)| Part {
-                    shown: path
-                        .strip_prefix(root)
-                        .map(&show)
-                        .unwrap_or_else(|_| path.display().to_string()),
-                    path,
-                    hive,
-                })
-                .collect(),
-            None => Vec::new(),
-        };
-        let many = full.is_dir() || written.contains(['*', '?', '[']);
+        let found = many_files(&full, &written);
+        let many = found.is_some();
+        let parts: Vec<Part> = found
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(path, hive)| Part {
+                shown: path
+                    .strip_prefix(root)
+                    .map(&show)
+                    .unwrap_or_else(|_| path.display().to_string()),
+                path,
+                hive,
+            })
+            .collect();
         if (many && parts.is_empty()) || (!many && !full.is_file()) {
             return Err(missing_message(root, name, ds, &full));
         }
@@ -609,7 +612,7 @@ fn missing_message(
                  files (path = \"{written}/{name}-*.csv\") or a folder of Parquet files"
             ),
         )
-    } else if written.contains(['*', '?', '[']) {
+    } else if is_pattern(&written) {
         (
             "matches no file".to_string(),
             "correct the pattern (it is relative to the folder that holds schemes/; `*` matches \

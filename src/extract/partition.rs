@@ -2,9 +2,8 @@
 //! file per area, so a national extract is validated in one streaming pass and computed a
 //! batch of areas at a time with memory bounded by the batch, not the file (every metric is
 //! area-local: the person key includes `LA_Code`). The events and the discharges, the
-//! extracts that grow with the population, are partitioned.
+//! extracts that grow with the population, are partitioned; each defines its own record.
 
-use super::events::{CLOSED, OPEN};
 use super::Loc;
 use std::io::{Read, Write};
 
@@ -22,27 +21,26 @@ pub(crate) fn take<'a>(b: &mut &'a [u8], n: usize) -> &'a [u8] {
     head
 }
 
-/// Writes optional text: its length (`u16::MAX` for none), then its bytes.
+/// Writes optional text: its length (`u32::MAX` for none), then its bytes.
 pub(crate) fn write_text(out: &mut Vec<u8>, v: Option<&str>) {
     match v {
         Some(v) => {
-            // Codes and identifiers are short; a longer value is cut at a character
-            // boundary within the limit rather than corrupting the record.
-            let mut end = v.len().min(u16::MAX as usize - 1);
-            while !v.is_char_boundary(end) {
-                end -= 1;
-            }
-            out.extend_from_slice(&(end as u16).to_le_bytes());
-            out.extend_from_slice(&v.as_bytes()[..end]);
+            out.extend_from_slice(&(v.len() as u32).to_le_bytes());
+            out.extend_from_slice(v.as_bytes());
         }
-        None => out.extend_from_slice(&u16::MAX.to_le_bytes()),
+        None => out.extend_from_slice(&u32::MAX.to_le_bytes()),
     }
 }
 
 /// Reads what `write_text` wrote.
 pub(crate) fn read_text(b: &mut &[u8]) -> Option<String> {
-    let n = u16::from_le_bytes(take(b, 2).try_into().expect("2 bytes"));
-    (n != u16::MAX).then(|| String::from_utf8_lossy(take(b, n as usize)).into_owned())
+    let n = read_u32(b);
+    (n != u32::MAX).then(|| String::from_utf8_lossy(take(b, n as usize)).into_owned())
+}
+
+/// Reads a little-endian `u32`.
+pub(crate) fn read_u32(b: &mut &[u8]) -> u32 {
+    u32::from_le_bytes(take(b, 4).try_into().expect("4 bytes"))
 }
 
 /// A location as 8 bytes (`Loc::to_bits`).
@@ -62,66 +60,34 @@ pub(crate) fn write_day(out: &mut Vec<u8>, d: Option<i32>) {
 
 /// Reads what `write_day` wrote.
 pub(crate) fn read_day(b: &mut &[u8]) -> Option<i32> {
-    Some(i32::from_le_bytes(take(b, 4).try_into().expect("4 bytes"))).filter(|d| *d != i32::MIN)
+    Some(read_u32(b) as i32).filter(|d| *d != i32::MIN)
 }
 
-/// One accepted event row as the row pass leaves it: typed, before duplicates (W03) and
-/// person details (W07) are settled, which need all of an area's rows.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Row {
-    /// Where the row is (its file among the extract's files, then its line or row).
-    pub loc: Loc,
-    /// `events::person_key` of the row.
-    pub key: u128,
-    pub has_nhs_number: bool,
-    pub birth: Option<i32>,
-    pub death: Option<i32>,
-    pub start: Option<i32>,
-    pub end: Option<i32>,
-    pub closed: [u8; CLOSED.len()],
-    pub open: [u32; OPEN.len()],
-    /// The fingerprint of every field, for W03.
-    pub hash: u64,
+/// Keys for the values of a column, numbered from 1 in order of first appearance (0 is the
+/// empty value): the areas of a partitioned extract, and the events' open-list dictionaries.
+pub(crate) struct Interner {
+    map: foldhash::HashMap<String, u32>,
+    pub values: Vec<String>,
 }
 
-impl Record for Row {
-    fn write(&self, out: &mut Vec<u8>) {
-        write_loc(out, self.loc);
-        out.extend_from_slice(&self.key.to_le_bytes());
-        out.push(u8::from(self.has_nhs_number));
-        for d in [self.birth, self.death, self.start, self.end] {
-            write_day(out, d);
+impl Interner {
+    pub(crate) fn new() -> Self {
+        Interner {
+            map: foldhash::HashMap::default(),
+            values: Vec::new(),
         }
-        out.extend_from_slice(&self.closed);
-        for k in self.open {
-            out.extend_from_slice(&k.to_le_bytes());
-        }
-        out.extend_from_slice(&self.hash.to_le_bytes());
     }
 
-    fn read(b: &mut &[u8]) -> Row {
-        let loc = read_loc(b);
-        let key = u128::from_le_bytes(take(b, 16).try_into().expect("16 bytes"));
-        let has_nhs_number = take(b, 1)[0] != 0;
-        let (birth, death, start, end) = (read_day(b), read_day(b), read_day(b), read_day(b));
-        let closed = take(b, CLOSED.len()).try_into().expect("closed codes");
-        let mut open = [0; OPEN.len()];
-        for k in &mut open {
-            *k = u32::from_le_bytes(take(b, 4).try_into().expect("4 bytes"));
+    /// 0 for empty; otherwise 1 + the value's position.
+    pub(crate) fn key(&mut self, v: Option<&str>) -> u32 {
+        let Some(v) = v else { return 0 };
+        if let Some(k) = self.map.get(v) {
+            return *k;
         }
-        let hash = u64::from_le_bytes(take(b, 8).try_into().expect("8 bytes"));
-        Row {
-            loc,
-            key,
-            has_nhs_number,
-            birth,
-            death,
-            start,
-            end,
-            closed,
-            open,
-            hash,
-        }
+        self.values.push(v.to_string());
+        let k = self.values.len() as u32;
+        self.map.insert(v.to_string(), k);
+        k
     }
 }
 
@@ -142,9 +108,11 @@ pub(crate) struct Partitions<R> {
     held: Vec<Vec<u8>>,
     held_bytes: usize,
     budget: usize,
-    /// The folder of the spilled rows (removed when the partitions are dropped) and each
-    /// area's file, once the budget has been passed.
-    spilled: Option<(tempfile::TempDir, Vec<Option<std::fs::File>>)>,
+    /// The folder of the spilled rows (removed when the partitions are dropped), once the
+    /// budget has been passed, and which areas have a file in it. Files are opened for
+    /// each spill, not held: an extract may name thousands of areas (mistyped codes too).
+    spilled: Option<tempfile::TempDir>,
+    on_disk: Vec<bool>,
     rows: Vec<usize>,
     record: std::marker::PhantomData<R>,
 }
@@ -156,6 +124,7 @@ impl<R: Record> Partitions<R> {
             held_bytes: 0,
             budget: budget(),
             spilled: None,
+            on_disk: Vec::new(),
             rows: Vec::new(),
             record: std::marker::PhantomData,
         }
@@ -183,31 +152,32 @@ impl<R: Record> Partitions<R> {
         Ok(())
     }
 
+    fn file(dir: &tempfile::TempDir, area: usize) -> std::path::PathBuf {
+        dir.path().join(format!("{area}.rows"))
+    }
+
     fn spill(&mut self) -> Result<(), String> {
         let why = |e: std::io::Error| format!("cannot write the partitioned rows: {e}");
         if self.spilled.is_none() {
             let dir = tempfile::Builder::new()
-                .prefix("bcfmon-events-")
+                .prefix("bcfmon-rows-")
                 .tempdir()
                 .map_err(why)?;
-            self.spilled = Some((dir, Vec::new()));
+            self.spilled = Some(dir);
         }
-        let (dir, files) = self.spilled.as_mut().expect("made above");
-        files.resize_with(self.held.len(), || None);
+        let dir = self.spilled.as_ref().expect("made above");
+        self.on_disk.resize(self.held.len(), false);
         for (area, held) in self.held.iter_mut().enumerate() {
             if held.is_empty() {
                 continue;
             }
-            if files[area].is_none() {
-                files[area] = Some(
-                    std::fs::File::create(dir.path().join(format!("{area}.rows"))).map_err(why)?,
-                );
-            }
-            files[area]
-                .as_mut()
-                .expect("opened above")
-                .write_all(held)
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(Self::file(dir, area))
+                .and_then(|mut f| f.write_all(held))
                 .map_err(why)?;
+            self.on_disk[area] = true;
             held.clear();
             held.shrink_to_fit();
         }
@@ -218,9 +188,9 @@ impl<R: Record> Partitions<R> {
     /// Every row of an area, in file order.
     pub(crate) fn area(&self, area: usize) -> Result<Vec<R>, String> {
         let mut bytes = Vec::new();
-        if let Some((dir, files)) = &self.spilled {
-            if files.get(area).is_some_and(Option::is_some) {
-                std::fs::File::open(dir.path().join(format!("{area}.rows")))
+        if let Some(dir) = &self.spilled {
+            if self.on_disk.get(area).copied().unwrap_or(false) {
+                std::fs::File::open(Self::file(dir, area))
                     .and_then(|mut f| f.read_to_end(&mut bytes))
                     .map_err(|e| format!("cannot read the partitioned rows back: {e}"))?;
             }
@@ -247,40 +217,63 @@ impl<R: Record> Partitions<R> {
 mod tests {
     use super::*;
 
-    fn row(n: u64) -> Row {
-        Row {
+    /// A record of each kind of field.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Spell {
+        loc: Loc,
+        id: Option<String>,
+        day: Option<i32>,
+    }
+
+    impl Record for Spell {
+        fn write(&self, out: &mut Vec<u8>) {
+            write_loc(out, self.loc);
+            write_text(out, self.id.as_deref());
+            write_day(out, self.day);
+        }
+        fn read(b: &mut &[u8]) -> Spell {
+            Spell {
+                loc: read_loc(b),
+                id: read_text(b),
+                day: read_day(b),
+            }
+        }
+    }
+
+    fn spell(n: u64) -> Spell {
+        Spell {
             loc: if n.is_multiple_of(2) {
                 Loc::Line(n)
             } else {
-                Loc::Row(n)
+                Loc::Row(n).in_file(3)
             },
-            key: (n as u128) << 70 | 7,
-            has_nhs_number: n.is_multiple_of(3),
-            birth: Some(-3000),
-            death: None,
-            start: Some(19_000 + n as i32),
-            end: n.is_multiple_of(2).then_some(19_500),
-            closed: [1, 2, 3, 4, 255, 0],
-            open: [0, 9, 70_000, 1, n as u32],
-            hash: u64::MAX - n,
+            // An identifier longer than 65,535 bytes is kept whole.
+            id: (n != 4).then(|| format!("SP-{n}-").repeat(if n == 7 { 20_000 } else { 1 })),
+            day: (n != 6).then_some(19_000 - n as i32),
         }
     }
 
     #[test]
     fn rows_read_back_as_written_in_memory_and_spilled() {
         let mut bytes = Vec::new();
-        row(5).write(&mut bytes);
+        spell(5).write(&mut bytes);
         let record = bytes.len();
-        assert_eq!(Row::read(&mut &bytes[..]), row(5));
+        assert_eq!(Spell::read(&mut &bytes[..]), spell(5));
         // A budget of three records spills on the fourth push; the rest stay held.
         let mut p = Partitions::new();
         p.budget = 3 * record;
         for n in 0..10 {
-            p.push((n % 2) as usize, &row(n)).expect("pushed");
+            p.push((n % 2) as usize, &spell(n)).expect("pushed");
         }
         assert!(p.spilled());
         assert_eq!(p.rows(), &[5, 5]);
-        let odd: Vec<Row> = (0..10).filter(|n| n % 2 == 1).map(row).collect();
-        assert_eq!(p.area(1).expect("read"), odd);
+        for area in 0..2 {
+            let want: Vec<Spell> = (0..10).filter(|n| n % 2 == area).map(spell).collect();
+            assert_eq!(p.area(area as usize).expect("read"), want);
+        }
+        assert_eq!(
+            p.area(1).expect("read")[3].id.as_ref().map(String::len),
+            Some(100_000)
+        );
     }
 }

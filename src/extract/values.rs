@@ -106,6 +106,16 @@ pub(crate) fn code(s: &str) -> String {
     normalized(s).into_owned()
 }
 
+/// A 128-bit fingerprint of a value: two independent 64-bit hashes (of seeds `seeds`), for
+/// keys held by the million without their text (a collision among tens of millions is about
+/// a 1e-24 chance).
+pub(crate) fn fingerprint128<T: std::hash::Hash + ?Sized>(seeds: (u64, u64), v: &T) -> u128 {
+    use std::hash::BuildHasher;
+    let a = foldhash::fast::FixedState::with_seed(seeds.0).hash_one(v);
+    let b = foldhash::fast::FixedState::with_seed(seeds.1).hash_one(v);
+    (u128::from(a) << 64) | u128::from(b)
+}
+
 /// `code` without a copy when the value is already in its normal form (single spaces between
 /// words, none at the ends), as nearly every value is.
 pub(crate) fn normalized(s: &str) -> std::borrow::Cow<'_, str> {

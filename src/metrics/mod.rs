@@ -498,8 +498,8 @@ fn population(data: &Data, area: &str, year: i32, band: &str) -> Option<u64> {
 }
 
 /// Computes every request at every month end for the given areas (all areas present in the
-/// data when `areas` is `None`), by the programme's method. Returns the rows and notes on
-/// what could not be computed.
+/// data when `areas` is `None`), by the programme's method. Returns the rows, in the results
+/// table's order (`ResultRow::order`), and notes on what could not be computed.
 pub(crate) fn compute(
     data: &Data,
     programme: &Programme,
@@ -536,14 +536,8 @@ pub(crate) fn compute(
         rows.extend(r);
         notes.extend(n);
     }
-    rows.sort_by(|a, b| {
-        (&a.area_code, &a.metric, a.window, a.period_end).cmp(&(
-            &b.area_code,
-            &b.metric,
-            b.window,
-            b.period_end,
-        ))
-    });
+    // In the results table's order (a stable sort: a row's ties keep the order computed).
+    rows.sort_by(|a, b| a.order().cmp(&b.order()));
     Ok((rows, notes.into_iter().collect()))
 }
 
