@@ -614,3 +614,46 @@ fn compute_parquet_is_typed() {
         assert_eq!(end.to_string(), row[5]);
     }
 }
+
+/// The events are validated a chunk of rows at a time, the rows of a chunk shared between
+/// the cores (issue 17): the ledger still lists every problem in file order, a record of
+/// the wrong width (E08) in its place among the others, then the repeated rows (W03).
+#[test]
+fn event_problems_are_listed_in_file_order() {
+    let dir = copy_fixture("events");
+    let events = dir.path().join("data/events.csv");
+    let mut text = fs::read_to_string(&events).unwrap();
+    let first_row = text.lines().nth(1).unwrap().to_string();
+    let bogus = first_row.replacen(",Service,", ",Bogus,", 1);
+    // Lines 68–71 of the file.
+    for line in [
+        "E06000099,2023-04-01",
+        bogus.as_str(),
+        first_row.as_str(),
+        "E06000099,2023-04-01,2025-03-31",
+    ] {
+        text.push_str(line);
+        text.push('\n');
+    }
+    fs::write(&events, text).unwrap();
+    let out = run_in(dir.path(), &["compute", "--all", "--out", "r.csv"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let dq = parse_csv(&fs::read_to_string(dir.path().join("data_quality.csv")).unwrap());
+    let issues: Vec<(u64, String)> = dq[1..]
+        .iter()
+        .filter(|r| r[0].ends_with("events.csv"))
+        .map(|r| (r[1].parse().unwrap(), r[3].clone()))
+        .collect();
+    let mine: Vec<String> = issues
+        .iter()
+        .filter(|(line, _)| *line >= 68)
+        .map(|(line, rule)| format!("{line}:{rule}"))
+        .collect();
+    assert_eq!(mine, ["68:E08", "69:W01", "69:E03", "71:E08", "70:W03"]);
+    let in_rows: Vec<u64> = issues
+        .iter()
+        .filter(|(_, rule)| rule != "W03" && rule != "W07")
+        .map(|(line, _)| *line)
+        .collect();
+    assert!(in_rows.windows(2).all(|w| w[0] <= w[1]), "{issues:?}");
+}

@@ -10,7 +10,7 @@ use super::partition::{
     read_day, read_loc, read_u32, take, write_day, write_loc, Interner, Partitions, Record,
 };
 use super::values::{days, null, parse_date, whole};
-use super::{date_column, read_rows, refuse, Ledger, Loc, Severity, Source};
+use super::{date_column, read_chunks, refuse, Ledger, Loc, Severity, Source};
 use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -285,42 +285,66 @@ pub(crate) struct EventStore {
     pub coverage: BTreeMap<String, (NaiveDate, NaiveDate)>,
 }
 
-/// Reads and validates the events extract. `None` when the file is refused (F01–F04).
-pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
-    let (mut report, mut summary) = src.start();
-    let mut partitions = Partitions::new();
-    let mut spill_error: Option<String> = None;
-    let mut memo: Vec<ClosedMemo> = (0..CLOSED.len() + CHECKED_ONLY.len())
-        .map(|_| ClosedMemo::default())
-        .collect();
-    let mut areas = Interner::new();
-    let mut dicts: Vec<Interner> = OPEN.iter().map(|_| Interner::new()).collect();
-    // Reporting period per area (by area key).
-    let mut periods: Vec<(Option<i32>, Option<i32>)> = Vec::new();
-    let mut birth_form_missing = false;
-    // Where each field sits in a record, resolved from the header at the first row.
-    let mut positions: Option<(usize, Vec<Option<usize>>)> = None;
-    let read = read_rows(src, &mut report, |cols, loc, f, report| {
-        // Each file of an extract read from many has its own header.
-        if positions
-            .as_ref()
-            .is_none_or(|(file, _)| *file != cols.file)
-        {
-            positions = Some((
-                cols.file,
-                (0..FIELDS).map(|k| cols.get(field_name(k))).collect(),
-            ));
+/// A problem found by a share of a chunk, reported when the shares are merged in order.
+struct Pending<'a> {
+    loc: Loc,
+    severity: Severity,
+    rule: &'static str,
+    column: &'static str,
+    value: &'a str,
+    message: String,
+}
+
+/// One core's share of a chunk of rows (`extract::Chunk`): the rows it accepted and the
+/// problems it found, with areas and open-list values keyed in its own order of first
+/// appearance. `load` merges the shares in file order, keying them again, so the result is
+/// that of one pass over the file.
+struct Share<'a> {
+    memo: Vec<ClosedMemo>,
+    areas: Interner,
+    dicts: Vec<Interner>,
+    /// Reporting period per area (by the share's area key).
+    periods: Vec<(Option<i32>, Option<i32>)>,
+    /// Accepted rows, with the share's area key.
+    rows: Vec<(u32, Row)>,
+    issues: Vec<Pending<'a>>,
+}
+
+impl<'a> Share<'a> {
+    fn new() -> Self {
+        Share {
+            memo: (0..CLOSED.len() + CHECKED_ONLY.len())
+                .map(|_| ClosedMemo::default())
+                .collect(),
+            areas: Interner::new(),
+            dicts: OPEN.iter().map(|_| Interner::new()).collect(),
+            periods: Vec::new(),
+            rows: Vec::new(),
+            issues: Vec::new(),
         }
-        let pos = &positions.as_ref().expect("set above").1;
-        let der = pos[BIRTH_YEAR].is_some() && pos[BIRTH_MONTH].is_some();
-        if !der && pos[BIRTH_DATE].is_none() {
-            birth_form_missing = true;
-            return;
-        }
+    }
+
+    /// Validates one row (E01–E10, W01, W02, W04–W06); an accepted row is kept.
+    fn validate(
+        &mut self,
+        pos: &[Option<usize>],
+        der: bool,
+        date_format: crate::programme::DateFormat,
+        loc: Loc,
+        f: &[&'a str],
+    ) {
         let get = |k: usize| pos[k].map_or("", |i| f.get(i).copied().unwrap_or(""));
         let mut rejected = false;
-        let mut add = |sev: Severity, rule: &str, k: usize, msg: String| {
-            report.add(loc, sev, rule, field_name(k), get(k), msg);
+        let issues = &mut self.issues;
+        let mut add = |severity: Severity, rule: &'static str, k: usize, message: String| {
+            issues.push(Pending {
+                loc,
+                severity,
+                rule,
+                column: field_name(k),
+                value: get(k),
+                message,
+            });
         };
         let area = get(LA_CODE).trim();
         if area.is_empty() {
@@ -341,7 +365,7 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
         let mut closed_vals = [EMPTY; 6];
         for (i, (_, list)) in CLOSED.iter().enumerate() {
             if let Some(v) = null(get(FIRST_CLOSED + i)) {
-                let (code, listed) = memo[i].read(v, list);
+                let (code, listed) = self.memo[i].read(v, list);
                 if !listed {
                     add(
                         Severity::Warning,
@@ -355,7 +379,7 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
         }
         for (k, (_, list)) in CHECKED_ONLY.iter().enumerate() {
             if let Some(v) = null(get(FIRST_CHECKED + k)) {
-                if !memo[CLOSED.len() + k].read(v, list).1 {
+                if !self.memo[CLOSED.len() + k].read(v, list).1 {
                     add(
                         Severity::Warning,
                         "W01",
@@ -379,7 +403,7 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
             );
             rejected = true;
         }
-        let date = |k: usize| null(get(k)).map(|v| parse_date(v, src.date_format));
+        let date = |k: usize| null(get(k)).map(|v| parse_date(v, date_format));
         let range_rule = |e: &str| {
             if e.contains("outside 1900") {
                 "E07"
@@ -480,7 +504,7 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
                 }
             }
         } else {
-            match null(get(BIRTH_DATE)).map(|v| parse_date(v, src.date_format)) {
+            match null(get(BIRTH_DATE)).map(|v| parse_date(v, date_format)) {
                 Some(Ok(d)) => NaiveDate::from_ymd_opt(d.year(), d.month(), 1),
                 Some(Err(e)) => {
                     add(
@@ -555,11 +579,11 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
         // Coverage per area from the reporting period (metrics.md §0.4).
         let rps = date(PERIOD_START).and_then(Result::ok).map(days);
         let rpe = date(PERIOD_END).and_then(Result::ok).map(days);
-        let area_key = areas.key(Some(area)) as usize;
-        if periods.len() < area_key {
-            periods.resize(area_key, (None, None));
+        let area_key = self.areas.key(Some(area)) as usize;
+        if self.periods.len() < area_key {
+            self.periods.resize(area_key, (None, None));
         }
-        let p = &mut periods[area_key - 1];
+        let p = &mut self.periods[area_key - 1];
         p.0 = match (p.0, rps) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -572,7 +596,7 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
         // People known only by the council's identifier are keyed apart, so they can never
         // be mistaken for an NHS number when hospital spells are linked.
         let mut open = [0; OPEN.len()];
-        for (i, (dict, key)) in dicts.iter_mut().zip(&mut open).enumerate() {
+        for (i, (dict, key)) in self.dicts.iter_mut().zip(&mut open).enumerate() {
             let v = null(get(FIRST_OPEN + i)).map(super::values::normalized);
             *key = dict.key(v.as_deref());
         }
@@ -588,8 +612,112 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
             open,
             hash: fingerprint(f),
         };
-        if spill_error.is_none() {
-            spill_error = partitions.push(area_key - 1, &row).err();
+        self.rows.push((area_key as u32, row));
+    }
+}
+
+/// Reads and validates the events extract. `None` when the file is refused (F01–F04).
+pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
+    let (mut report, mut summary) = src.start();
+    let mut partitions = Partitions::new();
+    let mut spill_error: Option<String> = None;
+    let mut areas = Interner::new();
+    let mut dicts: Vec<Interner> = OPEN.iter().map(|_| Interner::new()).collect();
+    // Reporting period per area (by area key).
+    let mut periods: Vec<(Option<i32>, Option<i32>)> = Vec::new();
+    let mut birth_form_missing = false;
+    // Where each field sits in a record, resolved from the header at the first row.
+    let mut positions: Option<(usize, Vec<Option<usize>>)> = None;
+    let read = read_chunks(src, &mut report, |cols, chunk, report| {
+        // Each file of an extract read from many has its own header.
+        if positions
+            .as_ref()
+            .is_none_or(|(file, _)| *file != cols.file)
+        {
+            positions = Some((
+                cols.file,
+                (0..FIELDS).map(|k| cols.get(field_name(k))).collect(),
+            ));
+        }
+        let pos = &positions.as_ref().expect("set above").1;
+        let der = pos[BIRTH_YEAR].is_some() && pos[BIRTH_MONTH].is_some();
+        let birth_form = der || pos[BIRTH_DATE].is_some();
+        birth_form_missing |= !birth_form;
+        // The chunk's rows in one share per core, validated side by side.
+        let cores = rayon::current_num_threads().max(1);
+        let per = chunk.len().div_ceil(cores).max(1);
+        let shares: Vec<Share> = (0..chunk.len())
+            .step_by(per)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|from| {
+                let mut share = Share::new();
+                let mut fields = Vec::new();
+                for i in from..(from + per).min(chunk.len()) {
+                    match chunk.fields(i, &mut fields) {
+                        Ok(()) if birth_form => {
+                            share.validate(pos, der, src.date_format, chunk.loc(i), &fields)
+                        }
+                        Ok(()) => {}
+                        // E08: a record with a different number of fields is rejected.
+                        Err(why) => share.issues.push(Pending {
+                            loc: chunk.loc(i),
+                            severity: Severity::Error,
+                            rule: "E08",
+                            column: "",
+                            value: "",
+                            message: why.to_string(),
+                        }),
+                    }
+                }
+                share
+            })
+            .collect();
+        // Merged in file order: keys given in order of first appearance over the file.
+        for share in shares {
+            for p in share.issues {
+                report.add(p.loc, p.severity, p.rule, p.column, p.value, p.message);
+            }
+            let area_keys: Vec<u32> = share
+                .areas
+                .values
+                .iter()
+                .map(|a| areas.key(Some(a)))
+                .collect();
+            let dict_keys: Vec<Vec<u32>> = share
+                .dicts
+                .iter()
+                .zip(&mut dicts)
+                .map(|(local, dict)| {
+                    std::iter::once(0)
+                        .chain(local.values.iter().map(|v| dict.key(Some(v))))
+                        .collect()
+                })
+                .collect();
+            if periods.len() < areas.values.len() {
+                periods.resize(areas.values.len(), (None, None));
+            }
+            for (local, (s, e)) in share.periods.into_iter().enumerate() {
+                let p = &mut periods[area_keys[local] as usize - 1];
+                p.0 = match (p.0, s) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                p.1 = match (p.1, e) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+            for (area, mut row) in share.rows {
+                for (k, keys) in row.open.iter_mut().zip(&dict_keys) {
+                    *k = keys[*k as usize];
+                }
+                if spill_error.is_none() {
+                    spill_error = partitions
+                        .push(area_keys[area as usize - 1] as usize - 1, &row)
+                        .err();
+                }
+            }
         }
     });
     if birth_form_missing {

@@ -848,6 +848,48 @@ pub(crate) fn header(src: &Source) -> Option<Vec<String>> {
 /// About how many Parquet rows are read into memory at a time.
 const SLICE_ROWS: usize = 250_000;
 
+/// How many rows a `Chunk` holds: enough that splitting one between the cores costs
+/// nothing, few enough that its fields (a reference each) stay small beside the file.
+const CHUNK_ROWS: usize = 32_768;
+
+/// A run of consecutive rows of a file, read before any is validated, so an extract's
+/// validation can share the rows of a chunk between the cores and still report in file
+/// order. A CSV chunk holds its records; a Parquet chunk one list of values per column,
+/// borrowed from the decoded columns.
+pub(crate) struct Chunk<'a> {
+    locs: Vec<Loc>,
+    /// Parquet: each column's values for these rows ("" for a null).
+    columns: Vec<Vec<&'a str>>,
+    /// CSV: each record, or the E08 message for a record whose width is not the header's.
+    records: Vec<Result<csv::StringRecord, String>>,
+}
+
+impl<'a> Chunk<'a> {
+    /// How many rows the chunk holds.
+    pub(crate) fn len(&self) -> usize {
+        self.locs.len()
+    }
+
+    /// Where row `i` is.
+    pub(crate) fn loc(&self, i: usize) -> Loc {
+        self.locs[i]
+    }
+
+    /// Row `i`'s fields in `buf`, or why the row has none (E08).
+    pub(crate) fn fields<'s>(&'s self, i: usize, buf: &mut Vec<&'s str>) -> Result<(), &'s str> {
+        buf.clear();
+        if self.columns.is_empty() {
+            match &self.records[i] {
+                Ok(record) => buf.extend(record.iter()),
+                Err(why) => return Err(why),
+            }
+        } else {
+            buf.extend(self.columns.iter().map(|c| c[i]));
+        }
+        Ok(())
+    }
+}
+
 /// Reads the header, maps it to the contract (refusing the file on F02/F03), then calls
 /// `row` for every record with its location and fields. Returns the number of rows read,
 /// or why the file was refused.
@@ -856,11 +898,29 @@ pub(crate) fn read_rows(
     report: &mut FileReport,
     mut row: impl FnMut(&Columns, Loc, &[&str], &mut FileReport),
 ) -> Result<usize, Refusal> {
+    read_chunks(src, report, |cols, chunk, report| {
+        let mut fields = Vec::new();
+        for i in 0..chunk.len() {
+            match chunk.fields(i, &mut fields) {
+                Ok(()) => row(cols, chunk.loc(i), &fields, report),
+                // E08: a record with a different number of fields is rejected.
+                Err(why) => report.add(chunk.loc(i), Severity::Error, "E08", "", "", why),
+            }
+        }
+    })
+}
+
+/// `read_rows` a chunk of rows at a time (E08 is the caller's to report, in its place).
+pub(crate) fn read_chunks(
+    src: &Source,
+    report: &mut FileReport,
+    mut each: impl FnMut(&Columns, &Chunk<'_>, &mut FileReport),
+) -> Result<usize, Refusal> {
     let mut count = 0;
     let many = !src.parts.is_empty();
     for (k, part) in src.files().iter().enumerate() {
         report.reading = Some(k);
-        let read = read_file(&src.part(part), k, &part.hive, report, &mut row);
+        let read = read_file(&src.part(part), k, &part.hive, report, &mut each);
         report.reading = None;
         count += read.map_err(|why| Refusal {
             loc: why.loc.in_file(k),
@@ -874,13 +934,13 @@ pub(crate) fn read_rows(
     Ok(count)
 }
 
-/// `read_rows` of one file, the `k`th of its extract, with its hive columns.
+/// `read_chunks` of one file, the `k`th of its extract, with its hive columns.
 fn read_file(
     src: &Source,
     k: usize,
     hive: &[(String, String)],
     report: &mut FileReport,
-    row: &mut impl FnMut(&Columns, Loc, &[&str], &mut FileReport),
+    each: &mut impl FnMut(&Columns, &Chunk<'_>, &mut FileReport),
 ) -> Result<usize, Refusal> {
     let mut count = 0;
     match src.format {
@@ -901,26 +961,44 @@ fn read_file(
             let mut cols = map_header(src, &header, report)?;
             cols.file = k;
             let width = header.len();
-            let mut record = csv::StringRecord::new();
+            let mut chunk = Chunk {
+                locs: Vec::new(),
+                columns: Vec::new(),
+                records: Vec::new(),
+            };
             loop {
-                match reader.read_record(&mut record) {
-                    Ok(false) => break,
-                    Ok(true) => {
-                        let line = record.position().map_or(0, |p| p.line());
-                        count += 1;
-                        if record.len() != width {
-                            // E08: a record with a different number of fields is rejected.
-                            let message = format!(
-                                "the record has {} fields; the header has {width}",
-                                record.len()
-                            );
-                            report.add(Loc::Line(line), Severity::Error, "E08", "", "", message);
-                            continue;
+                let mut record = csv::StringRecord::new();
+                let more = match reader.read_record(&mut record) {
+                    Ok(more) => more,
+                    Err(e) => {
+                        // The rows before the one that cannot be read are validated, as
+                        // they would be one at a time: their problems stay in the ledger.
+                        if chunk.len() > 0 {
+                            each(&cols, &chunk, report);
                         }
-                        let fields: Vec<&str> = record.iter().collect();
-                        row(&cols, Loc::Line(line).in_file(k), &fields, report);
+                        return Err(csv_error(src, detected, e));
                     }
-                    Err(e) => return Err(csv_error(src, detected, e)),
+                };
+                if more {
+                    let line = record.position().map_or(0, |p| p.line());
+                    count += 1;
+                    chunk.locs.push(Loc::Line(line).in_file(k));
+                    chunk.records.push(if record.len() == width {
+                        Ok(record)
+                    } else {
+                        Err(format!(
+                            "the record has {} fields; the header has {width}",
+                            record.len()
+                        ))
+                    });
+                }
+                if chunk.len() == CHUNK_ROWS || (!more && chunk.len() > 0) {
+                    each(&cols, &chunk, report);
+                    chunk.locs.clear();
+                    chunk.records.clear();
+                }
+                if !more {
+                    break;
                 }
             }
         }
@@ -991,15 +1069,27 @@ fn read_file(
                     .map(|s| s.str().expect("cast to string"))
                     .collect();
                 // One iterator per column: walking the chunks is much cheaper than a lookup
-                // per cell.
+                // per cell. The columns of a chunk are taken side by side.
                 let mut columns: Vec<_> = cas.iter().map(|ca| ca.iter()).collect();
                 let height = cas.first().map_or(0, |c| c.len());
-                let mut fields: Vec<&str> = Vec::with_capacity(cas.len());
-                for _ in 0..height {
-                    fields.clear();
-                    fields.extend(columns.iter_mut().map(|c| c.next().flatten().unwrap_or("")));
-                    count += 1;
-                    row(cols, Loc::Row(count as u64).in_file(k), &fields, report);
+                let mut taken = 0;
+                while taken < height {
+                    let n = CHUNK_ROWS.min(height - taken);
+                    use rayon::prelude::*;
+                    let values: Vec<Vec<&str>> = columns
+                        .par_iter_mut()
+                        .map(|c| c.by_ref().take(n).map(|v| v.unwrap_or("")).collect())
+                        .collect();
+                    let chunk = Chunk {
+                        locs: (count + 1..=count + n)
+                            .map(|r| Loc::Row(r as u64).in_file(k))
+                            .collect(),
+                        columns: values,
+                        records: Vec::new(),
+                    };
+                    count += n;
+                    taken += n;
+                    each(cols, &chunk, report);
                 }
             }
         }

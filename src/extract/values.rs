@@ -96,9 +96,11 @@ fn plain_date(b: &[u8], format: DateFormat) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(y as i32, m, d)
 }
 
-/// Days since 1970-01-01, as polars stores dates.
+/// Days since 1970-01-01, as polars stores dates. Counted from the common era's first
+/// day (1970-01-01 is its 719,163rd day after it): millions of dates a run, and
+/// subtracting two `NaiveDate`s costs several times as much.
 pub(crate) fn days(d: NaiveDate) -> i32 {
-    (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
+    d.num_days_from_ce() - 719_163
 }
 
 /// A coded value: trimmed, internal whitespace runs reduced to one space.
@@ -164,6 +166,16 @@ pub(crate) fn age_at(birth: NaiveDate, d: NaiveDate) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_count_from_1970_as_polars_does() {
+        let day = |y, m, d| days(NaiveDate::from_ymd_opt(y, m, d).unwrap());
+        assert_eq!(day(1970, 1, 1), 0);
+        assert_eq!(day(1969, 12, 31), -1);
+        // 2000-03-01: 30 years of 365 days, 7 leap days (1972…1996), then 31 + 29 days.
+        assert_eq!(day(2000, 3, 1), 30 * 365 + 7 + 31 + 29);
+        assert_eq!(day(1900, 1, 1), -25_567);
+    }
 
     #[test]
     fn nulls_dates_and_codes_as_the_contract_says() {
