@@ -285,6 +285,18 @@ pub(crate) struct EventStore {
     pub coverage: BTreeMap<String, (NaiveDate, NaiveDate)>,
 }
 
+/// An area's reporting period (as days) widened to take in another's ends.
+fn widen(p: &mut (Option<i32>, Option<i32>), (start, end): (Option<i32>, Option<i32>)) {
+    p.0 = match (p.0, start) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    p.1 = match (p.1, end) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+}
+
 /// A problem found by a share of a chunk, reported when the shares are merged in order.
 struct Pending<'a> {
     loc: Loc,
@@ -583,15 +595,7 @@ impl<'a> Share<'a> {
         if self.periods.len() < area_key {
             self.periods.resize(area_key, (None, None));
         }
-        let p = &mut self.periods[area_key - 1];
-        p.0 = match (p.0, rps) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        p.1 = match (p.1, rpe) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
+        widen(&mut self.periods[area_key - 1], (rps, rpe));
         // Person key: NHS number, else LA_Code + "_" + the council's identifier (§1.2).
         // People known only by the council's identifier are keyed apart, so they can never
         // be mistaken for an NHS number when hospital spells are linked.
@@ -697,16 +701,8 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
             if periods.len() < areas.values.len() {
                 periods.resize(areas.values.len(), (None, None));
             }
-            for (local, (s, e)) in share.periods.into_iter().enumerate() {
-                let p = &mut periods[area_keys[local] as usize - 1];
-                p.0 = match (p.0, s) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
-                p.1 = match (p.1, e) {
-                    (Some(a), Some(b)) => Some(a.max(b)),
-                    (a, b) => a.or(b),
-                };
+            for (local, period) in share.periods.into_iter().enumerate() {
+                widen(&mut periods[area_keys[local] as usize - 1], period);
             }
             for (area, mut row) in share.rows {
                 for (k, keys) in row.open.iter_mut().zip(&dict_keys) {
