@@ -10,7 +10,7 @@ use super::partition::{
     read_day, read_loc, read_u32, take, write_day, write_loc, Interner, Partitions, Record,
 };
 use super::values::{days, null, parse_date, whole};
-use super::{date_column, read_chunks, refuse, Ledger, Loc, Severity, Source};
+use super::{date_column, read_chunks, refuse, FileReport, Ledger, Loc, Severity, Source};
 use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -297,21 +297,11 @@ fn widen(p: &mut (Option<i32>, Option<i32>), (start, end): (Option<i32>, Option<
     };
 }
 
-/// A problem found by a share of a chunk, reported when the shares are merged in order.
-struct Pending<'a> {
-    loc: Loc,
-    severity: Severity,
-    rule: &'static str,
-    column: &'static str,
-    value: &'a str,
-    message: String,
-}
-
 /// One core's share of a chunk of rows (`extract::Chunk`): the rows it accepted and the
 /// problems it found, with areas and open-list values keyed in its own order of first
 /// appearance. `load` merges the shares in file order, keying them again, so the result is
 /// that of one pass over the file.
-struct Share<'a> {
+struct Share {
     memo: Vec<ClosedMemo>,
     areas: Interner,
     dicts: Vec<Interner>,
@@ -319,11 +309,11 @@ struct Share<'a> {
     periods: Vec<(Option<i32>, Option<i32>)>,
     /// Accepted rows, with the share's area key.
     rows: Vec<(u32, Row)>,
-    issues: Vec<Pending<'a>>,
+    report: FileReport,
 }
 
-impl<'a> Share<'a> {
-    fn new() -> Self {
+impl Share {
+    fn new(report: FileReport) -> Self {
         Share {
             memo: (0..CLOSED.len() + CHECKED_ONLY.len())
                 .map(|_| ClosedMemo::default())
@@ -332,7 +322,7 @@ impl<'a> Share<'a> {
             dicts: OPEN.iter().map(|_| Interner::new()).collect(),
             periods: Vec::new(),
             rows: Vec::new(),
-            issues: Vec::new(),
+            report,
         }
     }
 
@@ -343,20 +333,13 @@ impl<'a> Share<'a> {
         der: bool,
         date_format: crate::programme::DateFormat,
         loc: Loc,
-        f: &[&'a str],
+        f: &[&str],
     ) {
         let get = |k: usize| pos[k].map_or("", |i| f.get(i).copied().unwrap_or(""));
         let mut rejected = false;
-        let issues = &mut self.issues;
-        let mut add = |severity: Severity, rule: &'static str, k: usize, message: String| {
-            issues.push(Pending {
-                loc,
-                severity,
-                rule,
-                column: field_name(k),
-                value: get(k),
-                message,
-            });
+        let report = &mut self.report;
+        let mut add = |sev: Severity, rule: &str, k: usize, msg: String| {
+            report.add(loc, sev, rule, field_name(k), get(k), msg);
         };
         let area = get(LA_CODE).trim();
         if area.is_empty() {
@@ -651,27 +634,14 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
         let cores = rayon::current_num_threads().max(1);
         let per = chunk.len().div_ceil(cores).max(1);
         let shares: Vec<Share> = (0..chunk.len())
-            .step_by(per)
-            .collect::<Vec<_>>()
             .into_par_iter()
+            .step_by(per)
             .map(|from| {
-                let mut share = Share::new();
+                let mut share = Share::new(report.apart());
                 let mut fields = Vec::new();
                 for i in from..(from + per).min(chunk.len()) {
-                    match chunk.fields(i, &mut fields) {
-                        Ok(()) if birth_form => {
-                            share.validate(pos, der, src.date_format, chunk.loc(i), &fields)
-                        }
-                        Ok(()) => {}
-                        // E08: a record with a different number of fields is rejected.
-                        Err(why) => share.issues.push(Pending {
-                            loc: chunk.loc(i),
-                            severity: Severity::Error,
-                            rule: "E08",
-                            column: "",
-                            value: "",
-                            message: why.to_string(),
-                        }),
+                    if chunk.fields(i, &mut fields, &mut share.report) && birth_form {
+                        share.validate(pos, der, src.date_format, chunk.loc(i), &fields);
                     }
                 }
                 share
@@ -679,9 +649,7 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
             .collect();
         // Merged in file order: keys given in order of first appearance over the file.
         for share in shares {
-            for p in share.issues {
-                report.add(p.loc, p.severity, p.rule, p.column, p.value, p.message);
-            }
+            report.issues.extend(share.report.issues);
             let area_keys: Vec<u32> = share
                 .areas
                 .values

@@ -326,6 +326,17 @@ impl FileReport {
         }
     }
 
+    /// An empty report on the same file, for rows validated apart (a share of a chunk);
+    /// its issues are appended to this report's in file order.
+    pub(crate) fn apart(&self) -> FileReport {
+        FileReport {
+            file: self.file.clone(),
+            issues: Vec::new(),
+            files: self.files.clone(),
+            reading: self.reading,
+        }
+    }
+
     pub(crate) fn add(
         &mut self,
         loc: Loc,
@@ -854,14 +865,19 @@ const CHUNK_ROWS: usize = 32_768;
 
 /// A run of consecutive rows of a file, read before any is validated, so an extract's
 /// validation can share the rows of a chunk between the cores and still report in file
-/// order. A CSV chunk holds its records; a Parquet chunk one list of values per column,
-/// borrowed from the decoded columns.
+/// order.
 pub(crate) struct Chunk<'a> {
     locs: Vec<Loc>,
-    /// Parquet: each column's values for these rows ("" for a null).
-    columns: Vec<Vec<&'a str>>,
-    /// CSV: each record, or the E08 message for a record whose width is not the header's.
-    records: Vec<Result<csv::StringRecord, String>>,
+    rows: ChunkRows<'a>,
+}
+
+/// A chunk's rows as its file's format gives them.
+enum ChunkRows<'a> {
+    /// Each CSV record, or the E08 message for a record whose width is not the header's.
+    Csv(Vec<Result<csv::StringRecord, String>>),
+    /// Each Parquet column's values for these rows ("" for a null), borrowed from the
+    /// decoded columns.
+    Columns(Vec<Vec<&'a str>>),
 }
 
 impl<'a> Chunk<'a> {
@@ -875,18 +891,26 @@ impl<'a> Chunk<'a> {
         self.locs[i]
     }
 
-    /// Row `i`'s fields in `buf`, or why the row has none (E08).
-    pub(crate) fn fields<'s>(&'s self, i: usize, buf: &mut Vec<&'s str>) -> Result<(), &'s str> {
+    /// Row `i`'s fields in `buf`; a record of the wrong width has none: it is reported
+    /// (E08, the row rejected) and this gives false.
+    pub(crate) fn fields<'s>(
+        &'s self,
+        i: usize,
+        buf: &mut Vec<&'s str>,
+        report: &mut FileReport,
+    ) -> bool {
         buf.clear();
-        if self.columns.is_empty() {
-            match &self.records[i] {
+        match &self.rows {
+            ChunkRows::Csv(records) => match &records[i] {
                 Ok(record) => buf.extend(record.iter()),
-                Err(why) => return Err(why),
-            }
-        } else {
-            buf.extend(self.columns.iter().map(|c| c[i]));
+                Err(why) => {
+                    report.add(self.locs[i], Severity::Error, "E08", "", "", why.as_str());
+                    return false;
+                }
+            },
+            ChunkRows::Columns(columns) => buf.extend(columns.iter().map(|c| c[i])),
         }
-        Ok(())
+        true
     }
 }
 
@@ -901,16 +925,14 @@ pub(crate) fn read_rows(
     read_chunks(src, report, |cols, chunk, report| {
         let mut fields = Vec::new();
         for i in 0..chunk.len() {
-            match chunk.fields(i, &mut fields) {
-                Ok(()) => row(cols, chunk.loc(i), &fields, report),
-                // E08: a record with a different number of fields is rejected.
-                Err(why) => report.add(chunk.loc(i), Severity::Error, "E08", "", "", why),
+            if chunk.fields(i, &mut fields, report) {
+                row(cols, chunk.loc(i), &fields, report);
             }
         }
     })
 }
 
-/// `read_rows` a chunk of rows at a time (E08 is the caller's to report, in its place).
+/// `read_rows` a chunk of rows at a time.
 pub(crate) fn read_chunks(
     src: &Source,
     report: &mut FileReport,
@@ -961,29 +983,17 @@ fn read_file(
             let mut cols = map_header(src, &header, report)?;
             cols.file = k;
             let width = header.len();
-            let mut chunk = Chunk {
-                locs: Vec::new(),
-                columns: Vec::new(),
-                records: Vec::new(),
-            };
+            let mut locs = Vec::new();
+            let mut records = Vec::new();
             loop {
                 let mut record = csv::StringRecord::new();
-                let more = match reader.read_record(&mut record) {
-                    Ok(more) => more,
-                    Err(e) => {
-                        // The rows before the one that cannot be read are validated, as
-                        // they would be one at a time: their problems stay in the ledger.
-                        if chunk.len() > 0 {
-                            each(&cols, &chunk, report);
-                        }
-                        return Err(csv_error(src, detected, e));
-                    }
-                };
+                let read = reader.read_record(&mut record);
+                let more = matches!(read, Ok(true));
                 if more {
                     let line = record.position().map_or(0, |p| p.line());
                     count += 1;
-                    chunk.locs.push(Loc::Line(line).in_file(k));
-                    chunk.records.push(if record.len() == width {
+                    locs.push(Loc::Line(line).in_file(k));
+                    records.push(if record.len() == width {
                         Ok(record)
                     } else {
                         Err(format!(
@@ -992,13 +1002,19 @@ fn read_file(
                         ))
                     });
                 }
-                if chunk.len() == CHUNK_ROWS || (!more && chunk.len() > 0) {
+                // Before a record that cannot be read too: the rows before it are validated,
+                // as they would be one at a time (their problems stay in the ledger).
+                if locs.len() == CHUNK_ROWS || (!more && !locs.is_empty()) {
+                    let chunk = Chunk {
+                        locs: std::mem::take(&mut locs),
+                        rows: ChunkRows::Csv(std::mem::take(&mut records)),
+                    };
                     each(&cols, &chunk, report);
-                    chunk.locs.clear();
-                    chunk.records.clear();
                 }
-                if !more {
-                    break;
+                match read {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) => return Err(csv_error(src, detected, e)),
                 }
             }
         }
@@ -1084,8 +1100,7 @@ fn read_file(
                         locs: (count + 1..=count + n)
                             .map(|r| Loc::Row(r as u64).in_file(k))
                             .collect(),
-                        columns: values,
-                        records: Vec::new(),
+                        rows: ChunkRows::Columns(values),
                     };
                     count += n;
                     taken += n;
