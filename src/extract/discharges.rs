@@ -1,39 +1,40 @@
 //! The `discharges` extract (data-contract.md §3): hospital provider spells.
 
 use super::partition::{
-    read_day, read_loc, read_text, take, write_day, write_loc, write_text, Interner, Partitions,
-    Record,
+    read_day, read_loc, read_text, records, take, write_day, write_loc, write_text, Interner,
+    Partitions, Record,
 };
 use super::values::{days, null, parse_date, required_date, whole};
 use super::{date_column, read_rows, refuse, Ledger, Loc, Severity, Source};
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-/// A spell as the row pass leaves it (its area is its partition's).
-struct Row {
+/// A spell as the row pass leaves it (its area is its partition's), its text borrowed: from
+/// the row's fields when it is stored, from the stored bytes when it is read back.
+struct Row<'a> {
     loc: Loc,
     /// Rejected by a rule of the row itself (D02, D03); D01 is settled after the pass.
     rejected: bool,
-    spell: Option<String>,
-    person: Option<String>,
+    spell: Option<&'a str>,
+    person: Option<&'a str>,
     birth: Option<i32>,
     age_at_admission: Option<i32>,
     admitted: Option<i32>,
     discharged: Option<i32>,
-    admission_method: Option<String>,
-    discharge_method: Option<String>,
-    destination: Option<String>,
+    admission_method: Option<&'a str>,
+    discharge_method: Option<&'a str>,
+    destination: Option<&'a str>,
     ready: Option<i32>,
-    treatment_function: Option<String>,
+    treatment_function: Option<&'a str>,
     death: Option<i32>,
 }
 
-impl Record for Row {
+impl<'a> Record<'a> for Row<'a> {
     fn write(&self, out: &mut Vec<u8>) {
         write_loc(out, self.loc);
         out.push(u8::from(self.rejected));
-        for t in [&self.spell, &self.person] {
-            write_text(out, t.as_deref());
+        for t in [self.spell, self.person] {
+            write_text(out, t);
         }
         for d in [
             self.birth,
@@ -43,19 +44,15 @@ impl Record for Row {
         ] {
             write_day(out, d);
         }
-        for t in [
-            &self.admission_method,
-            &self.discharge_method,
-            &self.destination,
-        ] {
-            write_text(out, t.as_deref());
+        for t in [self.admission_method, self.discharge_method, self.destination] {
+            write_text(out, t);
         }
         write_day(out, self.ready);
-        write_text(out, self.treatment_function.as_deref());
+        write_text(out, self.treatment_function);
         write_day(out, self.death);
     }
 
-    fn read(b: &mut &[u8]) -> Row {
+    fn read(b: &mut &'a [u8]) -> Row<'a> {
         Row {
             loc: read_loc(b),
             rejected: take(b, 1)[0] != 0,
@@ -80,7 +77,7 @@ impl Record for Row {
 pub(crate) struct DischargeStore {
     /// Areas by key, in order of first appearance.
     areas: Vec<String>,
-    partitions: Partitions<Row>,
+    partitions: Partitions,
     /// Rows rejected by D01 (a missing or repeated Spell_ID), found after the pass.
     unidentified: foldhash::HashSet<Loc>,
     /// The first admission and the last admission or discharge of the kept spells.
@@ -94,11 +91,44 @@ fn code_ok(v: &str, len: usize, letters: bool) -> bool {
             .all(|b| b.is_ascii_digit() || (letters && b.is_ascii_uppercase()))
 }
 
+/// The fields the row pass reads, by position: looked up in each file's header once, not by
+/// name in every row.
+const FIELDS: [&str; 14] = [
+    "LA_Code",
+    "Spell_ID",
+    "Person_ID",
+    "Admission_Date",
+    "Discharge_Date",
+    "Discharge_Ready_Date",
+    "Admission_Method",
+    "Discharge_Method",
+    "Discharge_Destination",
+    "Treatment_Function_Code",
+    "Der_Birth_Year",
+    "Der_Birth_Month",
+    "Age_at_Admission",
+    "Date_of_Death",
+];
+const LA_CODE: usize = 0;
+const SPELL_ID: usize = 1;
+const PERSON_ID: usize = 2;
+const ADMISSION: usize = 3;
+const DISCHARGE: usize = 4;
+const READY: usize = 5;
+const ADMISSION_METHOD: usize = 6;
+const DISCHARGE_METHOD: usize = 7;
+const DESTINATION: usize = 8;
+const TREATMENT_FUNCTION: usize = 9;
+const BIRTH_YEAR: usize = 10;
+const BIRTH_MONTH: usize = 11;
+const AGE: usize = 12;
+const DEATH: usize = 13;
+
 /// Reads and validates the extract (D01–D07). The frame has the contract's column names,
 /// plus `birth` (the 1st of the birth month) and `__line`.
 pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<DischargeStore> {
     let (mut report, mut summary) = src.start();
-    let mut partitions: Partitions<Row> = Partitions::new();
+    let mut partitions = Partitions::new();
     let mut spill_error: Option<String> = None;
     let mut areas = Interner::new();
     // D01 needs every Spell_ID of the file: each is kept as a 128-bit fingerprint (a
@@ -107,49 +137,55 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<DischargeStore> 
     let mut ids: Vec<u128> = Vec::new();
     let mut no_id: Vec<Loc> = Vec::new();
     let mut birth_form_missing = false;
+    // Where each field sits in a record, resolved from each file's header once.
+    let mut positions: Option<(usize, [Option<usize>; FIELDS.len()])> = None;
     let read = read_rows(src, &mut report, |c, loc, f, report| {
+        if positions.as_ref().is_none_or(|(file, _)| *file != c.file) {
+            positions = Some((c.file, FIELDS.map(|name| c.get(name))));
+        }
+        let pos = &positions.as_ref().expect("set above").1;
         let issues_before = report.issues.len();
-        let has_birth = c.has("Der_Birth_Year") && c.has("Der_Birth_Month");
-        if !has_birth && !c.has("Age_at_Admission") {
+        let has_birth = pos[BIRTH_YEAR].is_some() && pos[BIRTH_MONTH].is_some();
+        if !has_birth && pos[AGE].is_none() {
             birth_form_missing = true;
             return;
         }
-        let get = |name: &str| c.get(name).map_or("", |i| f.get(i).copied().unwrap_or(""));
-        let mut add = |sev, rule: &str, col: &str, msg: String| {
-            report.add(loc, sev, rule, col, get(col), msg)
+        let get = |k: usize| pos[k].map_or("", |i| f.get(i).copied().unwrap_or(""));
+        let mut add = |sev, rule: &str, k: usize, msg: String| {
+            report.add(loc, sev, rule, FIELDS[k], get(k), msg)
         };
-        let date = |col: &str| null(get(col)).map(|v| parse_date(v, src.date_format));
+        let date = |k: usize| null(get(k)).map(|v| parse_date(v, src.date_format));
         let admitted = required_date(
-            get("Admission_Date"),
+            get(ADMISSION),
             src.date_format,
             "the admission date is missing",
         )
-        .map_err(|e| add(Severity::Error, "D02", "Admission_Date", e))
+        .map_err(|e| add(Severity::Error, "D02", ADMISSION, e))
         .ok();
-        let discharged = match date("Discharge_Date") {
+        let discharged = match date(DISCHARGE) {
             Some(Ok(d)) => {
                 if admitted.is_some_and(|a| d < a) {
                     add(
                         Severity::Error,
                         "D03",
-                        "Discharge_Date",
+                        DISCHARGE,
                         "the discharge is before the admission".into(),
                     );
                 }
                 Some(d)
             }
             Some(Err(e)) => {
-                add(Severity::Error, "D02", "Discharge_Date", e);
+                add(Severity::Error, "D02", DISCHARGE, e);
                 None
             }
             None => None,
         };
-        let ready = match date("Discharge_Ready_Date") {
+        let ready = match date(READY) {
             Some(Ok(d)) if admitted.is_some_and(|a| d < a) => {
                 add(
                     Severity::Warning,
                     "D04",
-                    "Discharge_Ready_Date",
+                    READY,
                     "the ready date is before the admission; ignored".into(),
                 );
                 None
@@ -158,7 +194,7 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<DischargeStore> 
                 add(
                     Severity::Warning,
                     "D04",
-                    "Discharge_Ready_Date",
+                    READY,
                     "the ready date is after the discharge; ignored".into(),
                 );
                 None
@@ -168,44 +204,45 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<DischargeStore> 
                 add(
                     Severity::Warning,
                     "D04",
-                    "Discharge_Ready_Date",
+                    READY,
                     format!("{e}; the ready date is ignored"),
                 );
                 None
             }
             None => None,
         };
-        let mut coded = |col: &str, len: usize, letters: bool| -> Option<String> {
-            let v = null(get(col))?;
+        let mut coded = |k: usize, len: usize, letters: bool| {
+            let v = null(get(k))?;
             if code_ok(v, len, letters) {
-                Some(v.to_string())
+                Some(v)
             } else {
-                add(Severity::Warning, "D05", col, format!("\"{v}\" does not match the code pattern; the spell is left out of metrics that use {col}"));
+                let col = FIELDS[k];
+                add(Severity::Warning, "D05", k, format!("\"{v}\" does not match the code pattern; the spell is left out of metrics that use {col}"));
                 None
             }
         };
-        let admission_method = coded("Admission_Method", 2, true);
-        let discharge_method = coded("Discharge_Method", 1, false);
-        let destination = coded("Discharge_Destination", 2, false);
-        let treatment_function = coded("Treatment_Function_Code", 3, false);
+        let admission_method = coded(ADMISSION_METHOD, 2, true);
+        let discharge_method = coded(DISCHARGE_METHOD, 1, false);
+        let destination = coded(DESTINATION, 2, false);
+        let treatment_function = coded(TREATMENT_FUNCTION, 3, false);
         let (birth, age_at_admission) = if has_birth {
-            let year = whole(get("Der_Birth_Year")).filter(|y| (1900..=2099).contains(y));
-            let month = whole(get("Der_Birth_Month")).filter(|m| (1..=12).contains(m));
+            let year = whole(get(BIRTH_YEAR)).filter(|y| (1900..=2099).contains(y));
+            let month = whole(get(BIRTH_MONTH)).filter(|m| (1..=12).contains(m));
             match (year, month) {
                 (Some(y), Some(m)) => (NaiveDate::from_ymd_opt(y as i32, m as u32, 1), None),
                 _ => {
-                    add(Severity::Warning, "D06", "Der_Birth_Year", "the birth year or month is not valid; the spell is left out of age-restricted metrics".into());
+                    add(Severity::Warning, "D06", BIRTH_YEAR, "the birth year or month is not valid; the spell is left out of age-restricted metrics".into());
                     (None, None)
                 }
             }
         } else {
-            match whole(get("Age_at_Admission")).filter(|a| *a <= 130) {
+            match whole(get(AGE)).filter(|a| *a <= 130) {
                 Some(a) => (None, Some(a as i32)),
                 None => {
                     add(
                         Severity::Warning,
                         "D06",
-                        "Age_at_Admission",
+                        AGE,
                         "the age is not valid; the spell is left out of age-restricted metrics"
                             .into(),
                     );
@@ -213,22 +250,22 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<DischargeStore> 
                 }
             }
         };
-        let person = null(get("Person_ID")).map(str::to_string);
-        if c.has("Person_ID") && person.is_none() {
+        let person = null(get(PERSON_ID));
+        if pos[PERSON_ID].is_some() && person.is_none() {
             add(
                 Severity::Warning,
                 "D07",
-                "Person_ID",
+                PERSON_ID,
                 "no Person_ID; the spell is left out of the ascof-2d linkage".into(),
             );
         }
-        let death = match date("Date_of_Death") {
+        let death = match date(DEATH) {
             Some(Ok(d)) => Some(d),
             Some(Err(e)) => {
                 add(
                     Severity::Warning,
                     "D02",
-                    "Date_of_Death",
+                    DEATH,
                     format!("{e}; the date of death is ignored"),
                 );
                 None
@@ -238,12 +275,12 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<DischargeStore> 
         let rejected = report.issues[issues_before..]
             .iter()
             .any(|i| i.severity == Severity::Error);
-        let spell = null(get("Spell_ID")).map(str::to_string);
-        match &spell {
+        let spell = null(get(SPELL_ID));
+        match spell {
             Some(id) => ids.push(id_fingerprint(id)),
             None => no_id.push(loc),
         }
-        let key = areas.key(Some(get("LA_Code").trim())) as usize - 1;
+        let key = areas.key(Some(get(LA_CODE).trim())) as usize - 1;
         let row = Row {
             loc,
             rejected,
@@ -303,14 +340,14 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<DischargeStore> 
         no_id.into_iter().map(|l| (l, None)).collect();
     let (mut first, mut last): (Option<i32>, Option<i32>) = (None, None);
     for a in 0..areas.values.len() {
-        let rows = match partitions.area(a) {
-            Ok(rows) => rows,
+        let bytes = match partitions.bytes(a) {
+            Ok(bytes) => bytes,
             Err(why) => return refuse(ledger, report, summary, why.into()).and(None),
         };
-        for r in rows {
+        for r in records::<Row>(&bytes, partitions.rows()[a]) {
             let Some(id) = r.spell else { continue };
-            if repeated.binary_search(&id_fingerprint(&id)).is_ok() {
-                unidentified.push((r.loc, Some(id)));
+            if repeated.binary_search(&id_fingerprint(id)).is_ok() {
+                unidentified.push((r.loc, Some(id.to_string())));
                 continue;
             }
             if r.rejected {
@@ -382,7 +419,8 @@ impl super::AreaRows for DischargeStore {
         let mut out = Vec::new();
         for (key, name) in self.areas.iter().enumerate() {
             if name != area {
-                for r in self.partitions.area(key)? {
+                let bytes = self.partitions.bytes(key)?;
+                for r in records::<Row>(&bytes, self.partitions.rows()[key]) {
                     if self.kept(&r) {
                         out.push((r.loc, name.clone()));
                     }
@@ -395,18 +433,22 @@ impl super::AreaRows for DischargeStore {
 
     /// The contract's columns, plus `birth` (the 1st of the birth month) and `__line`.
     fn frame(&self, wanted: &[String]) -> Result<DataFrame, String> {
-        let mut kept: Vec<(u32, Row)> = Vec::new();
+        // The stored bytes of the wanted areas first: the rows borrow their text from them.
+        let mut stored = Vec::new();
         for (key, name) in self.areas.iter().enumerate() {
             if wanted.contains(name) {
-                for r in self.partitions.area(key)? {
-                    if self.kept(&r) {
-                        kept.push((key as u32, r));
-                    }
+                stored.push((key, self.partitions.bytes(key)?));
+            }
+        }
+        let mut kept: Vec<(u32, Row)> = Vec::new();
+        for (key, bytes) in &stored {
+            for r in records::<Row>(bytes, self.partitions.rows()[*key]) {
+                if self.kept(&r) {
+                    kept.push((*key as u32, r));
                 }
             }
         }
-        let text =
-            |f: &dyn Fn(&Row) -> Option<&str>| kept.iter().map(|(_, r)| f(r)).collect::<Vec<_>>();
+        let text = |f: for<'r> fn(&'r Row<'r>) -> Option<&'r str>| kept.iter().map(|(_, r)| f(r)).collect::<Vec<_>>();
         let days = |f: &dyn Fn(&Row) -> Option<i32>| kept.iter().map(|(_, r)| f(r)).collect();
         DataFrame::new_infer_height(vec![
             Column::new(
@@ -415,8 +457,8 @@ impl super::AreaRows for DischargeStore {
                     .map(|(a, _)| self.areas[*a as usize].as_str())
                     .collect::<Vec<_>>(),
             ),
-            Column::new("Spell_ID".into(), text(&|r| r.spell.as_deref())),
-            Column::new("Person_ID".into(), text(&|r| r.person.as_deref())),
+            Column::new("Spell_ID".into(), text(|r| r.spell)),
+            Column::new("Person_ID".into(), text(|r| r.person)),
             date_column("birth", days(&|r| r.birth)),
             Column::new(
                 "Age_at_Admission".into(),
@@ -428,20 +470,20 @@ impl super::AreaRows for DischargeStore {
             date_column("Discharge_Date", days(&|r| r.discharged)),
             Column::new(
                 "Admission_Method".into(),
-                text(&|r| r.admission_method.as_deref()),
+                text(|r| r.admission_method),
             ),
             Column::new(
                 "Discharge_Method".into(),
-                text(&|r| r.discharge_method.as_deref()),
+                text(|r| r.discharge_method),
             ),
             Column::new(
                 "Discharge_Destination".into(),
-                text(&|r| r.destination.as_deref()),
+                text(|r| r.destination),
             ),
             date_column("Discharge_Ready_Date", days(&|r| r.ready)),
             Column::new(
                 "Treatment_Function_Code".into(),
-                text(&|r| r.treatment_function.as_deref()),
+                text(|r| r.treatment_function),
             ),
             date_column("Date_of_Death", days(&|r| r.death)),
             Column::new(

@@ -156,7 +156,7 @@ pub(crate) struct Row {
     pub hash: u64,
 }
 
-impl Record for Row {
+impl Record<'_> for Row {
     fn write(&self, out: &mut Vec<u8>) {
         write_loc(out, self.loc);
         out.extend_from_slice(&self.key.to_le_bytes());
@@ -280,7 +280,7 @@ fn field_name(k: usize) -> &'static str {
 pub(crate) struct EventStore {
     /// Areas by key (in order of first appearance).
     areas: Vec<String>,
-    partitions: Partitions<Row>,
+    partitions: Partitions,
     dictionaries: std::sync::Arc<BTreeMap<&'static str, Vec<String>>>,
     pub coverage: BTreeMap<String, (NaiveDate, NaiveDate)>,
 }

@@ -7,11 +7,12 @@
 use super::Loc;
 use std::io::{Read, Write};
 
-/// A row as its extract's partitions store it.
-pub(crate) trait Record: Sized {
+/// A row as its extract's partitions store it. A record read may borrow its text from the
+/// stored bytes (`'a`), so an area's rows become columns without a string made per field.
+pub(crate) trait Record<'a>: Sized {
     fn write(&self, out: &mut Vec<u8>);
     /// Reads one record from the front of `b`, advancing it.
-    fn read(b: &mut &[u8]) -> Self;
+    fn read(b: &mut &'a [u8]) -> Self;
 }
 
 /// Takes `n` bytes from the front of `b`.
@@ -32,10 +33,11 @@ pub(crate) fn write_text(out: &mut Vec<u8>, v: Option<&str>) {
     }
 }
 
-/// Reads what `write_text` wrote.
-pub(crate) fn read_text(b: &mut &[u8]) -> Option<String> {
+/// Reads what `write_text` wrote, borrowed from the stored bytes (written from text, so
+/// valid UTF-8; a damaged temporary file reads as an empty value, never a panic).
+pub(crate) fn read_text<'a>(b: &mut &'a [u8]) -> Option<&'a str> {
     let n = read_u32(b);
-    (n != u32::MAX).then(|| String::from_utf8_lossy(take(b, n as usize)).into_owned())
+    (n != u32::MAX).then(|| std::str::from_utf8(take(b, n as usize)).unwrap_or_default())
 }
 
 /// Reads a little-endian `u32`.
@@ -104,7 +106,7 @@ fn budget() -> usize {
 
 /// Rows by area (the area's key, from 0, in order of first appearance), in file order
 /// within each area.
-pub(crate) struct Partitions<R> {
+pub(crate) struct Partitions {
     held: Vec<Vec<u8>>,
     held_bytes: usize,
     budget: usize,
@@ -114,11 +116,10 @@ pub(crate) struct Partitions<R> {
     spilled: Option<tempfile::TempDir>,
     on_disk: Vec<bool>,
     rows: Vec<usize>,
-    record: std::marker::PhantomData<R>,
 }
 
-impl<R: Record> Partitions<R> {
-    pub(crate) fn new() -> Partitions<R> {
+impl Partitions {
+    pub(crate) fn new() -> Partitions {
         Partitions {
             held: Vec::new(),
             held_bytes: 0,
@@ -126,7 +127,6 @@ impl<R: Record> Partitions<R> {
             spilled: None,
             on_disk: Vec::new(),
             rows: Vec::new(),
-            record: std::marker::PhantomData,
         }
     }
 
@@ -137,7 +137,7 @@ impl<R: Record> Partitions<R> {
 
     /// Adds a row to an area's partition, writing every area's held rows out when the
     /// budget is passed.
-    pub(crate) fn push(&mut self, area: usize, row: &R) -> Result<(), String> {
+    pub(crate) fn push<'r>(&mut self, area: usize, row: &impl Record<'r>) -> Result<(), String> {
         if self.held.len() <= area {
             self.held.resize_with(area + 1, Vec::new);
             self.rows.resize(area + 1, 0);
@@ -178,32 +178,36 @@ impl<R: Record> Partitions<R> {
                 .and_then(|mut f| f.write_all(held))
                 .map_err(why)?;
             self.on_disk[area] = true;
+            // Emptied, not freed: the area fills it again before the next spill, and
+            // growing it from nothing each time copied every row twice more. The room kept
+            // is at most about twice the budget over all areas.
             held.clear();
-            held.shrink_to_fit();
         }
         self.held_bytes = 0;
         Ok(())
     }
 
+    /// The stored bytes of an area's rows, in file order: borrowed when none were written
+    /// out, else read back (the file, then the rows held since).
+    pub(crate) fn bytes(&self, area: usize) -> Result<std::borrow::Cow<'_, [u8]>, String> {
+        let held = self.held.get(area).map_or(&[][..], Vec::as_slice);
+        let on_disk = self.on_disk.get(area).copied().unwrap_or(false);
+        let Some(dir) = self.spilled.as_ref().filter(|_| on_disk) else {
+            return Ok(std::borrow::Cow::Borrowed(held));
+        };
+        let why = |e: std::io::Error| format!("cannot read the partitioned rows back: {e}");
+        let mut file = std::fs::File::open(Self::file(dir, area)).map_err(why)?;
+        let len = file.metadata().map_err(why)?.len() as usize;
+        let mut bytes = Vec::with_capacity(len + held.len());
+        file.read_to_end(&mut bytes).map_err(why)?;
+        bytes.extend_from_slice(held);
+        Ok(std::borrow::Cow::Owned(bytes))
+    }
+
     /// Every row of an area, in file order.
-    pub(crate) fn area(&self, area: usize) -> Result<Vec<R>, String> {
-        let mut bytes = Vec::new();
-        if let Some(dir) = &self.spilled {
-            if self.on_disk.get(area).copied().unwrap_or(false) {
-                std::fs::File::open(Self::file(dir, area))
-                    .and_then(|mut f| f.read_to_end(&mut bytes))
-                    .map_err(|e| format!("cannot read the partitioned rows back: {e}"))?;
-            }
-        }
-        if let Some(held) = self.held.get(area) {
-            bytes.extend_from_slice(held);
-        }
-        let mut rows = Vec::with_capacity(self.rows.get(area).copied().unwrap_or(0));
-        let mut rest = &bytes[..];
-        while !rest.is_empty() {
-            rows.push(R::read(&mut rest));
-        }
-        Ok(rows)
+    pub(crate) fn area<R: for<'a> Record<'a>>(&self, area: usize) -> Result<Vec<R>, String> {
+        let bytes = self.bytes(area)?;
+        Ok(records(&bytes, self.rows.get(area).copied().unwrap_or(0)))
     }
 
     /// Whether rows went to files (the budget was passed).
@@ -211,6 +215,15 @@ impl<R: Record> Partitions<R> {
     fn spilled(&self) -> bool {
         self.spilled.is_some()
     }
+}
+
+/// The `n` records (about) stored in `bytes`, borrowing from them.
+pub(crate) fn records<'a, R: Record<'a>>(mut bytes: &'a [u8], n: usize) -> Vec<R> {
+    let mut rows = Vec::with_capacity(n);
+    while !bytes.is_empty() {
+        rows.push(R::read(&mut bytes));
+    }
+    rows
 }
 
 #[cfg(test)]
@@ -225,7 +238,7 @@ mod tests {
         day: Option<i32>,
     }
 
-    impl Record for Spell {
+    impl Record<'_> for Spell {
         fn write(&self, out: &mut Vec<u8>) {
             write_loc(out, self.loc);
             write_text(out, self.id.as_deref());
@@ -234,7 +247,7 @@ mod tests {
         fn read(b: &mut &[u8]) -> Spell {
             Spell {
                 loc: read_loc(b),
-                id: read_text(b),
+                id: read_text(b).map(str::to_string),
                 day: read_day(b),
             }
         }
@@ -269,10 +282,10 @@ mod tests {
         assert_eq!(p.rows(), &[5, 5]);
         for area in 0..2 {
             let want: Vec<Spell> = (0..10).filter(|n| n % 2 == area).map(spell).collect();
-            assert_eq!(p.area(area as usize).expect("read"), want);
+            assert_eq!(p.area::<Spell>(area as usize).expect("read"), want);
         }
         assert_eq!(
-            p.area(1).expect("read")[3].id.as_ref().map(String::len),
+            p.area::<Spell>(1).expect("read")[3].id.as_ref().map(String::len),
             Some(100_000)
         );
     }
