@@ -44,7 +44,11 @@ impl<'a> Record<'a> for Row<'a> {
         ] {
             write_day(out, d);
         }
-        for t in [self.admission_method, self.discharge_method, self.destination] {
+        for t in [
+            self.admission_method,
+            self.discharge_method,
+            self.destination,
+        ] {
             write_text(out, t);
         }
         write_day(out, self.ready);
@@ -448,7 +452,9 @@ impl super::AreaRows for DischargeStore {
                 }
             }
         }
-        let text = |f: for<'r> fn(&'r Row<'r>) -> Option<&'r str>| kept.iter().map(|(_, r)| f(r)).collect::<Vec<_>>();
+        let text = |f: for<'r> fn(&'r Row<'r>) -> Option<&'r str>| {
+            kept.iter().map(|(_, r)| f(r)).collect::<Vec<_>>()
+        };
         let days = |f: &dyn Fn(&Row) -> Option<i32>| kept.iter().map(|(_, r)| f(r)).collect();
         DataFrame::new_infer_height(vec![
             Column::new(
@@ -468,18 +474,9 @@ impl super::AreaRows for DischargeStore {
             ),
             date_column("Admission_Date", days(&|r| r.admitted)),
             date_column("Discharge_Date", days(&|r| r.discharged)),
-            Column::new(
-                "Admission_Method".into(),
-                text(|r| r.admission_method),
-            ),
-            Column::new(
-                "Discharge_Method".into(),
-                text(|r| r.discharge_method),
-            ),
-            Column::new(
-                "Discharge_Destination".into(),
-                text(|r| r.destination),
-            ),
+            Column::new("Admission_Method".into(), text(|r| r.admission_method)),
+            Column::new("Discharge_Method".into(), text(|r| r.discharge_method)),
+            Column::new("Discharge_Destination".into(), text(|r| r.destination)),
             date_column("Discharge_Ready_Date", days(&|r| r.ready)),
             Column::new(
                 "Treatment_Function_Code".into(),

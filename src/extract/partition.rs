@@ -285,7 +285,10 @@ mod tests {
             assert_eq!(p.area::<Spell>(area as usize).expect("read"), want);
         }
         assert_eq!(
-            p.area::<Spell>(1).expect("read")[3].id.as_ref().map(String::len),
+            p.area::<Spell>(1).expect("read")[3]
+                .id
+                .as_ref()
+                .map(String::len),
             Some(100_000)
         );
     }

@@ -205,8 +205,20 @@ mod tests {
                     let t = s.trim();
                     let want = (!t.is_empty() && !t.eq_ignore_ascii_case("null")).then_some(t);
                     assert_eq!(null(&s), want, "null({s:?})");
-                    let joined = s.split_whitespace().collect::<Vec<_>>().join(" ");
-                    assert_eq!(normalized(&s), joined, "normalized({s:?})");
+                    // The four checks `normalized` made before it walked the bytes once
+                    // (the vertical tab, not ASCII whitespace to Rust, is kept as it was).
+                    let b = s.as_bytes();
+                    let plain = b.first().is_none_or(|c| *c != b' ')
+                        && b.last().is_none_or(|c| *c != b' ')
+                        && !b.windows(2).any(|w| w == b"  ")
+                        && !b.iter().any(|c| c.is_ascii_whitespace() && *c != b' ')
+                        && s.is_ascii();
+                    let want = if plain {
+                        s.clone()
+                    } else {
+                        s.split_whitespace().collect::<Vec<_>>().join(" ")
+                    };
+                    assert_eq!(normalized(&s), want, "normalized({s:?})");
                 }
             }
         }
