@@ -603,6 +603,33 @@ impl Share {
     }
 }
 
+/// A share's accepted rows, merged but not yet filed: their area and open-list keys are the
+/// share's own, with what each is keyed as over the file.
+struct Unfiled {
+    /// The file's area key of each of the share's areas (by the share's key - 1).
+    area_keys: Vec<u32>,
+    /// Per open-list column, the file's key of each of the share's (by the share's key).
+    dict_keys: Vec<Vec<u32>>,
+    rows: Vec<(u32, Row)>,
+}
+
+/// Files merged rows into their areas' partitions, keyed as over the file, in order; the
+/// first failure to write them out is kept, and nothing more is filed after it.
+fn file_rows(unfiled: Vec<Unfiled>, partitions: &mut Partitions, failed: &mut Option<String>) {
+    for u in unfiled {
+        for (area, mut row) in u.rows {
+            for (k, keys) in row.open.iter_mut().zip(&u.dict_keys) {
+                *k = keys[*k as usize];
+            }
+            if failed.is_none() {
+                *failed = partitions
+                    .push(u.area_keys[area as usize - 1] as usize - 1, &row)
+                    .err();
+            }
+        }
+    }
+}
+
 /// Reads and validates the events extract. `None` when the file is refused (F01–F04).
 pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
     let (mut report, mut summary) = src.start();
@@ -615,6 +642,8 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
     let mut birth_form_missing = false;
     // Where each field sits in a record, resolved from the header at the first row.
     let mut positions: Option<(usize, Vec<Option<usize>>)> = None;
+    // The accepted rows of the last chunk merged, not yet filed into their partitions.
+    let mut unfiled: Vec<Unfiled> = Vec::new();
     let read = read_chunks(src, &mut report, |cols, chunk, report| {
         // Each file of an extract read from many has its own header.
         if positions
@@ -630,24 +659,35 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
         let der = pos[BIRTH_YEAR].is_some() && pos[BIRTH_MONTH].is_some();
         let birth_form = der || pos[BIRTH_DATE].is_some();
         birth_form_missing |= !birth_form;
-        // The chunk's rows in one share per core, validated side by side.
-        let cores = rayon::current_num_threads().max(1);
-        let per = chunk.len().div_ceil(cores).max(1);
-        let shares: Vec<Share> = (0..chunk.len())
-            .into_par_iter()
-            .step_by(per)
-            .map(|from| {
-                let mut share = Share::new(report.apart());
-                let mut fields = Vec::new();
-                for i in from..(from + per).min(chunk.len()) {
-                    if chunk.fields(i, &mut fields, &mut share.report) && birth_form {
-                        share.validate(pos, der, src.date_format, chunk.loc(i), &fields);
+        // The chunk's rows in one share per core, validated side by side; meanwhile the
+        // rows of the chunk before are filed into their areas' partitions (in file order,
+        // on whichever core is free), so that filing is not a pass of its own.
+        let template = report.apart();
+        let earlier = std::mem::take(&mut unfiled);
+        let validate = || {
+            let cores = rayon::current_num_threads().max(1);
+            let per = chunk.len().div_ceil(cores).max(1);
+            (0..chunk.len())
+                .into_par_iter()
+                .step_by(per)
+                .map(|from| {
+                    let mut share = Share::new(template.apart());
+                    let mut fields = Vec::new();
+                    for i in from..(from + per).min(chunk.len()) {
+                        if chunk.fields(i, &mut fields, &mut share.report) && birth_form {
+                            share.validate(pos, der, src.date_format, chunk.loc(i), &fields);
+                        }
                     }
-                }
-                share
-            })
-            .collect();
-        // Merged in file order: keys given in order of first appearance over the file.
+                    share
+                })
+                .collect::<Vec<Share>>()
+        };
+        let (shares, ()) = rayon::join(validate, || {
+            file_rows(earlier, &mut partitions, &mut spill_error)
+        });
+        // Merged in file order: keys given in order of first appearance over the file. The
+        // problems go to the report now (a file's header may add its own next); the rows,
+        // keyed again, wait to be filed beside the next chunk's validation.
         for share in shares {
             report.issues.extend(share.report.issues);
             let area_keys: Vec<u32> = share
@@ -672,18 +712,18 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
             for (local, period) in share.periods.into_iter().enumerate() {
                 widen(&mut periods[area_keys[local] as usize - 1], period);
             }
-            for (area, mut row) in share.rows {
-                for (k, keys) in row.open.iter_mut().zip(&dict_keys) {
-                    *k = keys[*k as usize];
-                }
-                if spill_error.is_none() {
-                    spill_error = partitions
-                        .push(area_keys[area as usize - 1] as usize - 1, &row)
-                        .err();
-                }
-            }
+            unfiled.push(Unfiled {
+                area_keys,
+                dict_keys,
+                rows: share.rows,
+            });
         }
     });
+    file_rows(
+        std::mem::take(&mut unfiled),
+        &mut partitions,
+        &mut spill_error,
+    );
     if birth_form_missing {
         report.add(
             Loc::File,
