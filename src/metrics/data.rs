@@ -116,21 +116,11 @@ impl Data {
                 }
             }
         }
-        let budget = batch_rows();
-        let mut batches: Vec<(Vec<String>, usize)> = vec![(Vec::new(), 0)];
-        for (area, n) in rows {
-            if self.shard.is_some_and(|s| !s.holds(&area)) {
-                continue;
-            }
-            let last = batches.last_mut().expect("one batch at least");
-            if !last.0.is_empty() && last.1 + n > budget {
-                batches.push((vec![area], n));
-            } else {
-                last.0.push(area);
-                last.1 += n;
-            }
-        }
-        batches.into_iter().map(|(b, _)| b).collect()
+        let rows: Vec<(String, usize)> = rows
+            .into_iter()
+            .filter(|(area, _)| self.shard.is_none_or(|s| s.holds(area)))
+            .collect();
+        even_batches(rows, batch_rows())
     }
 
     /// The run's data for a batch of areas: each extract's rows of those areas (the
@@ -179,6 +169,33 @@ impl Data {
             ..Data::default()
         })
     }
+}
+
+/// Areas (in order, with their rows) cut into batches of about `budget` rows, an area never
+/// split: as many batches as the budget needs, made even, because two are computed side by
+/// side (with an odd number the last ran alone on one core), each area going to the batch
+/// its middle row falls in when the rows are divided evenly between them. Always one
+/// batch at least.
+fn even_batches(areas: Vec<(String, usize)>, budget: usize) -> Vec<Vec<String>> {
+    let total: usize = areas.iter().map(|(_, n)| n).sum();
+    let mut k = total.div_ceil(budget.max(1)).max(1);
+    if k > 1 && k % 2 == 1 {
+        k += 1;
+    }
+    let mut batches: Vec<Vec<String>> = vec![Vec::new(); k];
+    let mut before = 0u128;
+    for (area, n) in areas {
+        // Twice the area's middle row, against twice the rows, in whole numbers.
+        let middle = 2 * before + n as u128;
+        let b = (middle * k as u128 / (2 * total.max(1) as u128)) as usize;
+        batches[b.min(k - 1)].push(area);
+        before += n as u128;
+    }
+    batches.retain(|b| !b.is_empty());
+    if batches.is_empty() {
+        batches.push(Vec::new());
+    }
+    batches
 }
 
 /// About how many rows a batch of areas holds: with two batches computed side by side, a
@@ -239,4 +256,41 @@ pub(crate) fn months_in(data: &Data, until: Option<Month>) -> Vec<Month> {
         end = end.min(u);
     }
     months_between(Month::of(first), end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::even_batches;
+
+    fn areas(rows: &[usize]) -> Vec<(String, usize)> {
+        rows.iter()
+            .enumerate()
+            .map(|(i, n)| (format!("A{i}"), *n))
+            .collect()
+    }
+
+    #[test]
+    fn batches_are_even_in_number_and_in_rows() {
+        // 7 areas of 150 rows, budget 200: 1,050 rows need 6 batches (even already) of
+        // 175. Middle rows 75, 225, 375, 525, 675, 825, 975 fall in batches 0, 1, 2, 3, 3,
+        // 4, 5 (a batch is [175b, 175b + 175)).
+        let b = even_batches(areas(&[150; 7]), 200);
+        let names = |b: &[Vec<String>]| b.iter().map(|x| x.join("+")).collect::<Vec<_>>();
+        assert_eq!(names(&b), ["A0", "A1", "A2", "A3+A4", "A5", "A6"]);
+        // Budget 400: 3 batches needed, made 4 of 262.5: middles fall in 0, 0, 1, 2, 2,
+        // 3, 3.
+        let b = even_batches(areas(&[150; 7]), 400);
+        assert_eq!(names(&b), ["A0+A1", "A2", "A3+A4", "A5+A6"]);
+        // Everything fits: one batch, not two.
+        assert_eq!(
+            names(&even_batches(areas(&[150; 7]), 2_000)),
+            ["A0+A1+A2+A3+A4+A5+A6"]
+        );
+        // A budget of one row: every area alone (the tests' many-batch runs rely on it).
+        assert_eq!(even_batches(areas(&[3, 1, 5]), 1).len(), 3);
+        // Areas named with no rows (`compute --area`): one batch of them all; none: one
+        // empty batch.
+        assert_eq!(names(&even_batches(areas(&[0, 0]), 10)), ["A0+A1"]);
+        assert_eq!(even_batches(Vec::new(), 10), vec![Vec::<String>::new()]);
+    }
 }
