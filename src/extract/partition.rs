@@ -9,7 +9,10 @@ use std::io::{Read, Write};
 
 /// A row as its extract's partitions store it. A record read may borrow its text from the
 /// stored bytes (`'a`), so an area's rows become columns without a string made per field.
-pub(crate) trait Record<'a>: Sized {
+pub(crate) trait Record<'a>: Sized + Send {
+    /// The size of every record, when all have one (no text): an area's rows are then read
+    /// back on every core, each core taking a run of whole records.
+    const SIZE: Option<usize> = None;
     fn write(&self, out: &mut Vec<u8>);
     /// Reads one record from the front of `b`, advancing it.
     fn read(b: &mut &'a [u8]) -> Self;
@@ -219,6 +222,13 @@ impl Partitions {
 
 /// The `n` records (about) stored in `bytes`, borrowing from them.
 pub(crate) fn records<'a, R: Record<'a>>(mut bytes: &'a [u8], n: usize) -> Vec<R> {
+    if let Some(size) = R::SIZE.filter(|s| *s > 0 && bytes.len().is_multiple_of(*s)) {
+        use rayon::prelude::*;
+        return bytes
+            .par_chunks_exact(size)
+            .map(|mut record| R::read(&mut record))
+            .collect();
+    }
     let mut rows = Vec::with_capacity(n);
     while !bytes.is_empty() {
         rows.push(R::read(&mut bytes));
