@@ -182,9 +182,16 @@ impl Partitions {
                 .map_err(why)?;
             self.on_disk[area] = true;
             // Emptied, not freed: the area fills it again before the next spill, and
-            // growing it from nothing each time copied every row twice more. The room kept
-            // is at most about twice the budget over all areas.
+            // growing it from nothing each time copied every row twice more.
             held.clear();
+        }
+        // But the room kept is bounded: a file sorted by area (one council's file after
+        // another) fills each area to the whole budget in turn, and keeping every one's
+        // room would hold the budget once per area. Past twice the budget, all is freed.
+        if self.held.iter().map(Vec::capacity).sum::<usize>() > 2 * self.budget {
+            for held in &mut self.held {
+                held.shrink_to_fit();
+            }
         }
         self.held_bytes = 0;
         Ok(())
@@ -290,6 +297,20 @@ mod tests {
         }
         assert!(p.spilled());
         assert_eq!(p.rows(), &[5, 5]);
+        // Rows sorted by area (one council's file after another), each area filling the
+        // budget in turn: the room kept after a spill is at most twice the budget, and the
+        // rows held since grow it by at most twice their bytes (under budget + a record).
+        // Keeping every area's room would be at least the budget for each of 20 areas.
+        let mut sorted = Partitions::new();
+        sorted.budget = 3 * record;
+        for area in 0..20 {
+            for n in 0..4 {
+                sorted.push(area, &spell(5 + 2 * n)).expect("pushed");
+            }
+        }
+        let room: usize = sorted.held.iter().map(Vec::capacity).sum();
+        assert!(room <= 4 * sorted.budget + 2 * record, "{room} bytes kept");
+        assert_eq!(sorted.area::<Spell>(19).expect("read").len(), 4);
         for area in 0..2 {
             let want: Vec<Spell> = (0..10).filter(|n| n % 2 == area).map(spell).collect();
             assert_eq!(p.area::<Spell>(area as usize).expect("read"), want);
