@@ -177,20 +177,18 @@ fn count_dated(plan: &Plan<'_>, dt: &Dated, windows: &[Span]) -> Result<Tally, S
         let v = s.as_ref().and_then(|s| s.get(i)).unwrap_or(0).max(0) as u64;
         items.push((k, t, n == Some(true), d == Some(true), v));
     }
-    let mut tally = Tally::new(areas, windows.len(), DATED_SLOTS);
+    let mut by_day = people::DayCounts::new(windows, areas.len(), DATED_SLOTS);
     for (k, t, n, d, v) in items {
-        for w in people::windows_holding(windows, t) {
-            if n {
-                tally.add(w, k, DATED_NUMERATOR, 1);
-                tally.add(w, k, DATED_SUM, v);
-                tally.add(w, k, DATED_SUM_OF_SQUARES, v * v);
-            }
-            if d {
-                tally.add(w, k, DATED_DENOMINATOR, 1);
-            }
+        if n {
+            by_day.add(k, t, DATED_NUMERATOR, 1);
+            by_day.add(k, t, DATED_SUM, v);
+            by_day.add(k, t, DATED_SUM_OF_SQUARES, v * v);
+        }
+        if d {
+            by_day.add(k, t, DATED_DENOMINATOR, 1);
         }
     }
-    Ok(tally)
+    Ok(by_day.tally(areas, windows))
 }
 
 /// A dated plan's slots: the numerator rows, the denominator rows, and over the numerator
@@ -477,24 +475,45 @@ fn plan_local<'a>(m: &LocalMetric, data: &'a Data) -> Result<Plan<'a>, String> {
     })
 }
 
-fn population(data: &Data, area: &str, year: i32, band: &str) -> Option<u64> {
-    let df = data.frames.get("population")?;
-    let a = df
-        .column(crate::contract::area_column("population"))
-        .ok()?
-        .str()
-        .ok()?
-        .clone();
-    let y = df.column("Year").ok()?.i32().ok()?.clone();
-    let b = df.column("band").ok()?.str().ok()?.clone();
-    let p = df.column("population").ok()?.u64().ok()?.clone();
-    // The year the window starts, else the latest earlier year (carried forward).
-    (0..df.height())
-        .filter(|&i| {
-            a.get(i) == Some(area) && b.get(i) == Some(band) && y.get(i).is_some_and(|v| v <= year)
-        })
-        .max_by_key(|&i| y.get(i))
-        .and_then(|i| p.get(i))
+/// The population extract by area and band: each (year, population) in file order, for
+/// finding a window's denominator without a scan of the whole extract for every area and
+/// month (a national run would scan 150 areas' rows for each area's every month end). Rows
+/// without an area, band or year never match.
+struct Populations<'d>(HashMap<(&'d str, &'d str), Vec<(i32, Option<u64>)>>);
+
+impl<'d> Populations<'d> {
+    fn of(data: &'d Data) -> Populations<'d> {
+        let mut by = HashMap::new();
+        let Some(df) = data.frames.get("population") else {
+            return Populations(by);
+        };
+        let column = |name: &str| df.column(name).ok();
+        let (Some(a), Some(y), Some(b), Some(p)) = (
+            column(crate::contract::area_column("population")).and_then(|c| c.str().ok()),
+            column("Year").and_then(|c| c.i32().ok()),
+            column("band").and_then(|c| c.str().ok()),
+            column("population").and_then(|c| c.u64().ok()),
+        ) else {
+            return Populations(by);
+        };
+        for (((a, y), b), p) in a.iter().zip(y.iter()).zip(b.iter()).zip(p.iter()) {
+            if let (Some(a), Some(y), Some(b)) = (a, y, b) {
+                by.entry((a, b)).or_insert_with(Vec::new).push((y, p));
+            }
+        }
+        Populations(by)
+    }
+
+    /// The population of an area's band for the year a window starts, else the latest
+    /// earlier year (carried forward); of two rows for the same year, the later one.
+    fn get(&self, area: &str, year: i32, band: &str) -> Option<u64> {
+        self.0
+            .get(&(area, band))?
+            .iter()
+            .filter(|(y, _)| *y <= year)
+            .max_by_key(|(y, _)| *y)
+            .and_then(|(_, p)| *p)
+    }
 }
 
 /// Computes every request at every month end for the given areas (all areas present in the
@@ -595,6 +614,7 @@ fn compute_with(
     let mut rows = Vec::new();
     let mut notes = BTreeSet::new();
     let mut area_lists: HashMap<&str, Vec<String>> = HashMap::new();
+    let populations = Populations::of(data);
     for req in requests {
         bar.set_message(req.metric.clone());
         bar.inc(months.len().max(1) as u64);
@@ -827,7 +847,7 @@ fn compute_with(
                 }
                 let mut row = empty_row(a, req, *m, ws, we, plan.unit, ResultStatus::Ok);
                 if let Some(band) = plan.population {
-                    match population(data, a, chrono::Datelike::year(&ws), band) {
+                    match populations.get(a, chrono::Datelike::year(&ws), band) {
                         Some(p) => fill(&mut row, n, Some(p), zero_value),
                         None => {
                             notes.insert(format!(
