@@ -479,7 +479,10 @@ fn plan_local<'a>(m: &LocalMetric, data: &'a Data) -> Result<Plan<'a>, String> {
 /// finding a window's denominator without a scan of the whole extract for every area and
 /// month (a national run would scan 150 areas' rows for each area's every month end). Rows
 /// without an area, band or year never match.
-struct Populations<'d>(HashMap<(&'d str, &'d str), Vec<(i32, Option<u64>)>>);
+struct Populations<'d>(HashMap<(&'d str, &'d str), Vec<YearPopulation>>);
+
+/// A population row's year and count.
+type YearPopulation = (i32, Option<u64>);
 
 impl<'d> Populations<'d> {
     fn of(data: &'d Data) -> Populations<'d> {
