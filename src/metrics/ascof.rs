@@ -589,21 +589,25 @@ pub(crate) fn own_home<'a>(people: &'a People, events: &Events, rules: Rules) ->
             return;
         };
         let rows = people.rows(p);
-        if !rows.clone().any(|r| c.lts(people, r)) {
+        let lts: Vec<usize> = rows.clone().filter(|&r| c.lts(people, r)).collect();
+        // The days the person's LTS rows span: a window outside them holds no LTS row, so
+        // it is passed over without looking at the rows (most windows, for most people).
+        let Some(first) = lts.iter().map(|&r| people.start[r]).min() else {
             return;
-        }
+        };
+        let last = lts.iter().map(|&r| people.end[r]).max().unwrap_or(first);
         let housing =
             |k: u32| has(&home, k) || has(&shared, k) || has(&extra, k) || has(&supported, k);
         let mut top = Vec::new();
         for (w, &(ws, we)) in windows.iter().enumerate() {
-            if !people.alive_at(p, ws) {
+            if we < first || ws > last || !people.alive_at(p, ws) {
                 continue;
             }
             let capped = |r: usize| people.end[r].min(we);
-            let latest = rows
-                .clone()
-                .filter(|&r| c.lts(people, r) && people.start[r] <= we && people.end[r] >= ws)
-                .map(capped)
+            let latest = lts
+                .iter()
+                .filter(|&&r| people.start[r] <= we && people.end[r] >= ws)
+                .map(|&r| capped(r))
                 .max();
             let Some(a) = latest.and_then(|l| age(Some(birth), l)) else {
                 continue;
@@ -769,18 +773,27 @@ pub(crate) fn clients_self_directed<'a>(
         }
     };
     Arc::new(move |p, windows, t| {
+        let long_term: Vec<usize> = people
+            .rows(p)
+            .filter(|&r| c.long_term(people, r, typed_rows))
+            .collect();
+        // The days the long-term rows span: a snapshot outside them finds none.
+        let Some(first) = long_term.iter().map(|&r| people.start[r]).min() else {
+            return;
+        };
+        let last = long_term
+            .iter()
+            .map(|&r| people.end[r])
+            .max()
+            .unwrap_or(first);
         for (w, &(_, we)) in windows.iter().enumerate() {
-            if !people.alive_at(p, we) {
+            if we < first || we > last || !people.alive_at(p, we) {
                 continue;
             }
-            let best = people
-                .rows(p)
-                .filter(|&r| {
-                    c.long_term(people, r, typed_rows)
-                        && people.start[r] <= we
-                        && people.end[r] >= we
-                })
-                .map(&rank)
+            let best = long_term
+                .iter()
+                .filter(|&&r| people.start[r] <= we && people.end[r] >= we)
+                .map(|&r| rank(r))
                 .min();
             let Some(best) = best else { continue };
             let a = age(people.birth[p], we);
@@ -845,21 +858,27 @@ pub(crate) fn carers_self_directed<'a>(
         })
     };
     Arc::new(move |p, windows, t| {
-        let carer_rows = || {
-            people.rows(p).filter(|&r| {
-                people.client[r] == c.carer || people.client[r] == c.carer_by_association
-            })
-        };
-        if carer_rows().next().is_none() {
+        let carer_rows: Vec<usize> = people
+            .rows(p)
+            .filter(|&r| people.client[r] == c.carer || people.client[r] == c.carer_by_association)
+            .collect();
+        // The days the carer rows span: a window outside them holds none.
+        let Some(first) = carer_rows.iter().map(|&r| people.start[r]).min() else {
             return;
-        }
+        };
+        let last = carer_rows
+            .iter()
+            .map(|&r| people.end[r])
+            .max()
+            .unwrap_or(first);
         for (w, &(ws, we)) in windows.iter().enumerate() {
-            if !people.alive_at(p, ws) {
+            if we < first || ws > last || !people.alive_at(p, ws) {
                 continue;
             }
-            let best = carer_rows()
-                .filter(|&r| people.start[r] <= we && people.end[r] >= ws)
-                .filter_map(&category)
+            let best = carer_rows
+                .iter()
+                .filter(|&&r| people.start[r] <= we && people.end[r] >= ws)
+                .filter_map(|&r| category(r))
                 .min();
             let Some(best) = best else { continue };
             let a = age(people.birth[p], we);
