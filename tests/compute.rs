@@ -163,6 +163,38 @@ fn compute_hand_made_extracts() {
     );
 }
 
+/// The enquiry deadline's `days` must be a number of days from 0 to 36,500: outside that a
+/// deadline is not a date, so the metric is not-computable, and says why, rather than
+/// failing in date arithmetic.
+#[test]
+fn enquiry_deadline_days_out_of_range_is_not_computable() {
+    let dir = copy_fixture("engine");
+    let scheme = dir.path().join("schemes/T1.toml");
+    let text = fs::read_to_string(&scheme).unwrap().replacen(
+        "metric = \"safeguarding-enquiries-49d\"\nwindow = \"month\"\n",
+        "metric = \"safeguarding-enquiries-49d\"\nwindow = \"month\"\nparams = { days = -3 }\n",
+        1,
+    );
+    fs::write(&scheme, text).unwrap();
+    let out = run_in(dir.path(), &["compute", "--out", "r.csv"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("safeguarding-enquiries-49d is not-computable: parameter days = -3 of safeguarding-enquiries-49d is not a number of days from 0 to 36500"),
+        "{}",
+        out.stderr
+    );
+    let rows = parse_csv(&fs::read_to_string(dir.path().join("r.csv")).unwrap());
+    assert_eq!(
+        result_row(&rows, "safeguarding-enquiries-49d", "month", "2024-05")[12],
+        "not-computable"
+    );
+    // The other enquiry metric keeps its default of 49 days, as in the fixture's own test.
+    assert_eq!(
+        result_row(&rows, "safeguarding-enquiries-open-overdue", "snapshot", "2024-06")[12],
+        "ok"
+    );
+}
+
 #[test]
 fn check_counts_rows_read_accepted_and_rejected() {
     let dir = copy_fixture("engine");

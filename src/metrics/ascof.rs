@@ -599,6 +599,9 @@ pub(crate) fn own_home<'a>(people: &'a People, events: &Events, rules: Rules) ->
         let housing =
             |k: u32| has(&home, k) || has(&shared, k) || has(&extra, k) || has(&supported, k);
         let mut top = Vec::new();
+        // The person details last read: (which rows had started, which ran to we), whether
+        // settled, and learning disability once asked.
+        let mut memo: Option<((u64, u64), bool, Option<bool>)> = None;
         for (w, &(ws, we)) in windows.iter().enumerate() {
             if we < first || ws > last || !people.alive_at(p, ws) {
                 continue;
@@ -615,6 +618,23 @@ pub(crate) fn own_home<'a>(people: &'a People, events: &Events, rules: Rules) ->
             if a < 18 {
                 continue;
             }
+            // The person details depend on the window only through which rows have started
+            // by we and which run to we (the ranks then follow from fixed dates; under D1 not
+            // at all): windows alike in both read them once.
+            let alike = if whole_extract {
+                Some((0, 0))
+            } else if rows.len() <= 64 {
+                Some(rows.clone().fold((0u64, 0u64), |(started, running), r| {
+                    let bit = 1u64 << (r - rows.start);
+                    (
+                        started | if people.start[r] <= we { bit } else { 0 },
+                        running | if people.end[r] >= we { bit } else { 0 },
+                    )
+                }))
+            } else {
+                None
+            };
+            let known_details = memo.filter(|m| alike.is_some_and(|k| k == m.0));
             // The rows the person details are read from, and the end they rank by.
             let as_at = rows
                 .clone()
@@ -626,58 +646,76 @@ pub(crate) fn own_home<'a>(people: &'a People, events: &Events, rules: Rules) ->
                     capped(r)
                 }
             };
-            top_rows(
-                as_at.clone().filter(|&r| known(people.accommodation[r])),
-                |r| (ranked_end(r), people.start[r]),
-                &mut top,
-            );
-            // A known status the top-ranked rows agree on; rows that disagree leave it
-            // Unknown, and Unknown goes to rule 4's inference like no status at all.
-            let status = top.first().and_then(|&first| {
-                let s = people.accommodation[first];
-                top.iter()
-                    .all(|&r| people.accommodation[r] == s)
-                    .then_some(settled[s as usize])
-            });
-            let is_settled = status.unwrap_or_else(|| {
-                top_rows(
-                    as_at.clone().filter(|&r| people.event[r] == c.service),
-                    |r| {
-                        (
-                            ranked_end(r),
-                            10 - hierarchy(people.service[r]),
-                            i32::from(housing(people.component[r])),
-                            people.start[r],
-                        )
-                    },
-                    &mut top,
-                );
-                let Some(&first) = top.first() else {
-                    return false;
-                };
-                let tier = hierarchy(people.service[first]);
-                let any = |set: &[bool]| top.iter().any(|&r| has(set, people.component[r]));
-                let (h, s, e, l) = (any(&home), any(&shared), any(&extra), any(&supported));
-                let one_place = [h, s, e, l].iter().filter(|x| **x).count() == 1;
-                tier != 1 && tier != 2 && one_place && (s || e || l || (tier == 3 && h))
-            });
+            let is_settled = match known_details {
+                Some(m) => m.1,
+                None => {
+                    top_rows(
+                        as_at.clone().filter(|&r| known(people.accommodation[r])),
+                        |r| (ranked_end(r), people.start[r]),
+                        &mut top,
+                    );
+                    // A known status the top-ranked rows agree on; rows that disagree leave it
+                    // Unknown, and Unknown goes to rule 4's inference like no status at all.
+                    let status = top.first().and_then(|&first| {
+                        let s = people.accommodation[first];
+                        top.iter()
+                            .all(|&r| people.accommodation[r] == s)
+                            .then_some(settled[s as usize])
+                    });
+                    status.unwrap_or_else(|| {
+                        top_rows(
+                            as_at.clone().filter(|&r| people.event[r] == c.service),
+                            |r| {
+                                (
+                                    ranked_end(r),
+                                    10 - hierarchy(people.service[r]),
+                                    i32::from(housing(people.component[r])),
+                                    people.start[r],
+                                )
+                            },
+                            &mut top,
+                        );
+                        let Some(&first) = top.first() else {
+                            return false;
+                        };
+                        let tier = hierarchy(people.service[first]);
+                        let any = |set: &[bool]| top.iter().any(|&r| has(set, people.component[r]));
+                        let (h, s, e, l) = (any(&home), any(&shared), any(&extra), any(&supported));
+                        let one_place = [h, s, e, l].iter().filter(|x| **x).count() == 1;
+                        tier != 1 && tier != 2 && one_place && (s || e || l || (tier == 3 && h))
+                    })
+                }
+            };
+            if known_details.is_none() {
+                memo = alike.map(|k| (k, is_settled, None));
+            }
             let area = people.area[p] as usize;
             for b in bands(Some(a)) {
                 t.add(w, area, own_home_settled(b), u64::from(is_settled));
                 t.add(w, area, own_home_all(b), 1);
             }
             if a <= 64 {
-                top_rows(
-                    as_at
-                        .clone()
-                        .filter(|&r| !has(&reason_not_known, people.reason[r])),
-                    |r| (ranked_end(r), people.start[r]),
-                    &mut top,
-                );
-                let ld = top.first().is_some_and(|&first| {
-                    let k = people.reason[first];
-                    top.iter().all(|&r| people.reason[r] == k) && has(&learning_disability, k)
-                });
+                let ld = match memo.and_then(|m| m.2) {
+                    Some(ld) => ld,
+                    None => {
+                        top_rows(
+                            as_at
+                                .clone()
+                                .filter(|&r| !has(&reason_not_known, people.reason[r])),
+                            |r| (ranked_end(r), people.start[r]),
+                            &mut top,
+                        );
+                        let ld = top.first().is_some_and(|&first| {
+                            let k = people.reason[first];
+                            top.iter().all(|&r| people.reason[r] == k)
+                                && has(&learning_disability, k)
+                        });
+                        if let Some(m) = memo.as_mut() {
+                            m.2 = Some(ld);
+                        }
+                        ld
+                    }
+                };
                 if ld {
                     t.add(
                         w,

@@ -49,7 +49,8 @@ pub(crate) fn backlog(d: NaiveDate, breakdown: Option<&str>) -> Expr {
     match breakdown {
         Some("deferred") => base.and(col("Deferred")),
         Some("over-28-days") => {
-            base.and((lit(d) - col("Referral_Date")).gt(lit(chrono::Duration::days(28))))
+            // d - Referral_Date > 28 days, compared as dates (no duration per row).
+            base.and(col("Referral_Date").lt(lit(d - chrono::Duration::days(28))))
         }
         _ => base,
     }

@@ -683,9 +683,18 @@ fn compute_with(
                         .column(plan.area)
                         .ok()
                         .and_then(|c| {
-                            c.str()
-                                .ok()
-                                .map(|s| s.iter().flatten().collect::<BTreeSet<&str>>())
+                            // An area's rows run together: only a change of area is looked up.
+                            c.str().ok().map(|s| {
+                                let mut set = BTreeSet::new();
+                                let mut last = None;
+                                for a in s.iter().flatten() {
+                                    if last != Some(a) {
+                                        set.insert(a);
+                                        last = Some(a);
+                                    }
+                                }
+                                set
+                            })
                         })
                         .unwrap_or_default()
                         .into_iter()

@@ -97,13 +97,28 @@ fn plan_concerns_timely<'a>(ask: &Ask<'_, 'a>) -> Result<Plan<'a>, String> {
     ))
 }
 
+/// The `days` parameter of the enquiry metrics (default 49): whole days from 0 to 36,500,
+/// so that a deadline is always a date (a value outside made the date arithmetic fail).
+fn deadline_days(ask: &Ask<'_, '_>) -> Result<i64, String> {
+    let days: i64 = ask.param("days", 49)?;
+    if (0..=36_500).contains(&days) {
+        Ok(days)
+    } else {
+        Err(format!(
+            "parameter days = {days} of {} is not a number of days from 0 to 36500",
+            ask.req.metric
+        ))
+    }
+}
+
 /// Enquiries concluded within `days` of the decision (default 49).
 fn plan_enquiries_within<'a>(ask: &Ask<'_, 'a>) -> Result<Plan<'a>, String> {
-    let days: i64 = ask.param("days", 49)?;
+    let days = deadline_days(ask)?;
     let other: bool = ask.param("include_other_enquiries", true)?;
+    let f = with_enquiry_deadline(&ask.frame("safeguarding")?, days).map_err(|e| e.to_string())?;
     Ok(ask.simple(
         "safeguarding",
-        ask.frame("safeguarding")?,
+        f,
         Box::new(move |ws, we| {
             let (n, d) = enquiries_within(ws, we, days, other);
             (n, Some(d))
@@ -113,7 +128,7 @@ fn plan_enquiries_within<'a>(ask: &Ask<'_, 'a>) -> Result<Plan<'a>, String> {
 
 /// Enquiries still open past their deadline at the window end: a count.
 fn plan_enquiries_open_overdue<'a>(ask: &Ask<'_, 'a>) -> Result<Plan<'a>, String> {
-    let days: i64 = ask.param("days", 49)?;
+    let days = deadline_days(ask)?;
     Ok(ask.simple(
         "safeguarding",
         ask.frame("safeguarding")?,
@@ -194,8 +209,29 @@ fn is_enquiry(include_other: bool) -> Expr {
     }
 }
 
-fn enquiry_deadline(days: i64) -> Expr {
-    col("Decision_Date") + lit(chrono::Duration::days(days))
+/// The frame with `enquiry_deadline`: Decision_Date + `days` (empty where the decision date
+/// is), as a date column made once, so that no window's expression adds a duration to a
+/// date (polars does that through milliseconds, for every row at every window end).
+pub(crate) fn with_enquiry_deadline(df: &DataFrame, days: i64) -> PolarsResult<DataFrame> {
+    let decided = df
+        .column("Decision_Date")?
+        .as_materialized_series()
+        .date()?
+        .clone();
+    let deadline: Vec<Option<i32>> = decided
+        .physical()
+        .iter()
+        .map(|d| d.map(|d| (d as i64 + days) as i32))
+        .collect();
+    let mut out = df.clone();
+    out.with_column(crate::extract::date_column("enquiry_deadline", deadline))?;
+    Ok(out)
+}
+
+/// `Decision_Date + days > day`, as `Decision_Date > day - days`: the same comparison in
+/// whole days, without a duration.
+fn deadline_after(day: NaiveDate, days: i64) -> Expr {
+    col("Decision_Date").gt(lit(day - chrono::Duration::days(days)))
 }
 
 /// `safeguarding-enquiries-49d` (metrics.md §12): "deadline = Decision_Date + 49 days.
@@ -217,14 +253,14 @@ pub(crate) fn enquiries_within(
         .clone()
         .is_null()
         .or(concluded.clone().gt(lit(we)));
-    let left_out = open.and(enquiry_deadline(days).gt(lit(we)));
+    let left_out = open.and(deadline_after(we, days));
     let denominator = cohort.and(left_out.not());
     let numerator = denominator
         .clone()
         .and(
             concluded
                 .clone()
-                .lt_eq(enquiry_deadline(days))
+                .lt_eq(col("enquiry_deadline"))
                 .fill_null(lit(false)),
         )
         .and(concluded.lt_eq(lit(we)).fill_null(lit(false)));
@@ -238,7 +274,7 @@ pub(crate) fn enquiries_open_overdue(we: NaiveDate, days: i64, include_other: bo
     is_enquiry(include_other)
         .and(col("Decision_Date").lt_eq(lit(we)))
         .and(concluded.clone().is_null().or(concluded.gt(lit(we))))
-        .and(enquiry_deadline(days).lt(lit(we)))
+        .and(col("Decision_Date").lt(lit(we - chrono::Duration::days(days))))
 }
 
 #[cfg(test)]
