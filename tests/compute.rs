@@ -190,7 +190,12 @@ fn enquiry_deadline_days_out_of_range_is_not_computable() {
     );
     // The other enquiry metric keeps its default of 49 days, as in the fixture's own test.
     assert_eq!(
-        result_row(&rows, "safeguarding-enquiries-open-overdue", "snapshot", "2024-06")[12],
+        result_row(
+            &rows,
+            "safeguarding-enquiries-open-overdue",
+            "snapshot",
+            "2024-06"
+        )[12],
         "ok"
     );
 }

@@ -444,51 +444,57 @@ impl super::AreaRows for DischargeStore {
                 stored.push((key, self.partitions.bytes(key)?));
             }
         }
-        let mut kept: Vec<(u32, Row)> = Vec::new();
+        // The kept rows' fields gathered in one pass over the rows (a pass per column read
+        // every whole record again for each of 14 columns).
+        let mut area: Vec<&str> = Vec::new();
+        let mut text: [Vec<Option<&str>>; 6] = Default::default();
+        let mut days: [Vec<Option<i32>>; 5] = Default::default();
+        let mut age_at_admission: Vec<Option<i32>> = Vec::new();
+        let mut line: Vec<u64> = Vec::new();
         for (key, bytes) in &stored {
             for r in records::<Row>(bytes, self.partitions.rows()[*key]) {
-                if self.kept(&r) {
-                    kept.push((*key as u32, r));
+                if !self.kept(&r) {
+                    continue;
                 }
+                area.push(self.areas[*key].as_str());
+                let fields = [
+                    r.spell,
+                    r.person,
+                    r.admission_method,
+                    r.discharge_method,
+                    r.destination,
+                    r.treatment_function,
+                ];
+                for (column, v) in text.iter_mut().zip(fields) {
+                    column.push(v);
+                }
+                for (column, v) in
+                    days.iter_mut()
+                        .zip([r.birth, r.admitted, r.discharged, r.ready, r.death])
+                {
+                    column.push(v);
+                }
+                age_at_admission.push(r.age_at_admission);
+                line.push(r.loc.to_bits());
             }
         }
-        let text = |f: for<'r> fn(&'r Row<'r>) -> Option<&'r str>| {
-            kept.iter().map(|(_, r)| f(r)).collect::<Vec<_>>()
-        };
-        let days = |f: &dyn Fn(&Row) -> Option<i32>| kept.iter().map(|(_, r)| f(r)).collect();
+        let [spell, person, admission_method, discharge_method, destination, treatment] = text;
+        let [birth, admitted, discharged, ready, death] = days;
         DataFrame::new_infer_height(vec![
-            Column::new(
-                "LA_Code".into(),
-                kept.iter()
-                    .map(|(a, _)| self.areas[*a as usize].as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new("Spell_ID".into(), text(|r| r.spell)),
-            Column::new("Person_ID".into(), text(|r| r.person)),
-            date_column("birth", days(&|r| r.birth)),
-            Column::new(
-                "Age_at_Admission".into(),
-                kept.iter()
-                    .map(|(_, r)| r.age_at_admission)
-                    .collect::<Vec<_>>(),
-            ),
-            date_column("Admission_Date", days(&|r| r.admitted)),
-            date_column("Discharge_Date", days(&|r| r.discharged)),
-            Column::new("Admission_Method".into(), text(|r| r.admission_method)),
-            Column::new("Discharge_Method".into(), text(|r| r.discharge_method)),
-            Column::new("Discharge_Destination".into(), text(|r| r.destination)),
-            date_column("Discharge_Ready_Date", days(&|r| r.ready)),
-            Column::new(
-                "Treatment_Function_Code".into(),
-                text(|r| r.treatment_function),
-            ),
-            date_column("Date_of_Death", days(&|r| r.death)),
-            Column::new(
-                "__line".into(),
-                kept.iter()
-                    .map(|(_, r)| r.loc.to_bits())
-                    .collect::<Vec<u64>>(),
-            ),
+            Column::new("LA_Code".into(), area),
+            Column::new("Spell_ID".into(), spell),
+            Column::new("Person_ID".into(), person),
+            date_column("birth", birth),
+            Column::new("Age_at_Admission".into(), age_at_admission),
+            date_column("Admission_Date", admitted),
+            date_column("Discharge_Date", discharged),
+            Column::new("Admission_Method".into(), admission_method),
+            Column::new("Discharge_Method".into(), discharge_method),
+            Column::new("Discharge_Destination".into(), destination),
+            date_column("Discharge_Ready_Date", ready),
+            Column::new("Treatment_Function_Code".into(), treatment),
+            date_column("Date_of_Death", death),
+            Column::new("__line".into(), line),
         ])
         .map_err(|e| e.to_string())
     }

@@ -958,58 +958,84 @@ impl EventStore {
             }
         }
         let mut s = Settled::of(parts);
-        let idx: Vec<usize> = (0..s.rows.len()).filter(|i| s.keep[*i]).collect();
-        let rows = &s.rows;
-        let pick = |f: fn(&Row) -> Option<i32>| idx.iter().map(|i| f(&rows[*i])).collect();
-        // The columns are independent: build them side by side.
-        const DATED: usize = 8;
-        let columns: Vec<Column> = (0..DATED + CLOSED.len() + OPEN.len())
+        // The kept rows' fields in one pass over the rows, column by column side by side:
+        // a pass per column read every row's whole record again for each of 19 columns.
+        let n = s.keep.iter().filter(|k| **k).count();
+        let mut area: Vec<&str> = Vec::with_capacity(n);
+        let mut person: Vec<u32> = Vec::with_capacity(n);
+        let mut dated: [Vec<Option<i32>>; 6] = std::array::from_fn(|_| Vec::with_capacity(n));
+        let mut closed: [Vec<u32>; CLOSED.len()] = std::array::from_fn(|_| Vec::with_capacity(n));
+        let mut open: [Vec<u32>; OPEN.len()] = std::array::from_fn(|_| Vec::with_capacity(n));
+        for (i, r) in s.rows.iter().enumerate() {
+            if !s.keep[i] {
+                continue;
+            }
+            let p = s.person[i];
+            let death = s.death[p as usize];
+            area.push(self.areas[s.area[i] as usize].as_str());
+            person.push(p);
+            // Derived end (§1.4): the person's latest death when it falls on or between
+            // start and end, or after the start of an open event; else the recorded end.
+            let values = [
+                s.birth[p as usize],
+                death,
+                r.death,
+                r.start,
+                r.end,
+                derived_end(r.start, r.end, death),
+            ];
+            for (column, v) in dated.iter_mut().zip(values) {
+                column.push(v);
+            }
+            for (column, v) in closed.iter_mut().zip(r.closed) {
+                column.push(u32::from(v));
+            }
+            for (column, v) in open.iter_mut().zip(r.open) {
+                column.push(v);
+            }
+        }
+        // The records are not read again: their memory goes before the columns are made.
+        drop(std::mem::take(&mut s.rows));
+        drop(std::mem::take(&mut s.keep));
+        const DATED: [&str; 6] = [
+            "__birth",
+            "__death",
+            "Date_of_Death",
+            "Event_Start_Date",
+            "Event_End_Date",
+            "__end",
+        ];
+        // Each column's values, made into columns side by side, in the frame's order.
+        enum Values<'v> {
+            Text(&'static str, Vec<&'v str>),
+            Keys(&'static str, Vec<u32>),
+            Days(&'static str, Vec<Option<i32>>),
+        }
+        let values: Vec<Values> = [
+            Values::Text("LA_Code", area),
+            Values::Keys("__person", person),
+        ]
+        .into_iter()
+        .chain(
+            DATED
+                .into_iter()
+                .zip(dated)
+                .map(|(n, v)| Values::Days(n, v)),
+        )
+        .chain(
+            CLOSED
+                .iter()
+                .zip(closed)
+                .map(|((n, _), v)| Values::Keys(n, v)),
+        )
+        .chain(OPEN.iter().zip(open).map(|(n, v)| Values::Keys(n, v)))
+        .collect();
+        let columns: Vec<Column> = values
             .into_par_iter()
-            .map(|k| match k {
-                0 => Column::new(
-                    "LA_Code".into(),
-                    idx.iter()
-                        .map(|i| self.areas[s.area[*i] as usize].as_str())
-                        .collect::<Vec<_>>(),
-                ),
-                1 => Column::new(
-                    "__person".into(),
-                    idx.iter().map(|i| s.person[*i]).collect::<Vec<_>>(),
-                ),
-                2 => date_column(
-                    "__birth",
-                    idx.iter().map(|i| s.birth[s.person[*i] as usize]).collect(),
-                ),
-                3 => date_column(
-                    "__death",
-                    idx.iter().map(|i| s.death[s.person[*i] as usize]).collect(),
-                ),
-                4 => date_column("Date_of_Death", pick(|r| r.death)),
-                5 => date_column("Event_Start_Date", pick(|r| r.start)),
-                6 => date_column("Event_End_Date", pick(|r| r.end)),
-                // Derived end (§1.4): the person's latest death when it falls on or between
-                // start and end, or after the start of an open event; else the recorded end.
-                7 => date_column(
-                    "__end",
-                    idx.iter()
-                        .map(|i| {
-                            let r = &rows[*i];
-                            derived_end(r.start, r.end, s.death[s.person[*i] as usize])
-                        })
-                        .collect(),
-                ),
-                k if k < DATED + CLOSED.len() => Column::new(
-                    CLOSED[k - DATED].0.into(),
-                    idx.iter()
-                        .map(|i| rows[*i].closed[k - DATED] as u32)
-                        .collect::<Vec<u32>>(),
-                ),
-                k => Column::new(
-                    OPEN[k - DATED - CLOSED.len()].into(),
-                    idx.iter()
-                        .map(|i| rows[*i].open[k - DATED - CLOSED.len()])
-                        .collect::<Vec<u32>>(),
-                ),
+            .map(|v| match v {
+                Values::Text(name, v) => Column::new(name.into(), v),
+                Values::Keys(name, v) => Column::new(name.into(), v),
+                Values::Days(name, v) => date_column(name, v),
             })
             .collect();
         let frame = DataFrame::new_infer_height(columns).map_err(|e| e.to_string())?;
