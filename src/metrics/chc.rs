@@ -1,7 +1,7 @@
 //! `chc-backlog` (metrics.md §14), as a polars expression over the validated `chc` frame.
 
 use super::catalogue::Metric;
-use super::{Ask, Plan};
+use super::{date_lit, Ask, Plan};
 use crate::catalogue::{MetricDef, Polarity, Unit};
 use chrono::NaiveDate;
 use polars::prelude::*;
@@ -41,16 +41,16 @@ fn plan_backlog<'a>(ask: &Ask<'_, 'a>) -> Result<Plan<'a>, String> {
 /// empty or > d), and not withdrawn by d (Withdrawn_Date empty or > d). Breakdowns:
 /// /deferred (Deferred = Y) and /over-28-days (d − Referral_Date > 28)."
 pub(crate) fn backlog(d: NaiveDate, breakdown: Option<&str>) -> Expr {
-    let open = |c: &str| col(c).is_null().or(col(c).gt(lit(d)));
+    let open = |c: &str| col(c).is_null().or(col(c).gt(date_lit(d)));
     let base = col("Referral_Date")
-        .lt_eq(lit(d))
+        .lt_eq(date_lit(d))
         .and(open("Decision_Date"))
         .and(open("Withdrawn_Date"));
     match breakdown {
         Some("deferred") => base.and(col("Deferred")),
         Some("over-28-days") => {
             // d - Referral_Date > 28 days, compared as dates (no duration per row).
-            base.and(col("Referral_Date").lt(lit(d - chrono::Duration::days(28))))
+            base.and(col("Referral_Date").lt(date_lit(d - chrono::Duration::days(28))))
         }
         _ => base,
     }

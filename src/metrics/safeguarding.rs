@@ -2,7 +2,7 @@
 //! validated `safeguarding` frame.
 
 use super::catalogue::Metric;
-use super::{Ask, Plan};
+use super::{date_lit, Ask, Plan};
 use crate::catalogue::{MetricDef, Param, Polarity, Unit};
 use chrono::{Datelike, NaiveDate, Weekday};
 use polars::prelude::*;
@@ -188,14 +188,20 @@ pub(crate) fn with_concern_deadline(
 pub(crate) fn concerns_timely(ws: NaiveDate, we: NaiveDate) -> (Expr, Expr) {
     let received = col("Concern_Received_Date");
     let decided = col("Decision_Date");
-    let cohort = received.clone().gt_eq(lit(ws)).and(received.lt_eq(lit(we)));
-    let undecided = decided.clone().is_null().or(decided.clone().gt(lit(we)));
-    let left_out = undecided.and(col("deadline").gt(lit(we)));
+    let cohort = received
+        .clone()
+        .gt_eq(date_lit(ws))
+        .and(received.lt_eq(date_lit(we)));
+    let undecided = decided
+        .clone()
+        .is_null()
+        .or(decided.clone().gt(date_lit(we)));
+    let left_out = undecided.and(col("deadline").gt(date_lit(we)));
     let denominator = cohort.and(left_out.not());
     let numerator = denominator
         .clone()
         .and(decided.clone().lt_eq(col("deadline")).fill_null(lit(false)))
-        .and(decided.lt_eq(lit(we)).fill_null(lit(false)));
+        .and(decided.lt_eq(date_lit(we)).fill_null(lit(false)));
     (numerator, denominator)
 }
 
@@ -231,7 +237,7 @@ pub(crate) fn with_enquiry_deadline(df: &DataFrame, days: i64) -> PolarsResult<D
 /// `Decision_Date + days > day`, as `Decision_Date > day - days`: the same comparison in
 /// whole days, without a duration.
 fn deadline_after(day: NaiveDate, days: i64) -> Expr {
-    col("Decision_Date").gt(lit(day - chrono::Duration::days(days)))
+    col("Decision_Date").gt(date_lit(day - chrono::Duration::days(days)))
 }
 
 /// `safeguarding-enquiries-49d` (metrics.md §12): "deadline = Decision_Date + 49 days.
@@ -247,12 +253,12 @@ pub(crate) fn enquiries_within(
     let decided = col("Decision_Date");
     let concluded = col("Enquiry_Concluded_Date");
     let cohort = is_enquiry(include_other)
-        .and(decided.clone().gt_eq(lit(ws)))
-        .and(decided.lt_eq(lit(we)));
+        .and(decided.clone().gt_eq(date_lit(ws)))
+        .and(decided.lt_eq(date_lit(we)));
     let open = concluded
         .clone()
         .is_null()
-        .or(concluded.clone().gt(lit(we)));
+        .or(concluded.clone().gt(date_lit(we)));
     let left_out = open.and(deadline_after(we, days));
     let denominator = cohort.and(left_out.not());
     let numerator = denominator
@@ -263,7 +269,7 @@ pub(crate) fn enquiries_within(
                 .lt_eq(col("enquiry_deadline"))
                 .fill_null(lit(false)),
         )
-        .and(concluded.lt_eq(lit(we)).fill_null(lit(false)));
+        .and(concluded.lt_eq(date_lit(we)).fill_null(lit(false)));
     (numerator, denominator)
 }
 
@@ -272,9 +278,9 @@ pub(crate) fn enquiries_within(
 pub(crate) fn enquiries_open_overdue(we: NaiveDate, days: i64, include_other: bool) -> Expr {
     let concluded = col("Enquiry_Concluded_Date");
     is_enquiry(include_other)
-        .and(col("Decision_Date").lt_eq(lit(we)))
-        .and(concluded.clone().is_null().or(concluded.gt(lit(we))))
-        .and(col("Decision_Date").lt(lit(we - chrono::Duration::days(days))))
+        .and(col("Decision_Date").lt_eq(date_lit(we)))
+        .and(concluded.clone().is_null().or(concluded.gt(date_lit(we))))
+        .and(col("Decision_Date").lt(date_lit(we - chrono::Duration::days(days))))
 }
 
 #[cfg(test)]
