@@ -169,6 +169,7 @@ fn count_dated(plan: &Plan<'_>, dt: &Dated, windows: &[Span]) -> Result<Tally, S
     let mut areas: Vec<String> = Vec::new();
     let mut index: HashMap<&str, usize> = HashMap::new();
     let mut items = Vec::with_capacity(rows.height());
+    let mut last: Option<(&str, usize)> = None;
     for (i, ((a, t), (n, d))) in a
         .iter()
         .zip(t.iter())
@@ -176,10 +177,18 @@ fn count_dated(plan: &Plan<'_>, dt: &Dated, windows: &[Span]) -> Result<Tally, S
         .enumerate()
     {
         let (Some(a), Some(t)) = (a, t) else { continue };
-        let k = *index.entry(a).or_insert_with(|| {
-            areas.push(a.to_string());
-            areas.len() - 1
-        });
+        // A batch's rows come area by area: only a change of area is looked up.
+        let k = match last {
+            Some((name, k)) if name == a => k,
+            _ => {
+                let k = *index.entry(a).or_insert_with(|| {
+                    areas.push(a.to_string());
+                    areas.len() - 1
+                });
+                last = Some((a, k));
+                k
+            }
+        };
         // Delays are never negative (D04 drops a ready date after the discharge).
         let v = s.as_ref().and_then(|s| s.get(i)).unwrap_or(0).max(0) as u64;
         items.push((k, t, n == Some(true), d == Some(true), v));
