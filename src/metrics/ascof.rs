@@ -8,7 +8,7 @@
 //! its breakdowns at once; `slots` says where each metric's numerator and denominator are.
 
 use super::catalogue::Metric;
-use super::people::{age, top_rows, People, PersonCount, Slot, Tally, OPEN};
+use super::people::{age, span_of, top_rows, People, PersonCount, Slot, Tally, OPEN};
 use super::{Ask, Plan};
 use crate::catalogue::{MetricDef, Polarity, Unit, AGE_BANDS};
 use crate::extract::codes::LONG_TERM_SUPPORT;
@@ -592,10 +592,9 @@ pub(crate) fn own_home<'a>(people: &'a People, events: &Events, rules: Rules) ->
         let lts: Vec<usize> = rows.clone().filter(|&r| c.lts(people, r)).collect();
         // The days the person's LTS rows span: a window outside them holds no LTS row, so
         // it is passed over without looking at the rows (most windows, for most people).
-        let Some(first) = lts.iter().map(|&r| people.start[r]).min() else {
+        let Some((first, last)) = span_of(people, &lts) else {
             return;
         };
-        let last = lts.iter().map(|&r| people.end[r]).max().unwrap_or(first);
         let housing =
             |k: u32| has(&home, k) || has(&shared, k) || has(&extra, k) || has(&supported, k);
         let mut top = Vec::new();
@@ -816,14 +815,9 @@ pub(crate) fn clients_self_directed<'a>(
             .filter(|&r| c.long_term(people, r, typed_rows))
             .collect();
         // The days the long-term rows span: a snapshot outside them finds none.
-        let Some(first) = long_term.iter().map(|&r| people.start[r]).min() else {
+        let Some((first, last)) = span_of(people, &long_term) else {
             return;
         };
-        let last = long_term
-            .iter()
-            .map(|&r| people.end[r])
-            .max()
-            .unwrap_or(first);
         for (w, &(_, we)) in windows.iter().enumerate() {
             if we < first || we > last || !people.alive_at(p, we) {
                 continue;
@@ -901,14 +895,9 @@ pub(crate) fn carers_self_directed<'a>(
             .filter(|&r| people.client[r] == c.carer || people.client[r] == c.carer_by_association)
             .collect();
         // The days the carer rows span: a window outside them holds none.
-        let Some(first) = carer_rows.iter().map(|&r| people.start[r]).min() else {
+        let Some((first, last)) = span_of(people, &carer_rows) else {
             return;
         };
-        let last = carer_rows
-            .iter()
-            .map(|&r| people.end[r])
-            .max()
-            .unwrap_or(first);
         for (w, &(ws, we)) in windows.iter().enumerate() {
             if we < first || ws > last || !people.alive_at(p, ws) {
                 continue;

@@ -555,6 +555,14 @@ pub(crate) fn windows_holding(windows: &[Span], day: i32) -> impl Iterator<Item 
         .map(|(w, _)| w)
 }
 
+/// The days some of a person's rows span: the earliest start and the latest (derived) end;
+/// `None` for no rows. A window outside it holds none of them, so a family passes it over.
+pub(crate) fn span_of(people: &People, rows: &[usize]) -> Option<Span> {
+    let first = rows.iter().map(|&r| people.start[r]).min()?;
+    let last = rows.iter().map(|&r| people.end[r]).max()?;
+    Some((first, last))
+}
+
 /// The rows ranked first on a key (highest), reusing `top` as the buffer.
 pub(crate) fn top_rows<K: Ord + Copy>(
     rows: impl Iterator<Item = usize>,
