@@ -66,9 +66,6 @@ struct Plan<'a> {
     also_covered_by: Option<&'static str>,
 }
 
-/// The aggregations of one window of a row-counting plan, suffixed with its index: the
-/// numerator count `n_i`, the denominator `d_i`, and for day averages the sum `s_i` and sum
-/// of squares `s2_i` of the summed value over the numerator rows.
 /// A date as a polars date literal. polars makes a `NaiveDate` literal a datetime (midnight),
 /// so comparing a date column with one converts the whole column to datetimes at every window
 /// end; as a date the comparison is of whole days, with the same answer.
@@ -76,6 +73,9 @@ pub(crate) fn date_lit(d: NaiveDate) -> Expr {
     lit(crate::extract::values::days(d)).cast(DataType::Date)
 }
 
+/// The aggregations of one window of a row-counting plan, suffixed with its index: the
+/// numerator count `n_i`, the denominator `d_i`, and for day averages the sum `s_i` and sum
+/// of squares `s2_i` of the summed value over the numerator rows.
 fn window_aggs(num: &Expr, den: Option<&Expr>, summed: Option<&Expr>, i: usize) -> Vec<Expr> {
     let mut aggs = vec![num
         .clone()

@@ -120,7 +120,7 @@ fn plan_enquiries_within<'a>(ask: &Ask<'_, 'a>) -> Result<Plan<'a>, String> {
         "safeguarding",
         f,
         Box::new(move |ws, we| {
-            let (n, d) = enquiries_within(ws, we, days, other);
+            let (n, d) = enquiries_within(ws, we, other);
             (n, Some(d))
         }),
     ))
@@ -129,10 +129,11 @@ fn plan_enquiries_within<'a>(ask: &Ask<'_, 'a>) -> Result<Plan<'a>, String> {
 /// Enquiries still open past their deadline at the window end: a count.
 fn plan_enquiries_open_overdue<'a>(ask: &Ask<'_, 'a>) -> Result<Plan<'a>, String> {
     let days = deadline_days(ask)?;
+    let f = with_enquiry_deadline(&ask.frame("safeguarding")?, days).map_err(|e| e.to_string())?;
     Ok(ask.simple(
         "safeguarding",
-        ask.frame("safeguarding")?,
-        Box::new(move |_, we| (enquiries_open_overdue(we, days, true), None)),
+        f,
+        Box::new(move |_, we| (enquiries_open_overdue(we, true), None)),
     ))
 }
 
@@ -160,24 +161,32 @@ pub(crate) fn with_concern_deadline(
     n: u32,
     holidays: &[NaiveDate],
 ) -> PolarsResult<DataFrame> {
-    let received = df
-        .column("Concern_Received_Date")?
-        .as_materialized_series()
-        .date()?
-        .clone();
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
-    let deadline: Vec<Option<i32>> = received
-        .physical()
-        .iter()
-        .map(|d| {
-            d.map(|days| {
-                let r = epoch + chrono::Duration::days(days as i64);
-                (working_day_deadline(r, n, holidays) - epoch).num_days() as i32
-            })
-        })
-        .collect();
+    with_deadline(df, "Concern_Received_Date", "deadline", |days| {
+        let r = epoch + chrono::Duration::days(days as i64);
+        (working_day_deadline(r, n, holidays) - epoch).num_days() as i32
+    })
+}
+
+/// Adds `enquiry_deadline`: `Decision_Date` + `days`.
+pub(crate) fn with_enquiry_deadline(df: &DataFrame, days: i64) -> PolarsResult<DataFrame> {
+    with_deadline(df, "Decision_Date", "enquiry_deadline", |d| {
+        (d as i64 + days) as i32
+    })
+}
+
+/// The frame with a deadline column `name`, a date made from each row's date in `from` (empty
+/// where it is), once per plan: no window's expression then works a deadline out per row.
+fn with_deadline(
+    df: &DataFrame,
+    from: &str,
+    name: &str,
+    deadline: impl Fn(i32) -> i32,
+) -> PolarsResult<DataFrame> {
+    let dates = df.column(from)?.as_materialized_series().date()?.clone();
+    let deadlines: Vec<Option<i32>> = dates.physical().iter().map(|d| d.map(&deadline)).collect();
     let mut out = df.clone();
-    out.with_column(crate::extract::date_column("deadline", deadline))?;
+    out.with_column(crate::extract::date_column(name, deadlines))?;
     Ok(out)
 }
 
@@ -215,41 +224,11 @@ fn is_enquiry(include_other: bool) -> Expr {
     }
 }
 
-/// The frame with `enquiry_deadline`: Decision_Date + `days` (empty where the decision date
-/// is), as a date column made once, so that no window's expression adds a duration to a
-/// date (polars does that through milliseconds, for every row at every window end).
-pub(crate) fn with_enquiry_deadline(df: &DataFrame, days: i64) -> PolarsResult<DataFrame> {
-    let decided = df
-        .column("Decision_Date")?
-        .as_materialized_series()
-        .date()?
-        .clone();
-    let deadline: Vec<Option<i32>> = decided
-        .physical()
-        .iter()
-        .map(|d| d.map(|d| (d as i64 + days) as i32))
-        .collect();
-    let mut out = df.clone();
-    out.with_column(crate::extract::date_column("enquiry_deadline", deadline))?;
-    Ok(out)
-}
-
-/// `Decision_Date + days > day`, as `Decision_Date > day - days`: the same comparison in
-/// whole days, without a duration.
-fn deadline_after(day: NaiveDate, days: i64) -> Expr {
-    col("Decision_Date").gt(date_lit(day - chrono::Duration::days(days)))
-}
-
 /// `safeguarding-enquiries-49d` (metrics.md §12): "deadline = Decision_Date + 49 days.
 /// Cohort = enquiries whose Decision_Date is in [ws, we]. An enquiry still open at we whose
 /// deadline is after we is left out. Denominator = the rest. Numerator = those with
-/// Enquiry_Concluded_Date ≤ deadline and ≤ we."
-pub(crate) fn enquiries_within(
-    ws: NaiveDate,
-    we: NaiveDate,
-    days: i64,
-    include_other: bool,
-) -> (Expr, Expr) {
+/// Enquiry_Concluded_Date ≤ deadline and ≤ we." Needs `enquiry_deadline`.
+pub(crate) fn enquiries_within(ws: NaiveDate, we: NaiveDate, include_other: bool) -> (Expr, Expr) {
     let decided = col("Decision_Date");
     let concluded = col("Enquiry_Concluded_Date");
     let cohort = is_enquiry(include_other)
@@ -259,7 +238,7 @@ pub(crate) fn enquiries_within(
         .clone()
         .is_null()
         .or(concluded.clone().gt(date_lit(we)));
-    let left_out = open.and(deadline_after(we, days));
+    let left_out = open.and(col("enquiry_deadline").gt(date_lit(we)));
     let denominator = cohort.and(left_out.not());
     let numerator = denominator
         .clone()
@@ -274,13 +253,14 @@ pub(crate) fn enquiries_within(
 }
 
 /// `safeguarding-enquiries-open-overdue` (metrics.md §12): "a count of enquiries decided on
-/// or before we, not concluded by we, with deadline < we. It is a snapshot at we."
-pub(crate) fn enquiries_open_overdue(we: NaiveDate, days: i64, include_other: bool) -> Expr {
+/// or before we, not concluded by we, with deadline < we. It is a snapshot at we." Needs
+/// `enquiry_deadline`.
+pub(crate) fn enquiries_open_overdue(we: NaiveDate, include_other: bool) -> Expr {
     let concluded = col("Enquiry_Concluded_Date");
     is_enquiry(include_other)
         .and(col("Decision_Date").lt_eq(date_lit(we)))
         .and(concluded.clone().is_null().or(concluded.gt(date_lit(we))))
-        .and(col("Decision_Date").lt(date_lit(we - chrono::Duration::days(days))))
+        .and(col("enquiry_deadline").lt(date_lit(we)))
 }
 
 #[cfg(test)]
