@@ -547,9 +547,14 @@ pub(crate) fn compute(
 ) -> Result<(Vec<ResultRow>, Vec<String>), String> {
     let rules = programme.settings.method.rules();
     let batches = data.batches(areas);
+    // The metrics of extracts held whole (safeguarding, CHC: small beside the events) are
+    // computed once over every area: their cost is per window, not per row, so a batch at a
+    // time paid it once per batch (eight times on 4.1M rows over 40 areas) for the same rows.
+    let (whole, batched): (Vec<Request>, Vec<Request>) =
+        requests.iter().cloned().partition(|r| held_whole(r, data));
     // A bar on a terminal only (indicatif draws nothing when stderr is not one, as in CI).
-    let bar =
-        indicatif::ProgressBar::new((batches.len() * requests.len() * months.len().max(1)) as u64);
+    let windows = (batches.len() * batched.len() + whole.len()) * months.len().max(1);
+    let bar = indicatif::ProgressBar::new(windows as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
             "{spinner} {msg:24} [{bar:24}] {pos}/{len} windows, {eta} left",
@@ -557,16 +562,19 @@ pub(crate) fn compute(
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
         .progress_chars("=> "),
     );
-    let parts = by_batch(
+    let mut parts = by_batch(
         data,
         &batches,
         &home_area(programme, areas),
         |d, unplanned| {
             compute_with(
-                d, programme, requests, months, areas, rules, unplanned, &bar,
+                d, programme, &batched, months, areas, rules, unplanned, &bar,
             )
         },
     )?;
+    parts.push(compute_with(
+        data, programme, &whole, months, areas, rules, true, &bar,
+    ));
     bar.finish_and_clear();
     let mut rows = Vec::new();
     let mut notes = BTreeSet::new();
@@ -577,6 +585,15 @@ pub(crate) fn compute(
     // In the results table's order (a stable sort: a row's ties keep the order computed).
     rows.sort_by(|a, b| a.order().cmp(&b.order()));
     Ok((rows, notes.into_iter().collect()))
+}
+
+/// Whether a request's metric reads only extracts held whole in memory (not the events or
+/// discharges, which are kept by area and read a batch at a time): a catalogue metric whose
+/// sources are all loaded frames. A local metric is computed by batch, as it may read the
+/// events.
+fn held_whole(req: &Request, data: &Data) -> bool {
+    catalogue::lookup(crate::catalogue::split_breakdown(&req.metric).0)
+        .is_some_and(|m| m.sources.iter().all(|s| data.frames.contains_key(*s)))
 }
 
 /// Runs `each` on the data of every batch of areas (`Data::batches`), two batches side by
