@@ -1084,18 +1084,14 @@ fn read_file(
                     .iter()
                     .map(|s| s.str().expect("cast to string"))
                     .collect();
-                // One iterator per column: walking the chunks is much cheaper than a lookup
-                // per cell. The columns of a chunk are taken side by side.
-                let mut columns: Vec<_> = cas.iter().map(|ca| ca.iter()).collect();
+                // The columns of a chunk are taken side by side.
                 let height = cas.first().map_or(0, |c| c.len());
                 let mut taken = 0;
                 while taken < height {
                     let n = CHUNK_ROWS.min(height - taken);
                     use rayon::prelude::*;
-                    let values: Vec<Vec<&str>> = columns
-                        .par_iter_mut()
-                        .map(|c| c.by_ref().take(n).map(|v| v.unwrap_or("")).collect())
-                        .collect();
+                    let values: Vec<Vec<&str>> =
+                        cas.par_iter().map(|ca| texts(ca, taken, n)).collect();
                     let chunk = Chunk {
                         locs: (count + 1..=count + n)
                             .map(|r| Loc::Row(r as u64).in_file(k))
@@ -1110,6 +1106,30 @@ fn read_file(
         }
     }
     Ok(count)
+}
+
+/// Rows `from..from + n` of a decoded string column ("" for a null), read array by array:
+/// a walk over each array's values is much cheaper than the column's row iterator.
+fn texts(ca: &StringChunked, from: usize, n: usize) -> Vec<&str> {
+    let mut out = Vec::with_capacity(n);
+    let mut offset = 0;
+    // The validity is read through the array as `dyn Array` (the trait is polars').
+    for (arr, dynamic) in ca.downcast_iter().zip(ca.chunks()) {
+        let start = offset;
+        offset += arr.len();
+        let (lo, hi) = (from.max(start), (from + n).min(offset));
+        if lo >= hi {
+            continue;
+        }
+        let (lo, hi) = (lo - start, hi - start);
+        match dynamic.validity() {
+            None => out.extend((lo..hi).map(|i| arr.value(i))),
+            Some(valid) => {
+                out.extend((lo..hi).map(|i| if valid.get_bit(i) { arr.value(i) } else { "" }))
+            }
+        }
+    }
+    out
 }
 
 /// Records a refused file: its metrics become `not-computable`.
