@@ -6,19 +6,24 @@ use chrono::{Datelike, NaiveDate};
 /// A field's value, or `None` for null: empty, or `NULL` in any case, after trimming
 /// (`NA`, `N/A` and `-` are values, data-contract.md §0.2).
 pub(crate) fn null(s: &str) -> Option<&str> {
-    // Nearly every field starts and ends with a printable ASCII character, which is never
-    // whitespace (a multi-byte character's bytes are all 0x80 or more): then there is
-    // nothing to trim, and `trim`'s walk over characters (a thirtieth of a run) is skipped.
-    let printable = |b: Option<&u8>| b.is_some_and(|b| (0x21..0x7f).contains(b));
-    let t = if printable(s.as_bytes().first()) && printable(s.as_bytes().last()) {
-        s
-    } else {
-        s.trim()
-    };
+    let t = trimmed(s);
     if t.is_empty() || t.eq_ignore_ascii_case("null") {
         None
     } else {
         Some(t)
+    }
+}
+
+/// `s` without leading and trailing whitespace, as `str::trim` gives it. Nearly every field
+/// starts and ends with a printable ASCII character, which is never whitespace (a
+/// multi-byte character's bytes are all 0x80 or more): then there is nothing to trim, and
+/// `trim`'s walk over characters (a thirtieth of a run) is skipped.
+pub(crate) fn trimmed(s: &str) -> &str {
+    let printable = |b: Option<&u8>| b.is_some_and(|b| (0x21..0x7f).contains(b));
+    if printable(s.as_bytes().first()) && printable(s.as_bytes().last()) {
+        s
+    } else {
+        s.trim()
     }
 }
 
@@ -38,7 +43,7 @@ pub(crate) fn required_date(
 /// Parses a date in the file's declared format (data-contract.md §0.3): ISO with an
 /// optional midnight time part, or dd/mm/yyyy when declared; a real date in 1900–2099.
 pub(crate) fn parse_date(s: &str, format: DateFormat) -> Result<NaiveDate, String> {
-    let t = s.trim();
+    let t = trimmed(s);
     // The common case, a plain date in the declared form, without chrono's format parser
     // (millions of dates per run); anything else takes the full path below.
     if let Some(d) = plain_date(t.as_bytes(), format) {
@@ -156,11 +161,16 @@ pub(crate) fn canonical<'a>(value: &str, list: &[&'a str]) -> Option<&'a str> {
 
 /// A non-negative whole number written in plain digits.
 pub(crate) fn whole(s: &str) -> Option<u64> {
-    let t = s.trim();
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+    let t = trimmed(s);
+    if t.is_empty() {
         return None;
     }
-    t.parse().ok()
+    // Digit by digit: what `parse` gives for plain digits (None past u64), in one walk.
+    t.bytes().try_fold(0u64, |n, b| {
+        b.is_ascii_digit()
+            .then(|| n.checked_mul(10)?.checked_add(u64::from(b - b'0')))
+            .flatten()
+    })
 }
 
 /// Days in four years: an age in whole years is floor(days / 365.25) from the 1st of the
@@ -203,6 +213,7 @@ mod tests {
                 for r in ends {
                     let s = format!("{l}{m}{r}");
                     let t = s.trim();
+                    assert_eq!(trimmed(&s), t, "trimmed({s:?})");
                     let want = (!t.is_empty() && !t.eq_ignore_ascii_case("null")).then_some(t);
                     assert_eq!(null(&s), want, "null({s:?})");
                     // The four checks `normalized` made before it walked the bytes once
@@ -263,6 +274,13 @@ mod tests {
         );
         assert_eq!(whole("0012"), Some(12));
         assert_eq!(whole("1.5"), None);
+        // As `parse` reads plain digits: trimmed, nothing else, at most u64::MAX.
+        assert_eq!(whole(" 1959 "), Some(1959));
+        assert_eq!(whole("+12"), None);
+        assert_eq!(whole("-1"), None);
+        assert_eq!(whole(""), None);
+        assert_eq!(whole("18446744073709551615"), Some(u64::MAX));
+        assert_eq!(whole("18446744073709551616"), None);
     }
 
     #[test]
