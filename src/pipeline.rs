@@ -267,12 +267,7 @@ impl Run {
     ) -> Result<(Vec<metrics::GapRow>, Vec<String>), String> {
         let requests: Vec<Request> = all_requests(&self.programme)
             .into_iter()
-            .filter(|r| {
-                crate::metrics::catalogue::definition(
-                    crate::catalogue::split_breakdown(&r.metric).0,
-                )
-                .is_some_and(|d| d.follows_method)
-            })
+            .filter(|r| r.definition().is_some_and(|d| d.follows_method))
             .collect();
         let area = [self.programme.settings.area.code.clone()];
         let areas = (!all).then_some(&area[..]);

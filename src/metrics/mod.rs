@@ -592,7 +592,7 @@ pub(crate) fn compute(
 /// sources are all loaded frames. A local metric is computed by batch, as it may read the
 /// events.
 fn held_whole(req: &Request, data: &Data) -> bool {
-    catalogue::lookup(crate::catalogue::split_breakdown(&req.metric).0)
+    req.definition()
         .is_some_and(|m| m.sources.iter().all(|s| data.frames.contains_key(*s)))
 }
 
@@ -659,10 +659,7 @@ fn compute_with(
                 .local_metrics()
                 .find(|m| m.id == req.metric)
                 .map(|m| m.unit)
-                .or(
-                    catalogue::lookup(crate::catalogue::split_breakdown(&req.metric).0)
-                        .map(|d| d.unit),
-                )
+                .or(req.definition().map(|d| d.unit))
                 .unwrap_or(Unit::Count)
         };
         let plan = match plan(req, data, programme, rules) {

@@ -14,6 +14,14 @@ pub(crate) struct Request {
     pub params: BTreeMap<String, String>,
 }
 
+impl Request {
+    /// The catalogue's definition of the requested metric (its breakdown aside); `None` for
+    /// a local metric.
+    pub(crate) fn definition(&self) -> Option<&'static crate::catalogue::MetricDef> {
+        super::catalogue::definition(crate::catalogue::split_breakdown(&self.metric).0)
+    }
+}
+
 crate::period::vocabulary! {
     /// Whether a result row has a value, and why not (design.md "Command line").
     pub(crate) ResultStatus {
