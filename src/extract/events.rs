@@ -201,9 +201,85 @@ impl Record<'_> for Row {
     }
 }
 
-fn fingerprint(fields: &[&str]) -> u64 {
+/// The fingerprint of a row's fields (W03): of each field's own hash, so that a coded
+/// column's value is hashed once per distinct value, not once per row.
+fn fingerprint(field_hashes: &[u64]) -> u64 {
     use std::hash::BuildHasher;
-    foldhash::fast::FixedState::with_seed(0x5eed).hash_one(fields)
+    foldhash::fast::FixedState::with_seed(0x5eed).hash_one(field_hashes)
+}
+
+/// One field's hash, for `fingerprint`.
+fn field_hash(v: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0x0f1e).hash_one(v)
+}
+
+/// What each value of a coded column (`Chunk::codes`) reads as, judged the first time a share
+/// meets it: a column's values repeat on almost every row. A column not read as codes, or
+/// with more values than a quarter of the rows (identifiers), is judged on every row.
+struct Seen<T>(Vec<Option<T>>);
+
+impl<T: Copy> Seen<T> {
+    fn new(distinct: Option<usize>, rows: usize) -> Self {
+        Seen(match distinct {
+            Some(d) if d <= rows / 4 => vec![None; d],
+            _ => Vec::new(),
+        })
+    }
+
+    fn get(&mut self, code: Option<u32>, judge: impl FnOnce() -> T) -> T {
+        match code.and_then(|c| self.0.get_mut(c as usize)) {
+            Some(Some(t)) => *t,
+            Some(slot) => *slot.insert(judge()),
+            None => judge(),
+        }
+    }
+}
+
+/// A row's fields by the file's column: their texts, and their codes when the file was read
+/// as codes (`extract::coded`).
+trait Cells {
+    fn width(&self) -> usize;
+    fn text(&self, column: usize) -> &str;
+    fn code(&self, column: usize) -> Option<u32>;
+}
+
+/// A row as texts (a CSV record, or Parquet read by polars).
+struct Texts<'r>(&'r [&'r str]);
+
+impl Cells for Texts<'_> {
+    fn width(&self) -> usize {
+        self.0.len()
+    }
+    fn text(&self, column: usize) -> &str {
+        self.0.get(column).copied().unwrap_or("")
+    }
+    fn code(&self, _: usize) -> Option<u32> {
+        None
+    }
+}
+
+/// A row of columns read as codes: the columns, and the row's position in them.
+struct CodedRow<'r>(&'r [super::coded::Coded], usize);
+
+impl Cells for CodedRow<'_> {
+    fn width(&self) -> usize {
+        self.0.len()
+    }
+    fn text(&self, column: usize) -> &str {
+        self.0.get(column).map_or("", |c| c.text(self.1))
+    }
+    fn code(&self, column: usize) -> Option<u32> {
+        self.0.get(column).map(|c| c.code(self.1))
+    }
+}
+
+/// A date field as read: the error's message is made again when it is needed (rarely).
+#[derive(Clone, Copy)]
+enum DateRead {
+    Null,
+    Day(NaiveDate),
+    Bad,
 }
 
 /// What a closed-list value reads as: its stored code, and whether it was in the list (W01).
@@ -261,6 +337,15 @@ const UNIT_COST: usize = 9;
 const PLANNED_UNITS: usize = 10;
 const PERIOD_START: usize = 11;
 const PERIOD_END: usize = 12;
+/// The date fields, each read once per coded value (`Share::dates_seen`).
+const DATES: [usize; 6] = [
+    EVENT_START,
+    EVENT_END,
+    DEATH,
+    BIRTH_DATE,
+    PERIOD_START,
+    PERIOD_END,
+];
 const FIRST_CLOSED: usize = NAMED.len();
 const EVENT_TYPE: usize = FIRST_CLOSED + 1;
 const EVENT_OUTCOME: usize = FIRST_CLOSED + 2;
@@ -307,6 +392,16 @@ fn widen(p: &mut (Option<i32>, Option<i32>), (start, end): (Option<i32>, Option<
 /// that of one pass over the file.
 struct Share {
     memo: Vec<ClosedMemo>,
+    /// By field (`field_name`), what its coded values read as.
+    /// By closed, then checked-only list: the code (`EMPTY` for a null) and whether listed.
+    closed_seen: Vec<Seen<(u8, bool)>>,
+    dates_seen: Vec<Seen<DateRead>>,
+    open_seen: Vec<Seen<u32>>,
+    area_seen: Seen<u32>,
+    numbers_seen: [Seen<bool>; 2],
+    /// By the file's column, each value's `field_hash`.
+    hash_seen: Vec<Seen<u64>>,
+    hashes: Vec<u64>,
     areas: Interner,
     dicts: Vec<Interner>,
     /// Reporting period per area (by the share's area key).
@@ -317,11 +412,30 @@ struct Share {
 }
 
 impl Share {
-    fn new(report: FileReport) -> Self {
+    /// A share of a chunk of `rows` rows whose columns number `distinct` values each
+    /// (`None`: not coded).
+    fn new(
+        report: FileReport,
+        distinct: &[Option<usize>],
+        pos: &[Option<usize>],
+        rows: usize,
+    ) -> Self {
+        let of = |k: usize| pos[k].and_then(|c| distinct.get(c).copied().flatten());
         Share {
             memo: (0..CLOSED.len() + CHECKED_ONLY.len())
                 .map(|_| ClosedMemo::default())
                 .collect(),
+            closed_seen: (FIRST_CLOSED..FIRST_OPEN)
+                .map(|k| Seen::new(of(k), rows))
+                .collect(),
+            dates_seen: DATES.iter().map(|k| Seen::new(of(*k), rows)).collect(),
+            open_seen: (FIRST_OPEN..FIELDS)
+                .map(|k| Seen::new(of(k), rows))
+                .collect(),
+            area_seen: Seen::new(of(LA_CODE), rows),
+            numbers_seen: [UNIT_COST, PLANNED_UNITS].map(|k| Seen::new(of(k), rows)),
+            hash_seen: distinct.iter().map(|d| Seen::new(*d, rows)).collect(),
+            hashes: Vec::new(),
             areas: Interner::new(),
             dicts: OPEN.iter().map(|_| Interner::new()).collect(),
             periods: Vec::new(),
@@ -337,9 +451,10 @@ impl Share {
         der: bool,
         date_format: crate::programme::DateFormat,
         loc: Loc,
-        f: &[&str],
+        row: &impl Cells,
     ) {
-        let get = |k: usize| pos[k].map_or("", |i| f.get(i).copied().unwrap_or(""));
+        let get = |k: usize| pos[k].map_or("", |i| row.text(i));
+        let code = |k: usize| pos[k].and_then(|i| row.code(i));
         let mut rejected = false;
         let report = &mut self.report;
         let mut add = |sev: Severity, rule: &str, k: usize, msg: String| {
@@ -362,36 +477,48 @@ impl Share {
             rejected = true;
         }
         let mut closed_vals = [EMPTY; 6];
-        for (i, (_, list)) in CLOSED.iter().enumerate() {
-            if let Some(v) = null(get(FIRST_CLOSED + i)) {
-                let (code, listed) = self.memo[i].read(v, list);
-                if !listed {
-                    add(
-                        Severity::Warning,
-                        "W01",
-                        FIRST_CLOSED + i,
-                        format!("\"{v}\" is not in the list; read as \"{INVALID}\""),
-                    );
-                }
-                closed_vals[i] = code;
+        // Closed lists, then those only checked: the code read (`EMPTY` for a null).
+        let lists = CLOSED.iter().chain(CHECKED_ONLY);
+        for (i, ((_, list), (memo, seen))) in lists
+            .zip(self.memo.iter_mut().zip(&mut self.closed_seen))
+            .enumerate()
+        {
+            let k = FIRST_CLOSED + i;
+            let read = || null(get(k)).map_or((EMPTY, true), |v| memo.read(v, list));
+            let (value, listed) = seen.get(code(k), read);
+            if !listed {
+                let v = null(get(k)).unwrap_or_default();
+                add(
+                    Severity::Warning,
+                    "W01",
+                    k,
+                    format!("\"{v}\" is not in the list; read as \"{INVALID}\""),
+                );
+            }
+            if let Some(c) = closed_vals.get_mut(i) {
+                *c = value;
             }
         }
-        for (k, (_, list)) in CHECKED_ONLY.iter().enumerate() {
-            if let Some(v) = null(get(FIRST_CHECKED + k)) {
-                if !self.memo[CLOSED.len() + k].read(v, list).1 {
-                    add(
-                        Severity::Warning,
-                        "W01",
-                        FIRST_CHECKED + k,
-                        format!("\"{v}\" is not in the list; read as \"{INVALID}\""),
-                    );
-                }
+        let dates_seen = &mut self.dates_seen;
+        let mut date = |k: usize| {
+            let read = || match null(get(k)).map(|v| parse_date(v, date_format)) {
+                None => DateRead::Null,
+                Some(Ok(d)) => DateRead::Day(d),
+                Some(Err(_)) => DateRead::Bad,
+            };
+            let slot = DATES.iter().position(|d| *d == k).expect("a date field");
+            match dates_seen[slot].get(code(k), read) {
+                DateRead::Null => None,
+                DateRead::Day(d) => Some(Ok(d)),
+                DateRead::Bad => null(get(k)).map(|v| parse_date(v, date_format)),
             }
-        }
+        };
+        let start_read = date(EVENT_START);
+        // A closed code is `EMPTY` exactly when the field is null.
         let association_only = closed_vals[0]
             == Events::code("Client_Type", "Unpaid carer known by association")
-            && null(get(EVENT_TYPE)).is_none()
-            && null(get(EVENT_START)).is_none();
+            && closed_vals[1] == EMPTY
+            && start_read.is_none();
         let event_type = closed_vals[1];
         if !association_only && (event_type == EMPTY || event_type == INVALID_CODE) {
             add(
@@ -402,7 +529,6 @@ impl Share {
             );
             rejected = true;
         }
-        let date = |k: usize| null(get(k)).map(|v| parse_date(v, date_format));
         let range_rule = |e: &str| {
             if e.contains("outside 1900") {
                 "E07"
@@ -410,7 +536,7 @@ impl Share {
                 ""
             }
         };
-        let start = match date(EVENT_START) {
+        let start = match start_read {
             Some(Ok(d)) => Some(d),
             Some(Err(e)) => {
                 let rule = if range_rule(&e).is_empty() {
@@ -503,7 +629,7 @@ impl Share {
                 }
             }
         } else {
-            match null(get(BIRTH_DATE)).map(|v| parse_date(v, date_format)) {
+            match date(BIRTH_DATE) {
                 Some(Ok(d)) => NaiveDate::from_ymd_opt(d.year(), d.month(), 1),
                 Some(Err(e)) => {
                     add(
@@ -538,16 +664,21 @@ impl Share {
             }
             (b, _) => b,
         };
-        for col in [UNIT_COST, PLANNED_UNITS] {
-            if let Some(v) = null(get(col)) {
-                if v.parse::<f64>().map_or(true, |x| !x.is_finite()) || v.contains(['e', 'E']) {
-                    add(
-                        Severity::Warning,
-                        "W04",
-                        col,
-                        format!("\"{v}\" is not a number; ignored"),
-                    );
-                }
+        for (slot, col) in [UNIT_COST, PLANNED_UNITS].into_iter().enumerate() {
+            // Empty, or a plain finite number.
+            let number = || {
+                null(get(col)).is_none_or(|v| {
+                    v.parse::<f64>().is_ok_and(f64::is_finite) && !v.contains(['e', 'E'])
+                })
+            };
+            if !self.numbers_seen[slot].get(code(col), number) {
+                let v = null(get(col)).unwrap_or_default();
+                add(
+                    Severity::Warning,
+                    "W04",
+                    col,
+                    format!("\"{v}\" is not a number; ignored"),
+                );
             }
         }
         let service = Events::code("Event_Type", "Service");
@@ -578,7 +709,8 @@ impl Share {
         // Coverage per area from the reporting period (metrics.md §0.4).
         let rps = date(PERIOD_START).and_then(Result::ok).map(days);
         let rpe = date(PERIOD_END).and_then(Result::ok).map(days);
-        let area_key = self.areas.key(Some(area)) as usize;
+        let areas = &mut self.areas;
+        let area_key = self.area_seen.get(code(LA_CODE), || areas.key(Some(area))) as usize;
         if self.periods.len() < area_key {
             self.periods.resize(area_key, (None, None));
         }
@@ -588,8 +720,18 @@ impl Share {
         // be mistaken for an NHS number when hospital spells are linked.
         let mut open = [0; OPEN.len()];
         for (i, (dict, key)) in self.dicts.iter_mut().zip(&mut open).enumerate() {
-            let v = null(get(FIRST_OPEN + i)).map(super::values::normalized);
-            *key = dict.key(v.as_deref());
+            *key = self.open_seen[i].get(code(FIRST_OPEN + i), || {
+                let v = null(get(FIRST_OPEN + i)).map(super::values::normalized);
+                dict.key(v.as_deref())
+            });
+        }
+        self.hashes.clear();
+        for c in 0..row.width() {
+            let hash = match self.hash_seen.get_mut(c) {
+                Some(seen) => seen.get(row.code(c), || field_hash(row.text(c))),
+                None => field_hash(row.text(c)),
+            };
+            self.hashes.push(hash);
         }
         let row = Row {
             loc,
@@ -601,7 +743,7 @@ impl Share {
             end: end.map(days),
             closed: closed_vals,
             open,
-            hash: fingerprint(f),
+            hash: fingerprint(&self.hashes),
         };
         self.rows.push((area_key as u32, row));
     }
@@ -675,11 +817,16 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
                 .into_par_iter()
                 .step_by(per)
                 .map(|from| {
-                    let mut share = Share::new(template.apart());
+                    let mut share = Share::new(template.apart(), &chunk.distinct(), pos, per);
                     let mut fields = Vec::new();
                     for i in from..(from + per).min(chunk.len()) {
-                        if chunk.fields(i, &mut fields, &mut share.report) && birth_form {
-                            share.validate(pos, der, src.date_format, chunk.loc(i), &fields);
+                        let (loc, fmt) = (chunk.loc(i), src.date_format);
+                        if let Some((columns, at)) = chunk.coded(i) {
+                            if birth_form {
+                                share.validate(pos, der, fmt, loc, &CodedRow(columns, at));
+                            }
+                        } else if chunk.fields(i, &mut fields, &mut share.report) && birth_form {
+                            share.validate(pos, der, fmt, loc, &Texts(&fields));
                         }
                     }
                     share

@@ -5,6 +5,7 @@
 pub(crate) mod all;
 pub(crate) mod benchmarks;
 pub(crate) mod chc;
+pub(crate) mod coded;
 pub(crate) mod codes;
 pub(crate) mod discharges;
 pub(crate) mod events;
@@ -878,6 +879,11 @@ enum ChunkRows<'a> {
     /// Each Parquet column's values for these rows ("" for a null), borrowed from the
     /// decoded columns.
     Columns(Vec<Vec<&'a str>>),
+    /// Rows `from..` of a slice's columns read as codes.
+    Coded {
+        columns: &'a [coded::Coded],
+        from: usize,
+    },
 }
 
 impl<'a> Chunk<'a> {
@@ -889,6 +895,24 @@ impl<'a> Chunk<'a> {
     /// Where row `i` is.
     pub(crate) fn loc(&self, i: usize) -> Loc {
         self.locs[i]
+    }
+
+    /// How many values each column's codes number, when the chunk is read as codes.
+    pub(crate) fn distinct(&self) -> Vec<Option<usize>> {
+        match &self.rows {
+            ChunkRows::Coded { columns, .. } => {
+                columns.iter().map(|c| Some(c.distinct())).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// When the chunk is read as codes: its columns, and where row `i` is in them.
+    pub(crate) fn coded(&self, i: usize) -> Option<(&'a [coded::Coded], usize)> {
+        match &self.rows {
+            ChunkRows::Coded { columns, from } => Some((columns, from + i)),
+            _ => None,
+        }
     }
 
     /// Row `i`'s fields in `buf`; a record of the wrong width has none: it is reported
@@ -909,6 +933,9 @@ impl<'a> Chunk<'a> {
                 }
             },
             ChunkRows::Columns(columns) => buf.extend(columns.iter().map(|c| c[i])),
+            ChunkRows::Coded { columns, from } => {
+                buf.extend(columns.iter().map(|c| c.text(from + i)))
+            }
         }
         true
     }
@@ -1029,22 +1056,63 @@ fn read_file(
             // Read a few row groups at a time, so the text of a multi-million-row file is
             // never all in memory at once (a row group is never split: slicing inside one
             // would decode it again for every slice).
-            let mut slices: Vec<(usize, usize)> = Vec::new();
+            let mut slices: Vec<(usize, usize, std::ops::Range<usize>)> = Vec::new();
             let mut offset = 0;
-            for group in &metadata.row_groups {
+            for (g, group) in metadata.row_groups.iter().enumerate() {
                 match slices.last_mut() {
-                    Some((_, len)) if *len + group.num_rows() <= SLICE_ROWS => {
-                        *len += group.num_rows()
+                    Some((_, len, groups)) if *len + group.num_rows() <= SLICE_ROWS => {
+                        *len += group.num_rows();
+                        groups.end = g + 1;
                     }
-                    _ => slices.push((offset, group.num_rows())),
+                    _ => slices.push((offset, group.num_rows(), g..g + 1)),
                 }
                 offset += group.num_rows();
             }
             if slices.is_empty() {
-                slices.push((0, 0));
+                slices.push((0, 0, 0..0));
             }
+            let coded = coded::readable(&metadata);
+            let mut file =
+                std::fs::File::open(&src.path).map_err(|e| format!("cannot read the file: {e}"))?;
             let mut cols: Option<Columns> = None;
-            for (start, len) in slices {
+            for (start, len, groups) in slices {
+                // Text columns as codes where the coded reader takes them (it gives each row
+                // the texts polars would); otherwise polars' frame, cast to text.
+                if let Some(mut columns) = coded
+                    .then(|| coded::read(&mut file, &metadata, groups))
+                    .flatten()
+                {
+                    let mut header = coded::names(&metadata);
+                    for (key, value) in hive {
+                        if !header.contains(key) {
+                            header.push(key.clone());
+                            columns.push(coded::Coded::constant(value, len));
+                        }
+                    }
+                    if cols.is_none() {
+                        let mut c = map_header(src, &header, report)?;
+                        c.file = k;
+                        cols = Some(c);
+                    }
+                    let cols = cols.as_ref().expect("set on the first slice");
+                    let mut taken = 0;
+                    while taken < len {
+                        let n = CHUNK_ROWS.min(len - taken);
+                        let chunk = Chunk {
+                            locs: (count + 1..=count + n)
+                                .map(|r| Loc::Row(r as u64).in_file(k))
+                                .collect(),
+                            rows: ChunkRows::Coded {
+                                columns: &columns,
+                                from: taken,
+                            },
+                        };
+                        count += n;
+                        taken += n;
+                        each(cols, &chunk, report);
+                    }
+                    continue;
+                }
                 let mut reader = open()?;
                 reader.set_metadata(metadata.clone());
                 let mut df = reader
