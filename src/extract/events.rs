@@ -1108,7 +1108,8 @@ impl EventStore {
         // The kept rows' fields in one pass over the rows, column by column side by side:
         // a pass per column read every row's whole record again for each of 19 columns.
         let n = s.keep.iter().filter(|k| **k).count();
-        let mut area: Vec<&str> = Vec::with_capacity(n);
+        // An area's rows run together: its key, name and how many rows, in order.
+        let mut area: Vec<(u32, &str, usize)> = Vec::new();
         let mut person: Vec<u32> = Vec::with_capacity(n);
         let mut dated: [Vec<Option<i32>>; 6] = std::array::from_fn(|_| Vec::with_capacity(n));
         let mut closed: [Vec<u32>; CLOSED.len()] = std::array::from_fn(|_| Vec::with_capacity(n));
@@ -1119,7 +1120,11 @@ impl EventStore {
             }
             let p = s.person[i];
             let death = s.death[p as usize];
-            area.push(self.areas[s.area[i] as usize].as_str());
+            // Compared by key, not by text.
+            match area.last_mut() {
+                Some((key, _, count)) if *key == s.area[i] => *count += 1,
+                _ => area.push((s.area[i], self.areas[s.area[i] as usize].as_str(), 1)),
+            }
             person.push(p);
             // Derived end (§1.4): the person's latest death when it falls on or between
             // start and end, or after the start of an open event; else the recorded end.
@@ -1154,12 +1159,16 @@ impl EventStore {
         ];
         // Each column's values, made into columns side by side, in the frame's order.
         enum Values<'v> {
-            Text(&'static str, Vec<&'v str>),
+            /// Runs of one text.
+            Text(&'static str, Vec<(&'v str, usize)>),
             Keys(&'static str, Vec<u32>),
             Days(&'static str, Vec<Option<i32>>),
         }
         let values: Vec<Values> = [
-            Values::Text("LA_Code", area),
+            Values::Text(
+                "LA_Code",
+                area.into_iter().map(|(_, a, n)| (a, n)).collect(),
+            ),
             Values::Keys("__person", person),
         ]
         .into_iter()
@@ -1180,7 +1189,16 @@ impl EventStore {
         let columns: Vec<Column> = values
             .into_par_iter()
             .map(|v| match v {
-                Values::Text(name, v) => Column::new(name.into(), v),
+                Values::Text(name, runs) => {
+                    // Each run as one repeated value, then in one array, as a column of every
+                    // row's text would be (a text per row was most of making the frame).
+                    let mut ca = StringChunked::full(name.into(), "", 0);
+                    for (text, count) in runs {
+                        ca.append(&StringChunked::full(name.into(), text, count))
+                            .expect("same type");
+                    }
+                    ca.rechunk().into_owned().into_column()
+                }
                 Values::Keys(name, v) => Column::new(name.into(), v),
                 Values::Days(name, v) => date_column(name, v),
             })

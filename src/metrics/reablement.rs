@@ -226,6 +226,16 @@ impl<'e> Codes<'e> {
 
 /// Person p's ST-Max episodes, with their final outcomes (rules 1-6), into `out`.
 fn episodes(people: &People, c: &Codes<'_>, p: usize, rows: &mut Vec<Row>, out: &mut Vec<Episode>) {
+    // Most people have no ST-Max row, and so no episode: they are passed over before their
+    // rows are gathered.
+    let st_max = |r: usize| {
+        people.client[r] == c.service_user
+            && people.event[r] == c.service_event
+            && people.service[r] == c.st_max
+    };
+    if !people.rows(p).any(st_max) {
+        return;
+    }
     rows.clear();
     rows.extend(
         people
