@@ -399,6 +399,8 @@ struct Share {
     open_seen: Vec<Seen<u32>>,
     area_seen: Seen<u32>,
     numbers_seen: [Seen<bool>; 2],
+    /// Birth year and month: the value when in range, and whether null.
+    birth_seen: [Seen<(Option<u64>, bool)>; 2],
     /// By the file's column, each value's `field_hash`.
     hash_seen: Vec<Seen<u64>>,
     hashes: Vec<u64>,
@@ -434,6 +436,7 @@ impl Share {
                 .collect(),
             area_seen: Seen::new(of(LA_CODE), rows),
             numbers_seen: [UNIT_COST, PLANNED_UNITS].map(|k| Seen::new(of(k), rows)),
+            birth_seen: [BIRTH_YEAR, BIRTH_MONTH].map(|k| Seen::new(of(k), rows)),
             hash_seen: distinct.iter().map(|d| Seen::new(*d, rows)).collect(),
             hashes: Vec::new(),
             areas: Interner::new(),
@@ -613,11 +616,21 @@ impl Share {
         };
         // Birth: the 1st of the birth month (§1.3); W02 makes it unknown on this row.
         let birth = if der {
-            let y = whole(get(BIRTH_YEAR)).filter(|y| (1900..=2099).contains(y));
-            let m = whole(get(BIRTH_MONTH)).filter(|m| (1..=12).contains(m));
+            // Each part: its value when in range, and whether it is null.
+            let mut part = |slot: usize, k: usize, range: std::ops::RangeInclusive<u64>| {
+                let read = || {
+                    (
+                        whole(get(k)).filter(|v| range.contains(v)),
+                        null(get(k)).is_none(),
+                    )
+                };
+                self.birth_seen[slot].get(code(k), read)
+            };
+            let (y, y_null) = part(0, BIRTH_YEAR, 1900..=2099);
+            let (m, m_null) = part(1, BIRTH_MONTH, 1..=12);
             match (y, m) {
                 (Some(y), Some(m)) => NaiveDate::from_ymd_opt(y as i32, m as u32, 1),
-                _ if null(get(BIRTH_YEAR)).is_none() && null(get(BIRTH_MONTH)).is_none() => None,
+                _ if y_null && m_null => None,
                 _ => {
                     add(
                         Severity::Warning,
