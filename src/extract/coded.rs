@@ -181,6 +181,11 @@ fn read_chunk(
     while let Some(item) = pages.next() {
         let page = item.ok()?.decompress(&mut pages).ok()?;
         let n = page.num_values();
+        // A page of more values than the chunk has rows left is damaged (and is not
+        // allocated for): polars reads the file and names the fault.
+        if n > rows - (out.ids.len() - start) {
+            return None;
+        }
         if let DataPageHeader::V1(_) = page.header() {
             if optional && page.definition_level_encoding() != Encoding::Rle {
                 return None;
