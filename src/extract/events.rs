@@ -214,7 +214,7 @@ fn field_hash(v: &str) -> u64 {
     foldhash::fast::FixedState::with_seed(0x0f1e).hash_one(v)
 }
 
-/// What each value of a coded column (`Chunk::codes`) reads as, judged the first time a share
+/// What each value of a coded column (`Chunk::coded`) reads as, judged the first time a share
 /// meets it: a column's values repeat on almost every row. A column not read as codes, or
 /// with more values than a quarter of the rows (identifiers), is judged on every row.
 struct Seen<T>(Vec<Option<T>>);
@@ -392,8 +392,8 @@ fn widen(p: &mut (Option<i32>, Option<i32>), (start, end): (Option<i32>, Option<
 /// that of one pass over the file.
 struct Share {
     memo: Vec<ClosedMemo>,
-    /// By field (`field_name`), what its coded values read as.
-    /// By closed, then checked-only list: the code (`EMPTY` for a null) and whether listed.
+    /// What each field's coded values read as (`Seen`). By closed, then checked-only list:
+    /// the code (`EMPTY` for a null) and whether listed.
     closed_seen: Vec<Seen<(u8, bool)>>,
     dates_seen: Vec<Seen<DateRead>>,
     open_seen: Vec<Seen<u32>>,
