@@ -66,7 +66,7 @@ impl Coded {
     }
 
     /// The text of a code.
-    pub(crate) fn value(&self, code: u32) -> &str {
+    fn value(&self, code: u32) -> &str {
         let v = code as usize;
         &self.text[self.bounds[v]..self.bounds[v + 1]]
     }

@@ -1078,93 +1078,91 @@ fn read_file(
             for (start, len, groups) in slices {
                 // Text columns as codes where the coded reader takes them (it gives each row
                 // the texts polars would); otherwise polars' frame, cast to text.
-                if let Some(mut columns) = coded
+                let (header, slice) = match coded
                     .then(|| coded::read(&mut file, &metadata, groups))
                     .flatten()
                 {
-                    let mut header = coded::names(&metadata);
-                    for (key, value) in hive {
-                        if !header.contains(key) {
-                            header.push(key.clone());
-                            columns.push(coded::Coded::constant(value, len));
+                    Some(mut columns) => {
+                        let mut header = coded::names(&metadata);
+                        // Hive partitioning: a `KEY=VALUE` folder gives the column its file
+                        // lacks.
+                        for (key, value) in hive {
+                            if !header.contains(key) {
+                                header.push(key.clone());
+                                columns.push(coded::Coded::constant(value, len));
+                            }
                         }
+                        (header, Slice::Coded(columns))
                     }
-                    if cols.is_none() {
-                        let mut c = map_header(src, &header, report)?;
-                        c.file = k;
-                        cols = Some(c);
+                    None => {
+                        let mut reader = open()?;
+                        reader.set_metadata(metadata.clone());
+                        let mut df = reader
+                            .with_slice(Some((start, len)))
+                            .finish()
+                            .map_err(not_parquet)?;
+                        for (key, value) in hive {
+                            if df.column(key).is_err() {
+                                let height = df.height();
+                                df.with_column(Column::new(
+                                    key.as_str().into(),
+                                    vec![value.as_str(); height],
+                                ))
+                                .map_err(not_parquet)?;
+                            }
+                        }
+                        let header: Vec<String> = df
+                            .get_column_names()
+                            .iter()
+                            .map(|s| s.to_string())
+                            .collect();
+                        let strings: Vec<Series> = df
+                            .columns()
+                            .iter()
+                            .map(|c| c.as_materialized_series().cast(&DataType::String))
+                            .collect::<PolarsResult<_>>()
+                            .map_err(|e| format!("cannot read the columns: {e}"))?;
+                        (header, Slice::Texts(strings))
                     }
-                    let cols = cols.as_ref().expect("set on the first slice");
-                    let mut taken = 0;
-                    while taken < len {
-                        let n = CHUNK_ROWS.min(len - taken);
-                        let chunk = Chunk {
-                            locs: (count + 1..=count + n)
-                                .map(|r| Loc::Row(r as u64).in_file(k))
-                                .collect(),
-                            rows: ChunkRows::Coded {
-                                columns: &columns,
-                                from: taken,
-                            },
-                        };
-                        count += n;
-                        taken += n;
-                        each(cols, &chunk, report);
-                    }
-                    continue;
-                }
-                let mut reader = open()?;
-                reader.set_metadata(metadata.clone());
-                let mut df = reader
-                    .with_slice(Some((start, len)))
-                    .finish()
-                    .map_err(not_parquet)?;
-                // Hive partitioning: a `KEY=VALUE` folder gives the column its file lacks.
-                for (key, value) in hive {
-                    if df.column(key).is_err() {
-                        let height = df.height();
-                        df.with_column(Column::new(
-                            key.as_str().into(),
-                            vec![value.as_str(); height],
-                        ))
-                        .map_err(not_parquet)?;
-                    }
-                }
+                };
                 if cols.is_none() {
-                    let header: Vec<String> = df
-                        .get_column_names()
-                        .iter()
-                        .map(|s| s.to_string())
-                        .collect();
                     let mut c = map_header(src, &header, report)?;
                     c.file = k;
                     cols = Some(c);
                 }
                 let cols = cols.as_ref().expect("set on the first slice");
-                let strings: Vec<Series> = df
-                    .columns()
-                    .iter()
-                    .map(|c| c.as_materialized_series().cast(&DataType::String))
-                    .collect::<PolarsResult<_>>()
-                    .map_err(|e| format!("cannot read the columns: {e}"))?;
-                drop(df);
-                let cas: Vec<&StringChunked> = strings
-                    .iter()
-                    .map(|s| s.str().expect("cast to string"))
-                    .collect();
-                // The columns of a chunk are taken side by side.
-                let height = cas.first().map_or(0, |c| c.len());
+                let cas: Vec<&StringChunked> = match &slice {
+                    Slice::Texts(strings) => strings
+                        .iter()
+                        .map(|s| s.str().expect("cast to string"))
+                        .collect(),
+                    Slice::Coded(_) => Vec::new(),
+                };
+                let height = match &slice {
+                    Slice::Coded(_) => len,
+                    Slice::Texts(_) => cas.first().map_or(0, |c| c.len()),
+                };
                 let mut taken = 0;
                 while taken < height {
                     let n = CHUNK_ROWS.min(height - taken);
-                    use rayon::prelude::*;
-                    let values: Vec<Vec<&str>> =
-                        cas.par_iter().map(|ca| texts(ca, taken, n)).collect();
+                    let rows = match &slice {
+                        Slice::Coded(columns) => ChunkRows::Coded {
+                            columns,
+                            from: taken,
+                        },
+                        // The columns of a chunk are taken side by side.
+                        Slice::Texts(_) => {
+                            use rayon::prelude::*;
+                            ChunkRows::Columns(
+                                cas.par_iter().map(|ca| texts(ca, taken, n)).collect(),
+                            )
+                        }
+                    };
                     let chunk = Chunk {
                         locs: (count + 1..=count + n)
                             .map(|r| Loc::Row(r as u64).in_file(k))
                             .collect(),
-                        rows: ChunkRows::Columns(values),
+                        rows,
                     };
                     count += n;
                     taken += n;
@@ -1174,6 +1172,12 @@ fn read_file(
         }
     }
     Ok(count)
+}
+
+/// A Parquet slice's columns: read as codes, or decoded by polars and cast to text.
+enum Slice {
+    Coded(Vec<coded::Coded>),
+    Texts(Vec<Series>),
 }
 
 /// Rows `from..from + n` of a decoded string column ("" for a null), read array by array:
