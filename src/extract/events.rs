@@ -7,7 +7,7 @@
 
 use super::codes::{self, closed, INVALID};
 use super::partition::{
-    read_day, read_loc, read_u32, take, write_day, write_loc, Interner, Partitions, Record,
+    read_day, read_loc, read_u32, records, take, write_day, write_loc, Interner, Partitions, Record,
 };
 use super::values::{days, null, parse_date, whole};
 use super::{date_column, read_chunks, refuse, FileReport, Ledger, Loc, Severity, Source};
@@ -201,6 +201,87 @@ impl Record<'_> for Row {
     }
 }
 
+/// A row its area kept once settled (`Settled`: later copies dropped, person details
+/// resolved), as the engine reads it: the person (numbered from 1 in the area), the person's
+/// birth and death, the row's own death, start and end, the closed codes and open keys.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Kept {
+    person: u32,
+    birth: Option<i32>,
+    death: Option<i32>,
+    own_death: Option<i32>,
+    start: Option<i32>,
+    end: Option<i32>,
+    closed: [u8; CLOSED.len()],
+    open: [u32; OPEN.len()],
+}
+
+impl Record<'_> for Kept {
+    const SIZE: Option<usize> = Some(4 + 5 * 4 + CLOSED.len() + 4 * OPEN.len());
+
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.person.to_le_bytes());
+        for d in [self.birth, self.death, self.own_death, self.start, self.end] {
+            write_day(out, d);
+        }
+        out.extend_from_slice(&self.closed);
+        for k in self.open {
+            out.extend_from_slice(&k.to_le_bytes());
+        }
+    }
+
+    fn read(b: &mut &[u8]) -> Kept {
+        let person = read_u32(b);
+        let (birth, death, own_death, start, end) = (
+            read_day(b),
+            read_day(b),
+            read_day(b),
+            read_day(b),
+            read_day(b),
+        );
+        let closed = take(b, CLOSED.len()).try_into().expect("closed codes");
+        let mut open = [0; OPEN.len()];
+        for k in &mut open {
+            *k = read_u32(b);
+        }
+        Kept {
+            person,
+            birth,
+            death,
+            own_death,
+            start,
+            end,
+            closed,
+            open,
+        }
+    }
+}
+
+/// A person of an area with an NHS number: the person key and number in the area, for
+/// linking hospital spells (`Events::by_nhs_number`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct NhsPerson {
+    key: u128,
+    person: u32,
+}
+
+impl Record<'_> for NhsPerson {
+    const SIZE: Option<usize> = Some(16 + 4);
+
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.key.to_le_bytes());
+        out.extend_from_slice(&self.person.to_le_bytes());
+    }
+
+    fn read(b: &mut &[u8]) -> NhsPerson {
+        let key = u128::from_le_bytes(take(b, 16).try_into().expect("16 bytes"));
+        NhsPerson {
+            key,
+            person: read_u32(b),
+        }
+    }
+}
+
 /// The fingerprint of a row's fields (W03): of each field's own hash, so that a coded
 /// column's value is hashed once per distinct value, not once per row.
 fn fingerprint(field_hashes: &[u64]) -> u64 {
@@ -363,13 +444,20 @@ fn field_name(k: usize) -> &'static str {
     }
 }
 
-/// The validated events of every area: each area's accepted rows (in memory, or in
+/// The validated events of every area: each area's settled rows (in memory, or in
 /// temporary files past a budget), the open-list dictionaries and coverage per area. The
 /// engine takes a batch of areas at a time from it (`EventStore::events`).
 pub(crate) struct EventStore {
     /// Areas by key (in order of first appearance).
     areas: Vec<String>,
-    partitions: Partitions,
+    /// Accepted rows of each area (W03's later copies too).
+    rows: Vec<usize>,
+    /// Each area's rows as the engine reads them (`Kept`), its people (numbered from 1 in
+    /// the area), and those with an NHS number by key (`NhsPerson`): settled once, as the
+    /// load settles each area for its warnings, not again for every batch.
+    kept: Partitions,
+    persons: Vec<u32>,
+    nhs_persons: Partitions,
     dictionaries: std::sync::Arc<BTreeMap<&'static str, Vec<String>>>,
     pub coverage: BTreeMap<String, (NaiveDate, NaiveDate)>,
 }
@@ -919,24 +1007,38 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
     // W03 and W07 need all of an area's rows: each area is settled on its own, and the
     // warnings are listed as one pass over the file would list them (every W03 in file
     // order, then every W07; a location sorts by file, then place).
-    // Only each area's warnings are kept: its settled rows are dropped as soon as they
-    // are read (held together they would be the whole extract again).
-    let warned: Result<Vec<AreaWarnings>, String> = (0..areas.values.len())
+    // Each area's settled rows go to partitions of their own as the engine reads them
+    // (`Kept`), so a batch does not settle them again; the accepted rows are then dropped.
+    let settled = std::sync::Mutex::new((Partitions::new(), Partitions::new()));
+    let warned: Result<Vec<(AreaWarnings, u32)>, String> = (0..areas.values.len())
         .into_par_iter()
         .map(|a| {
-            partitions.area(a).map(|rows| {
-                let s = Settled::of(vec![(rows, a as u32)]);
-                (s.repeated().collect(), s.disagreeing())
-            })
+            let s = Settled::of(partitions.area(a)?);
+            let warnings = (s.repeated().collect(), s.disagreeing());
+            let (kept, nhs) = s.records();
+            let mut store = settled.lock().map_err(|e| e.to_string())?;
+            store.0.append(a, &kept.0, kept.1)?;
+            store.1.append(a, &nhs.0, nhs.1)?;
+            Ok((warnings, s.persons.len() as u32))
         })
         .collect();
-    let (mut repeated, mut disagreeing): (Vec<Loc>, Vec<Loc>) = match warned {
+    let rows = partitions.rows().to_vec();
+    drop(partitions);
+    let (mut repeated, mut disagreeing, persons) = match warned {
         Ok(w) => {
+            let (w, persons): (Vec<AreaWarnings>, Vec<u32>) = w.into_iter().unzip();
             let (r, d): (Vec<Vec<Loc>>, Vec<Vec<Loc>>) = w.into_iter().unzip();
-            (r.concat(), d.concat())
+            (r.concat(), d.concat(), persons)
         }
         Err(why) => {
             refuse(ledger, report, summary, why.into());
+            return None;
+        }
+    };
+    let (kept, nhs_persons) = match settled.into_inner() {
+        Ok(store) => store,
+        Err(e) => {
+            refuse(ledger, report, summary, e.to_string().into());
             return None;
         }
     };
@@ -977,7 +1079,10 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
     super::settle(ledger, summary, report);
     Some(EventStore {
         areas: areas.values,
-        partitions,
+        rows,
+        kept,
+        persons,
+        nhs_persons,
         dictionaries: std::sync::Arc::new(dictionaries),
         coverage,
     })
@@ -986,12 +1091,10 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
 /// Where an area's W03 and W07 fall.
 type AreaWarnings = (Vec<Loc>, Vec<Loc>);
 
-/// An area's (or a batch of areas') rows with duplicates and person details settled
+/// An area's rows with duplicates and person details settled
 /// (data-contract.md §1.3): people numbered from 1 in order of first appearance.
 struct Settled {
     rows: Vec<Row>,
-    /// The area key of each row.
-    area: Vec<u32>,
     /// W03: whether a row is the first of its kind (a later exact copy is ignored).
     keep: Vec<bool>,
     person: Vec<u32>,
@@ -1006,21 +1109,9 @@ struct Settled {
 }
 
 impl Settled {
-    /// Settles the rows of these areas, each given with its key.
-    fn of(parts: Vec<(Vec<Row>, u32)>) -> Settled {
-        let n: usize = parts.iter().map(|(r, _)| r.len()).sum();
-        let mut area = Vec::with_capacity(n);
-        for (r, a) in &parts {
-            area.extend(std::iter::repeat_n(*a, r.len()));
-        }
-        // The first area's rows are kept where they are, the others appended: one area of
-        // millions of rows is not copied (that copy was most of settling a 5M-row area).
-        let mut parts = parts.into_iter().map(|(r, _)| r);
-        let mut rows = parts.next().unwrap_or_default();
-        rows.reserve(n - rows.len());
-        for r in parts {
-            rows.extend(r);
-        }
+    /// Settles the rows of one area.
+    fn of(rows: Vec<Row>) -> Settled {
+        let n = rows.len();
         // Duplicates and people are found side by side (each is one pass over every row
         // with a map of its own: a whole core's work for an area of millions of rows).
         let (keep, (persons, with_nhs, person)) = rayon::join(
@@ -1063,7 +1154,6 @@ impl Settled {
         }
         Settled {
             rows,
-            area,
             keep,
             person,
             persons,
@@ -1081,6 +1171,43 @@ impl Settled {
             .zip(&self.keep)
             .filter(|(_, k)| !**k)
             .map(|(r, _)| r.loc)
+    }
+
+    /// The kept rows as stored for the engine (`Kept`), and the people with an NHS number
+    /// (`NhsPerson`): each as the records' bytes and how many.
+    fn records(&self) -> ((Vec<u8>, usize), (Vec<u8>, usize)) {
+        let mut kept = Vec::with_capacity(self.rows.len() * Kept::SIZE.unwrap_or(0));
+        let mut n = 0;
+        for ((r, &p), _) in self
+            .rows
+            .iter()
+            .zip(&self.person)
+            .zip(&self.keep)
+            .filter(|(_, k)| **k)
+        {
+            let person = p as usize;
+            Kept {
+                person: p,
+                birth: self.birth[person],
+                death: self.death[person],
+                own_death: r.death,
+                start: r.start,
+                end: r.end,
+                closed: r.closed,
+                open: r.open,
+            }
+            .write(&mut kept);
+            n += 1;
+        }
+        let mut nhs = Vec::new();
+        let mut people = 0;
+        for (&key, &person) in &self.persons {
+            if self.with_nhs[person as usize] {
+                NhsPerson { key, person }.write(&mut nhs);
+                people += 1;
+            }
+        }
+        ((kept, n), (nhs, people))
     }
 
     /// The first row of each person whose rows disagree (W07).
@@ -1104,64 +1231,69 @@ impl EventStore {
         self.areas
             .iter()
             .map(String::as_str)
-            .zip(self.partitions.rows().iter().copied())
+            .zip(self.rows.iter().copied())
     }
 
     /// The events of these areas (those with no events give no rows), as the engine reads
     /// them: the frame with person details and the derived end (§1.4), later copies of a
     /// row (W03) left out.
     pub(crate) fn events(&self, wanted: &[String]) -> Result<Events, String> {
-        let mut parts = Vec::new();
+        // The wanted areas' kept rows, in key order: people are numbered on over the areas
+        // (an area's own numbers follow those of the areas before it), as settling the
+        // areas together numbers them (a person key includes the area).
+        let mut stored = Vec::new();
+        let mut by_nhs_number: foldhash::HashMap<u128, u32> = foldhash::HashMap::default();
+        let mut before = 0u32;
         for (key, name) in self.areas.iter().enumerate() {
-            if wanted.contains(name) {
-                parts.push((self.partitions.area(key)?, key as u32));
+            if !wanted.contains(name) {
+                continue;
             }
+            let rows: Vec<Kept> = records(&self.kept.bytes(key)?, self.kept.rows()[key]);
+            let nhs = self.nhs_persons.bytes(key)?;
+            let people: Vec<NhsPerson> = records(&nhs, self.nhs_persons.rows()[key]);
+            by_nhs_number.reserve(people.len());
+            for p in people {
+                by_nhs_number.insert(p.key, p.person + before);
+            }
+            stored.push((name.as_str(), before, rows));
+            before += self.persons[key];
         }
-        let mut s = Settled::of(parts);
-        // The kept rows' fields in one pass over the rows, column by column side by side:
-        // a pass per column read every row's whole record again for each of 19 columns.
-        let n = s.keep.iter().filter(|k| **k).count();
-        // An area's rows run together: its key, name and how many rows, in order.
-        let mut area: Vec<(u32, &str, usize)> = Vec::new();
+        let n = stored.iter().map(|(_, _, rows)| rows.len()).sum();
+        // An area's rows run together: its name and how many rows, in order.
+        let mut area: Vec<(&str, usize)> = Vec::new();
         let mut person: Vec<u32> = Vec::with_capacity(n);
         let mut dated: [Vec<Option<i32>>; 6] = std::array::from_fn(|_| Vec::with_capacity(n));
         let mut closed: [Vec<u32>; CLOSED.len()] = std::array::from_fn(|_| Vec::with_capacity(n));
         let mut open: [Vec<u32>; OPEN.len()] = std::array::from_fn(|_| Vec::with_capacity(n));
-        for (i, r) in s.rows.iter().enumerate() {
-            if !s.keep[i] {
-                continue;
+        for (name, before, rows) in &stored {
+            if !rows.is_empty() {
+                area.push((name, rows.len()));
             }
-            let p = s.person[i];
-            let death = s.death[p as usize];
-            // Compared by key, not by text.
-            match area.last_mut() {
-                Some((key, _, count)) if *key == s.area[i] => *count += 1,
-                _ => area.push((s.area[i], self.areas[s.area[i] as usize].as_str(), 1)),
-            }
-            person.push(p);
-            // Derived end (§1.4): the person's latest death when it falls on or between
-            // start and end, or after the start of an open event; else the recorded end.
-            let values = [
-                s.birth[p as usize],
-                death,
-                r.death,
-                r.start,
-                r.end,
-                derived_end(r.start, r.end, death),
-            ];
-            for (column, v) in dated.iter_mut().zip(values) {
-                column.push(v);
-            }
-            for (column, v) in closed.iter_mut().zip(r.closed) {
-                column.push(u32::from(v));
-            }
-            for (column, v) in open.iter_mut().zip(r.open) {
-                column.push(v);
+            for r in rows {
+                person.push(r.person + before);
+                // Derived end (§1.4): the person's latest death when it falls on or between
+                // start and end, or after the start of an open event; else the recorded end.
+                let values = [
+                    r.birth,
+                    r.death,
+                    r.own_death,
+                    r.start,
+                    r.end,
+                    derived_end(r.start, r.end, r.death),
+                ];
+                for (column, v) in dated.iter_mut().zip(values) {
+                    column.push(v);
+                }
+                for (column, v) in closed.iter_mut().zip(r.closed) {
+                    column.push(u32::from(v));
+                }
+                for (column, v) in open.iter_mut().zip(r.open) {
+                    column.push(v);
+                }
             }
         }
         // The records are not read again: their memory goes before the columns are made.
-        drop(std::mem::take(&mut s.rows));
-        drop(std::mem::take(&mut s.keep));
+        drop(stored);
         const DATED: [&str; 6] = [
             "__birth",
             "__death",
@@ -1178,10 +1310,7 @@ impl EventStore {
             Days(&'static str, Vec<Option<i32>>),
         }
         let values: Vec<Values> = [
-            Values::Text(
-                "LA_Code",
-                area.into_iter().map(|(_, a, n)| (a, n)).collect(),
-            ),
+            Values::Text("LA_Code", area),
             Values::Keys("__person", person),
         ]
         .into_iter()
@@ -1217,11 +1346,6 @@ impl EventStore {
             })
             .collect();
         let frame = DataFrame::new_infer_height(columns).map_err(|e| e.to_string())?;
-        // Person by key, for linking hospital spells: only people with an NHS number (the
-        // two forms of key never meet, so a key's rows agree on having one).
-        let with_nhs = std::mem::take(&mut s.with_nhs);
-        let mut by_nhs_number = std::mem::take(&mut s.persons);
-        by_nhs_number.retain(|_, p| with_nhs[*p as usize]);
         Ok(Events {
             frame,
             dictionaries: self.dictionaries.clone(),

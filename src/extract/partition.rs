@@ -155,6 +155,22 @@ impl Partitions {
         Ok(())
     }
 
+    /// Adds `rows` records already written (`Record::write`) to an area's partition, as
+    /// `push` adds one.
+    pub(crate) fn append(&mut self, area: usize, bytes: &[u8], rows: usize) -> Result<(), String> {
+        if self.held.len() <= area {
+            self.held.resize_with(area + 1, Vec::new);
+            self.rows.resize(area + 1, 0);
+        }
+        self.held[area].extend_from_slice(bytes);
+        self.rows[area] += rows;
+        self.held_bytes += bytes.len();
+        if self.held_bytes > self.budget {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
     fn file(dir: &tempfile::TempDir, area: usize) -> std::path::PathBuf {
         dir.path().join(format!("{area}.rows"))
     }
