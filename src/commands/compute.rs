@@ -25,9 +25,10 @@ pub(crate) struct Args<'a> {
 }
 
 fn render(rows: &[ResultRow], ext: &str) -> Result<Vec<u8>, String> {
+    use rayon::prelude::*;
     let mut table = Table::new(COLUMNS);
-    for r in rows {
-        table.push(r.cells());
+    for cells in rows.par_iter().map(ResultRow::cells).collect::<Vec<_>>() {
+        table.push(cells);
     }
     match ext {
         "json" => table.to_json(),

@@ -530,7 +530,8 @@ impl Share {
             areas: Interner::new(),
             dicts: OPEN.iter().map(|_| Interner::new()).collect(),
             periods: Vec::new(),
-            rows: Vec::new(),
+            // Room for every row of the share: growing it copied the rows again and again.
+            rows: Vec::with_capacity(rows),
             report,
         }
     }

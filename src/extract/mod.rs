@@ -240,22 +240,30 @@ const REDACTED: &[&str] = &[
 impl Ledger {
     /// `data_quality.csv`: `file,line,severity,rule,column,value,message`.
     pub(crate) fn to_csv(&self) -> String {
+        use rayon::prelude::*;
         let mut table = crate::table::Table::new(LEDGER_COLUMNS);
-        for i in &self.issues {
-            let value = if REDACTED.iter().any(|c| c.eq_ignore_ascii_case(&i.column)) {
-                "<redacted>".to_string()
-            } else {
-                i.value.clone()
-            };
-            table.push(vec![
-                i.file.clone(),
-                i.loc.to_string(),
-                i.severity.to_string(),
-                i.rule.clone(),
-                i.column.clone(),
-                value,
-                i.message.clone(),
-            ]);
+        let rows: Vec<Vec<String>> = self
+            .issues
+            .par_iter()
+            .map(|i| {
+                let value = if REDACTED.iter().any(|c| c.eq_ignore_ascii_case(&i.column)) {
+                    "<redacted>".to_string()
+                } else {
+                    i.value.clone()
+                };
+                vec![
+                    i.file.clone(),
+                    i.loc.to_string(),
+                    i.severity.to_string(),
+                    i.rule.clone(),
+                    i.column.clone(),
+                    value,
+                    i.message.clone(),
+                ]
+            })
+            .collect();
+        for row in rows {
+            table.push(row);
         }
         table.to_csv()
     }

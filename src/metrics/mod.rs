@@ -583,7 +583,7 @@ pub(crate) fn compute(
         notes.extend(n);
     }
     // In the results table's order (a stable sort: a row's ties keep the order computed).
-    rows.sort_by(|a, b| a.order().cmp(&b.order()));
+    rayon::slice::ParallelSliceMut::par_sort_by(&mut rows[..], |a, b| a.order().cmp(&b.order()));
     Ok((rows, notes.into_iter().collect()))
 }
 
@@ -651,6 +651,9 @@ fn compute_with(
     let mut notes = BTreeSet::new();
     let mut area_lists: HashMap<&str, Vec<String>> = HashMap::new();
     let populations = Populations::of(data);
+    // Student's t by degrees of freedom: counts repeat across areas and months, and each
+    // quantile is an iterative inversion.
+    let mut t95: HashMap<u64, f64> = HashMap::new();
     for req in requests {
         bar.set_message(req.metric.clone());
         bar.inc(months.len().max(1) as u64);
@@ -901,7 +904,7 @@ fn compute_with(
                         }
                     }
                 } else if plan.summed.is_some() {
-                    fill_mean(&mut row, s, n, s2 as f64);
+                    fill_mean(&mut row, s, n, s2 as f64, &mut t95);
                 } else if has_den {
                     fill(&mut row, n, Some(d), zero_value);
                 } else {
@@ -982,8 +985,15 @@ fn fill(row: &mut ResultRow, n: u64, d: Option<u64>, zero_value: bool) {
     }
 }
 
-/// An average in days: total days / count, with Student's t limits from the sum of squares.
-fn fill_mean(row: &mut ResultRow, total: u64, count: u64, sum_sq: f64) {
+/// An average in days: total days / count, with Student's t limits from the sum of squares
+/// (`t95` holds the quantiles worked out so far, by degrees of freedom).
+fn fill_mean(
+    row: &mut ResultRow,
+    total: u64,
+    count: u64,
+    sum_sq: f64,
+    t95: &mut HashMap<u64, f64>,
+) {
     row.numerator = Some(total);
     row.denominator = Some(count);
     if count == 0 {
@@ -995,7 +1005,9 @@ fn fill_mean(row: &mut ResultRow, total: u64, count: u64, sum_sq: f64) {
         let k = count as f64;
         let mean = total as f64 / k;
         let var = ((sum_sq - k * mean * mean) / (k - 1.0)).max(0.0);
-        let t = ci::t_quantile(0.975, k - 1.0);
+        let t = *t95
+            .entry(count - 1)
+            .or_insert_with(|| ci::t_quantile(0.975, k - 1.0));
         let half = t * var.sqrt() / k.sqrt();
         row.lower95 = Some(mean - half);
         row.upper95 = Some(mean + half);
