@@ -60,10 +60,119 @@ pub(crate) fn person_key(area: &str, nhs_number: Option<&str>, council_id: Optio
 pub(crate) const EMPTY: u8 = 0;
 pub(crate) const INVALID_CODE: u8 = 255;
 
-/// The validated events of a batch of areas: the frame, the open-list dictionaries, and
+/// The dated columns of `EventColumns`, in order: the person's birth and death, the row's
+/// own date of death, start and recorded end, and the derived end (§1.4).
+pub(crate) const DATED: [&str; 6] = [
+    "__birth",
+    "__death",
+    "Date_of_Death",
+    "Event_Start_Date",
+    "Event_End_Date",
+    "__end",
+];
+
+/// A batch's kept event rows as plain columns, the form the engine reads (`People`): areas'
+/// rows run together, in key order, each area's in file order.
+pub(crate) struct EventColumns {
+    /// Runs of one area: its code and how many rows.
+    pub areas: Vec<(String, usize)>,
+    /// The person, numbered from 1 over the batch.
+    pub person: Vec<u32>,
+    /// As days, by `DATED`.
+    pub dated: [Vec<Option<i32>>; 6],
+    /// Closed-list codes, by `CLOSED`; open-list keys, by `OPEN`.
+    pub closed: [Vec<u32>; CLOSED.len()],
+    pub open: [Vec<u32>; OPEN.len()],
+}
+
+impl EventColumns {
+    /// How many rows.
+    pub(crate) fn len(&self) -> usize {
+        self.person.len()
+    }
+
+    /// Each row's area code.
+    pub(crate) fn area_of_rows(&self) -> impl Iterator<Item = &str> + '_ {
+        self.areas
+            .iter()
+            .flat_map(|(a, n)| std::iter::repeat_n(a.as_str(), *n))
+    }
+
+    /// A dated column by name (`DATED`).
+    pub(crate) fn days(&self, name: &str) -> &[Option<i32>] {
+        let i = DATED
+            .iter()
+            .position(|d| *d == name)
+            .expect("a dated column");
+        &self.dated[i]
+    }
+
+    /// A closed-list or open-list column by name, as codes or keys.
+    pub(crate) fn codes(&self, name: &str) -> &[u32] {
+        match CLOSED.iter().position(|(c, _)| *c == name) {
+            Some(i) => &self.closed[i],
+            None => {
+                let i = OPEN
+                    .iter()
+                    .position(|c| *c == name)
+                    .expect("a coded column");
+                &self.open[i]
+            }
+        }
+    }
+
+    /// The columns as a polars frame: `LA_Code`, `__person`, the dated columns, the codes.
+    fn frame(&self) -> PolarsResult<DataFrame> {
+        enum Values<'v> {
+            /// Runs of one text.
+            Text(&'static str, &'v [(String, usize)]),
+            Keys(&'static str, &'v [u32]),
+            Days(&'static str, &'v [Option<i32>]),
+        }
+        let values: Vec<Values> = [
+            Values::Text("LA_Code", &self.areas),
+            Values::Keys("__person", &self.person),
+        ]
+        .into_iter()
+        .chain(
+            DATED
+                .iter()
+                .zip(&self.dated)
+                .map(|(n, v)| Values::Days(n, v)),
+        )
+        .chain(
+            CLOSED
+                .iter()
+                .zip(&self.closed)
+                .map(|((n, _), v)| Values::Keys(n, v)),
+        )
+        .chain(OPEN.iter().zip(&self.open).map(|(n, v)| Values::Keys(n, v)))
+        .collect();
+        let columns: Vec<Column> = values
+            .into_par_iter()
+            .map(|v| match v {
+                Values::Text(name, runs) => {
+                    // Each run as one repeated value, then in one array, as a column of every
+                    // row's text would be.
+                    let mut ca = StringChunked::full(name.into(), "", 0);
+                    for (text, count) in runs {
+                        ca.append(&StringChunked::full(name.into(), text, *count))
+                            .expect("same type");
+                    }
+                    ca.rechunk().into_owned().into_column()
+                }
+                Values::Keys(name, v) => Column::new(name.into(), v),
+                Values::Days(name, v) => date_column(name, v.to_vec()),
+            })
+            .collect();
+        DataFrame::new_infer_height(columns)
+    }
+}
+
+/// The validated events of a batch of areas: their columns, the open-list dictionaries, and
 /// coverage per area.
 pub(crate) struct Events {
-    pub frame: DataFrame,
+    pub columns: EventColumns,
     pub dictionaries: std::sync::Arc<BTreeMap<&'static str, Vec<String>>>,
     pub coverage: BTreeMap<String, (NaiveDate, NaiveDate)>,
     /// Person (the `__person` column) by `person_key(LA_Code, NHS number)`, for linking
@@ -111,7 +220,7 @@ impl Events {
     /// The frame with every coded column decoded back to its canonical text, for local SQL
     /// metrics written against the contract's values.
     pub(crate) fn decoded(&self) -> PolarsResult<DataFrame> {
-        let mut df = self.frame.clone();
+        let mut df = self.columns.frame()?;
         for (name, list) in CLOSED {
             let codes = df.column(name)?.u32()?.clone();
             let text: Vec<Option<&str>> = codes
@@ -1261,14 +1370,14 @@ impl EventStore {
         }
         let n = stored.iter().map(|(_, _, rows)| rows.len()).sum();
         // An area's rows run together: its name and how many rows, in order.
-        let mut area: Vec<(&str, usize)> = Vec::new();
+        let mut areas: Vec<(String, usize)> = Vec::new();
         let mut person: Vec<u32> = Vec::with_capacity(n);
         let mut dated: [Vec<Option<i32>>; 6] = std::array::from_fn(|_| Vec::with_capacity(n));
         let mut closed: [Vec<u32>; CLOSED.len()] = std::array::from_fn(|_| Vec::with_capacity(n));
         let mut open: [Vec<u32>; OPEN.len()] = std::array::from_fn(|_| Vec::with_capacity(n));
         for (name, before, rows) in &stored {
             if !rows.is_empty() {
-                area.push((name, rows.len()));
+                areas.push((name.to_string(), rows.len()));
             }
             for r in rows {
                 person.push(r.person + before);
@@ -1293,62 +1402,14 @@ impl EventStore {
                 }
             }
         }
-        // The records are not read again: their memory goes before the columns are made.
-        drop(stored);
-        const DATED: [&str; 6] = [
-            "__birth",
-            "__death",
-            "Date_of_Death",
-            "Event_Start_Date",
-            "Event_End_Date",
-            "__end",
-        ];
-        // Each column's values, made into columns side by side, in the frame's order.
-        enum Values<'v> {
-            /// Runs of one text.
-            Text(&'static str, Vec<(&'v str, usize)>),
-            Keys(&'static str, Vec<u32>),
-            Days(&'static str, Vec<Option<i32>>),
-        }
-        let values: Vec<Values> = [
-            Values::Text("LA_Code", area),
-            Values::Keys("__person", person),
-        ]
-        .into_iter()
-        .chain(
-            DATED
-                .into_iter()
-                .zip(dated)
-                .map(|(n, v)| Values::Days(n, v)),
-        )
-        .chain(
-            CLOSED
-                .iter()
-                .zip(closed)
-                .map(|((n, _), v)| Values::Keys(n, v)),
-        )
-        .chain(OPEN.iter().zip(open).map(|(n, v)| Values::Keys(n, v)))
-        .collect();
-        let columns: Vec<Column> = values
-            .into_par_iter()
-            .map(|v| match v {
-                Values::Text(name, runs) => {
-                    // Each run as one repeated value, then in one array, as a column of every
-                    // row's text would be (a text per row was most of making the frame).
-                    let mut ca = StringChunked::full(name.into(), "", 0);
-                    for (text, count) in runs {
-                        ca.append(&StringChunked::full(name.into(), text, count))
-                            .expect("same type");
-                    }
-                    ca.rechunk().into_owned().into_column()
-                }
-                Values::Keys(name, v) => Column::new(name.into(), v),
-                Values::Days(name, v) => date_column(name, v),
-            })
-            .collect();
-        let frame = DataFrame::new_infer_height(columns).map_err(|e| e.to_string())?;
         Ok(Events {
-            frame,
+            columns: EventColumns {
+                areas,
+                person,
+                dated,
+                closed,
+                open,
+            },
             dictionaries: self.dictionaries.clone(),
             coverage: self.coverage.clone(),
             by_nhs_number: std::sync::Arc::new(by_nhs_number),

@@ -419,11 +419,7 @@ fn people(data: &Data, rules: Rules) -> Result<&People, String> {
             .map(|(s, e)| (days(s), days(e)))
     };
     data.people[rules.row_set()]
-        .get_or_init(|| {
-            People::new(ev, rules.on_rows(), &coverage)
-                .map(Arc::new)
-                .map_err(|e| e.to_string())
-        })
+        .get_or_init(|| Ok(Arc::new(People::new(ev, rules.on_rows(), &coverage))))
         .as_ref()
         .map(|p| p.as_ref())
         .map_err(|e| e.clone())
@@ -702,34 +698,39 @@ fn compute_with(
         };
         // D8 (metrics.md §16): DHSC's output tables give 0 for a zero denominator.
         let zero_value = plan.tallied.as_ref().is_some_and(|t| t.rules.has(Rule::D8));
-        let area_frame = match (&plan.tallied, &data.events) {
-            (Some(_), Some(ev)) => &ev.frame,
-            _ => &plan.frame,
-        };
         let area_list: Vec<String> = match areas {
             Some(a) => a.to_vec(),
             // Every area of the extract, listed once per extract.
             None => area_lists
                 .entry(plan.source)
                 .or_insert_with(|| {
-                    area_frame
-                        .column(plan.area)
-                        .ok()
-                        .and_then(|c| {
-                            // An area's rows run together: only a change of area is looked up.
-                            c.str().ok().map(|s| {
-                                let mut set = BTreeSet::new();
-                                let mut last = None;
-                                for a in s.iter().flatten() {
-                                    if last != Some(a) {
-                                        set.insert(a);
-                                        last = Some(a);
+                    let present: BTreeSet<&str> = match (&plan.tallied, &data.events) {
+                        // The events' areas run together, each once.
+                        (Some(_), Some(ev)) => {
+                            ev.columns.areas.iter().map(|(a, _)| a.as_str()).collect()
+                        }
+                        _ => plan
+                            .frame
+                            .column(plan.area)
+                            .ok()
+                            .and_then(|c| {
+                                // An area's rows run together: only a change of area is looked
+                                // up.
+                                c.str().ok().map(|s| {
+                                    let mut set = BTreeSet::new();
+                                    let mut last = None;
+                                    for a in s.iter().flatten() {
+                                        if last != Some(a) {
+                                            set.insert(a);
+                                            last = Some(a);
+                                        }
                                     }
-                                }
-                                set
+                                    set
+                                })
                             })
-                        })
-                        .unwrap_or_default()
+                            .unwrap_or_default(),
+                    };
+                    present
                         .into_iter()
                         .filter(|a| data.shard.is_none_or(|s| s.holds(a)))
                         .map(str::to_string)

@@ -7,9 +7,8 @@
 //! belongs to, instead of re-running a whole-table query per window (issue 3: "derive them
 //! once and let each window only count").
 
-use crate::extract::events::{derived_end, Events};
+use crate::extract::events::{derived_end, EventColumns, Events};
 use crate::method::{Rule, Rules};
-use polars::prelude::*;
 use rayon::prelude::*;
 use std::collections::HashMap;
 
@@ -55,46 +54,6 @@ pub(crate) struct People {
     pub reason: Vec<u32>,
 }
 
-/// A code column (a null read as 0), array by array: a walk over each array's values is much
-/// cheaper than the column's row iterator.
-fn codes(df: &DataFrame, name: &str) -> PolarsResult<Vec<u32>> {
-    let ca = df.column(name)?.u32()?;
-    let mut out = Vec::with_capacity(ca.len());
-    for arr in ca.downcast_iter() {
-        match arr.validity() {
-            None => out.extend_from_slice(arr.values()),
-            Some(valid) => {
-                out.extend(
-                    arr.values()
-                        .iter()
-                        .zip(valid.iter())
-                        .map(|(v, ok)| if ok { *v } else { 0 }),
-                )
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// A date column as days, array by array (as `codes`).
-fn day_values(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i32>>> {
-    let series = df.column(name)?.as_materialized_series();
-    let ca = series.date()?.physical();
-    let mut out = Vec::with_capacity(ca.len());
-    for arr in ca.downcast_iter() {
-        match arr.validity() {
-            None => out.extend(arr.values().iter().map(|v| Some(*v))),
-            Some(valid) => out.extend(
-                arr.values()
-                    .iter()
-                    .zip(valid.iter())
-                    .map(|(v, ok)| ok.then_some(*v)),
-            ),
-        }
-    }
-    Ok(out)
-}
-
 /// A family's rule for one person: counts person p into the tally for every window it
 /// belongs to. Families are written this way so that the same person can be counted under
 /// two rule sets and compared (`moved`).
@@ -109,26 +68,22 @@ impl People {
     /// Groups the validated events by person (a stable counting sort on the person key),
     /// keeping the rows the row rules of `rules` keep (D2, D4, D5 and D9 of metrics.md §16;
     /// none under bcfmon's method).
-    pub(crate) fn new(
-        events: &Events,
-        rules: Rules,
-        coverage: CoverageOf<'_>,
-    ) -> PolarsResult<People> {
-        let f = &events.frame;
-        let person = codes(f, "__person")?;
-        let start = day_values(f, "Event_Start_Date")?;
-        let recorded = day_values(f, "Event_End_Date")?;
-        let own_death = day_values(f, "Date_of_Death")?;
+    pub(crate) fn new(events: &Events, rules: Rules, coverage: CoverageOf<'_>) -> People {
+        let f = &events.columns;
+        let person = &f.person;
+        let start = f.days("Event_Start_Date");
+        let recorded = f.days("Event_End_Date");
+        let own_death = f.days("Date_of_Death");
         // D2: the derived end from the row's own date of death instead of the person's.
-        let end = if rules.has(Rule::D2) {
-            (0..f.height())
+        let end: std::borrow::Cow<'_, [Option<i32>]> = if rules.has(Rule::D2) {
+            (0..f.len())
                 .map(|i| derived_end(start[i], recorded[i], own_death[i]))
-                .collect()
+                .collect::<Vec<_>>()
+                .into()
         } else {
-            day_values(f, "__end")?
+            f.days("__end").into()
         };
-        let areas = f.column("LA_Code")?.str()?.clone();
-        let kept = kept_rows(f, rules, coverage, &start, &end, &own_death, &areas)?;
+        let kept = kept_rows(f, rules, coverage, start, &end, own_death);
         let n_persons = person.iter().copied().max().map_or(0, |m| m as usize + 1);
         let mut offsets = vec![0usize; n_persons + 1];
         for (i, p) in person.iter().enumerate() {
@@ -148,10 +103,10 @@ impl People {
             }
         }
         if rules.has(Rule::D5) {
-            (offsets, order) = unique_events(f, &offsets, &order, &start, &end)?;
+            (offsets, order) = unique_events(f, &offsets, &order, start, &end);
         }
-        let birth_rows = day_values(f, "__birth")?;
-        let death_rows = day_values(f, "__death")?;
+        let birth_rows = f.days("__birth");
+        let death_rows = f.days("__death");
         let mut ids: HashMap<&str, u16> = HashMap::new();
         let mut area_names = Vec::new();
         let (mut area, mut birth, mut death) = (
@@ -163,13 +118,12 @@ impl People {
         // rows the rules keep, so that every rule set numbers people and areas alike and
         // two counts of one person can be compared (`moved`).
         let mut seen = vec![false; n_persons];
-        for i in 0..f.height() {
+        for (i, name) in f.area_of_rows().enumerate() {
             let p = person[i] as usize;
             if seen[p] || start[i].is_none() {
                 continue;
             }
             seen[p] = true;
-            let name = areas.get(i).unwrap_or("");
             area[p] = *ids.entry(name).or_insert_with(|| {
                 area_names.push(name.to_string());
                 (area_names.len() - 1) as u16
@@ -183,34 +137,34 @@ impl People {
                 .map(|&i| v[i as usize].unwrap_or(OPEN))
                 .collect()
         };
-        let pick_u8 = |name: &str| -> PolarsResult<Vec<u8>> {
-            let v = codes(f, name)?;
-            Ok(order.iter().map(|&i| v[i as usize] as u8).collect())
+        let pick_u8 = |name: &str| -> Vec<u8> {
+            let v = f.codes(name);
+            order.iter().map(|&i| v[i as usize] as u8).collect()
         };
-        let pick_u32 = |name: &str| -> PolarsResult<Vec<u32>> {
-            let v = codes(f, name)?;
-            Ok(order.iter().map(|&i| v[i as usize]).collect())
+        let pick_u32 = |name: &str| -> Vec<u32> {
+            let v = f.codes(name);
+            order.iter().map(|&i| v[i as usize]).collect()
         };
-        Ok(People {
-            start: pick_days(&start),
+        People {
+            start: pick_days(start),
             end: pick_days(&end),
-            recorded_end: pick_days(&recorded),
-            client: pick_u8("Client_Type")?,
-            event: pick_u8("Event_Type")?,
-            outcome: pick_u8("Event_Outcome")?,
-            service: pick_u8("Service_Type")?,
-            mechanism: pick_u8("Delivery_Mechanism")?,
-            accommodation: pick_u8("Accommodation_Status")?,
-            component: pick_u32("Service_Component")?,
-            review_reason: pick_u32("Review_Reason")?,
-            reason: pick_u32("Primary_Support_Reason")?,
+            recorded_end: pick_days(recorded),
+            client: pick_u8("Client_Type"),
+            event: pick_u8("Event_Type"),
+            outcome: pick_u8("Event_Outcome"),
+            service: pick_u8("Service_Type"),
+            mechanism: pick_u8("Delivery_Mechanism"),
+            accommodation: pick_u8("Accommodation_Status"),
+            component: pick_u32("Service_Component"),
+            review_reason: pick_u32("Review_Reason"),
+            reason: pick_u32("Primary_Support_Reason"),
             index: order,
             area_names,
             area,
             birth,
             death,
             offsets,
-        })
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -261,25 +215,24 @@ impl People {
 /// of death is before the coverage start is dropped. An area with no coverage keeps its rows
 /// (its windows are insufficient-coverage anyway).
 fn kept_rows(
-    f: &DataFrame,
+    f: &EventColumns,
     rules: Rules,
     coverage: CoverageOf<'_>,
     start: &[Option<i32>],
     end: &[Option<i32>],
     own_death: &[Option<i32>],
-    areas: &StringChunked,
-) -> PolarsResult<Vec<bool>> {
+) -> Vec<bool> {
     let (d4, d9) = (rules.has(Rule::D4), rules.has(Rule::D9));
     if !d4 && !d9 {
-        return Ok(start.iter().map(Option::is_some).collect());
+        return start.iter().map(Option::is_some).collect();
     }
-    let event = codes(f, "Event_Type")?;
+    let event = f.codes("Event_Type");
     let service = u32::from(Events::code("Event_Type", "Service"));
     let mut known: HashMap<&str, Option<Span>> = HashMap::new();
-    Ok((0..f.height())
-        .map(|i| {
+    f.area_of_rows()
+        .enumerate()
+        .map(|(i, area)| {
             let Some(s) = start[i] else { return false };
-            let area = areas.get(i).unwrap_or("");
             let Some((from, to)) = *known.entry(area).or_insert_with(|| coverage(area)) else {
                 return true;
             };
@@ -291,7 +244,7 @@ fn kept_rows(
             };
             (!d4 || (within && s <= to)) && (!d9 || own_death[i].is_none_or(|d| d >= from))
         })
-        .collect())
+        .collect()
 }
 
 /// D5: DHSC's unique events (`create_GetDerivedFields_procedure.sql` makes the reference,
@@ -303,22 +256,22 @@ fn kept_rows(
 /// hierarchy (empty 999), then the later line (DHSC's conversation flag and load order have
 /// no counterpart in an extract). Returns the offsets and rows without the others.
 fn unique_events(
-    f: &DataFrame,
+    f: &EventColumns,
     offsets: &[usize],
     order: &[u32],
     start: &[Option<i32>],
     end: &[Option<i32>],
-) -> PolarsResult<(Vec<usize>, Vec<u32>)> {
+) -> (Vec<usize>, Vec<u32>) {
     let (client, event, outcome) = (
-        codes(f, "Client_Type")?,
-        codes(f, "Event_Type")?,
-        codes(f, "Event_Outcome")?,
+        f.codes("Client_Type"),
+        f.codes("Event_Type"),
+        f.codes("Event_Outcome"),
     );
     let (route, assessment, service, component) = (
-        codes(f, "Request_Route_of_Access")?,
-        codes(f, "Assessment_Type")?,
-        codes(f, "Service_Type")?,
-        codes(f, "Service_Component")?,
+        f.codes("Request_Route_of_Access"),
+        f.codes("Assessment_Type"),
+        f.codes("Service_Type"),
+        f.codes("Service_Component"),
     );
     let code = |v: &str| u32::from(Events::code("Event_Type", v));
     let (svc, req, asm) = (code("Service"), code("Request"), code("Assessment"));
@@ -330,10 +283,10 @@ fn unique_events(
             (e != svc).then_some(end[i]),
             client[i],
             e,
-            by(e == req, &route),
-            by(e == asm, &assessment),
-            by(e == svc, &service),
-            by(e == svc, &component),
+            by(e == req, route),
+            by(e == asm, assessment),
+            by(e == svc, service),
+            by(e == svc, component),
         )
     };
     let rank = |i: usize| {
@@ -361,9 +314,9 @@ fn unique_events(
         })
         .collect();
     if dropped.is_empty() {
-        return Ok((offsets.to_vec(), order.to_vec()));
+        return (offsets.to_vec(), order.to_vec());
     }
-    let mut gone = vec![false; f.height()];
+    let mut gone = vec![false; f.len()];
     for i in dropped {
         gone[i as usize] = true;
     }
@@ -377,7 +330,7 @@ fn unique_events(
         );
         new_offsets[p + 1] = new_order.len();
     }
-    Ok((new_offsets, new_order))
+    (new_offsets, new_order)
 }
 
 /// How many people (or a family's items: ascof-2a counts episodes) each slot gains or loses
