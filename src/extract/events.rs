@@ -561,9 +561,9 @@ pub(crate) struct EventStore {
     areas: Vec<String>,
     /// Accepted rows of each area (W03's later copies too).
     rows: Vec<usize>,
-    /// Each area's rows as the engine reads them (`Kept`), its people (numbered from 1 in
-    /// the area), and those with an NHS number by key (`NhsPerson`): settled once, as the
-    /// load settles each area for its warnings, not again for every batch.
+    /// Each area's rows as the engine reads them (`Kept`), how many people it has (numbered
+    /// from 1 in the area), and those with an NHS number by key (`NhsPerson`): settled once,
+    /// as the load settles each area for its warnings, not again for every batch.
     kept: Partitions,
     persons: Vec<u32>,
     nhs_persons: Partitions,
