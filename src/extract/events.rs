@@ -7,7 +7,8 @@
 
 use super::codes::{self, closed, INVALID};
 use super::partition::{
-    read_day, read_loc, read_u32, records, take, write_day, write_loc, Interner, Partitions, Record,
+    read_day, read_loc, read_u128, read_u32, records, take, write_day, write_loc, Interner,
+    Partitions, Record,
 };
 use super::values::{days, null, parse_date, whole};
 use super::{date_column, read_chunks, refuse, FileReport, Ledger, Loc, Severity, Source};
@@ -286,7 +287,7 @@ impl Record<'_> for Row {
 
     fn read(b: &mut &[u8]) -> Row {
         let loc = read_loc(b);
-        let key = u128::from_le_bytes(take(b, 16).try_into().expect("16 bytes"));
+        let key = read_u128(b);
         let has_nhs_number = take(b, 1)[0] != 0;
         let (birth, death, start, end) = (read_day(b), read_day(b), read_day(b), read_day(b));
         let closed = take(b, CLOSED.len()).try_into().expect("closed codes");
@@ -383,7 +384,7 @@ impl Record<'_> for NhsPerson {
     }
 
     fn read(b: &mut &[u8]) -> NhsPerson {
-        let key = u128::from_le_bytes(take(b, 16).try_into().expect("16 bytes"));
+        let key = read_u128(b);
         NhsPerson {
             key,
             person: read_u32(b),

@@ -1139,16 +1139,16 @@ fn read_file(
                     cols = Some(c);
                 }
                 let cols = cols.as_ref().expect("set on the first slice");
-                let cas: Vec<&StringChunked> = match &slice {
-                    Slice::Texts(strings) => strings
-                        .iter()
-                        .map(|s| s.str().expect("cast to string"))
-                        .collect(),
-                    Slice::Coded(_) => Vec::new(),
-                };
-                let height = match &slice {
-                    Slice::Coded(_) => len,
-                    Slice::Texts(_) => cas.first().map_or(0, |c| c.len()),
+                let (cas, height): (Vec<&StringChunked>, usize) = match &slice {
+                    Slice::Texts(strings) => {
+                        let cas: Vec<&StringChunked> = strings
+                            .iter()
+                            .map(|s| s.str().expect("cast to string"))
+                            .collect();
+                        let height = cas.first().map_or(0, |c| c.len());
+                        (cas, height)
+                    }
+                    Slice::Coded(_) => (Vec::new(), len),
                 };
                 let mut taken = 0;
                 while taken < height {

@@ -48,6 +48,11 @@ pub(crate) fn read_u32(b: &mut &[u8]) -> u32 {
     u32::from_le_bytes(take(b, 4).try_into().expect("4 bytes"))
 }
 
+/// Reads a little-endian `u128` (a person key).
+pub(crate) fn read_u128(b: &mut &[u8]) -> u128 {
+    u128::from_le_bytes(take(b, 16).try_into().expect("16 bytes"))
+}
+
 /// A location as 8 bytes (`Loc::to_bits`).
 pub(crate) fn write_loc(out: &mut Vec<u8>, loc: Loc) {
     out.extend_from_slice(&loc.to_bits().to_le_bytes());
@@ -141,30 +146,34 @@ impl Partitions {
     /// Adds a row to an area's partition, writing every area's held rows out when the
     /// budget is passed.
     pub(crate) fn push<'r>(&mut self, area: usize, row: &impl Record<'r>) -> Result<(), String> {
-        if self.held.len() <= area {
-            self.held.resize_with(area + 1, Vec::new);
-            self.rows.resize(area + 1, 0);
-        }
-        let before = self.held[area].len();
-        row.write(&mut self.held[area]);
-        self.rows[area] += 1;
-        self.held_bytes += self.held[area].len() - before;
-        if self.held_bytes > self.budget {
-            self.spill()?;
-        }
-        Ok(())
+        let held = self.held_for(area);
+        let before = held.len();
+        row.write(held);
+        let grew = held.len() - before;
+        self.added(area, 1, grew)
     }
 
     /// Adds `rows` records already written (`Record::write`) to an area's partition, as
     /// `push` adds one.
     pub(crate) fn append(&mut self, area: usize, bytes: &[u8], rows: usize) -> Result<(), String> {
+        self.held_for(area).extend_from_slice(bytes);
+        self.added(area, rows, bytes.len())
+    }
+
+    /// The rows held for an area (an area met for the first time gets room).
+    fn held_for(&mut self, area: usize) -> &mut Vec<u8> {
         if self.held.len() <= area {
             self.held.resize_with(area + 1, Vec::new);
             self.rows.resize(area + 1, 0);
         }
-        self.held[area].extend_from_slice(bytes);
+        &mut self.held[area]
+    }
+
+    /// Counts rows just added to an area, and writes every area's held rows out when the
+    /// budget is passed.
+    fn added(&mut self, area: usize, rows: usize, bytes: usize) -> Result<(), String> {
         self.rows[area] += rows;
-        self.held_bytes += bytes.len();
+        self.held_bytes += bytes;
         if self.held_bytes > self.budget {
             self.spill()?;
         }
