@@ -24,6 +24,9 @@ pub(crate) struct Data {
     /// Each family's counts for a list of windows: the requests of a family (its parts,
     /// breakdowns) over the same windows share one pass.
     tallies: std::sync::Mutex<TallyCache>,
+    /// Each dated plan's rows by the metric and parameters asked for: a metric's monthly and
+    /// rolling windows count the same rows, selected once.
+    dated: std::sync::Mutex<DatedCache>,
     /// The shard of a many-area run: every area of the extracts, less those of other shards.
     pub(crate) shard: Option<crate::shard::Shard>,
 }
@@ -44,6 +47,9 @@ impl std::ops::DerefMut for Data {
 
 /// Each family's tallies by the rules and windows they count.
 type TallyCache = HashMap<(&'static str, Rules, Vec<Span>), Arc<Tally>>;
+
+/// Dated plans' rows by metric and parameters.
+type DatedCache = HashMap<(String, Vec<(String, String)>), Arc<super::DatedRows>>;
 
 /// How many sets of the row rules there are (D2, D4, D5, D9 on or off).
 pub(super) const ROW_SETS: usize = 16;
@@ -227,6 +233,29 @@ impl Data {
         let t = Arc::new(make(&key.2)?);
         cache.insert(key, t.clone());
         Ok(t)
+    }
+
+    /// A dated plan's rows for a request, selected by `make` for its first window kind and
+    /// shared by the others.
+    pub(super) fn dated_rows(
+        &self,
+        req: &super::Request,
+        make: impl FnOnce() -> Result<super::DatedRows, String>,
+    ) -> Result<Arc<super::DatedRows>, String> {
+        let mut cache = self.dated.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (
+            req.metric.clone(),
+            req.params
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        );
+        if let Some(rows) = cache.get(&key) {
+            return Ok(rows.clone());
+        }
+        let rows = Arc::new(make()?);
+        cache.insert(key, rows.clone());
+        Ok(rows)
     }
 }
 

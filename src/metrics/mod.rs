@@ -119,10 +119,16 @@ struct Dated {
     den: Option<Expr>,
 }
 
-/// Counts a dated plan's rows into every window holding their date: one query gives each
-/// row's area, date and flags; then the windows only count. Slots: numerator, denominator,
-/// sum and sum of squares of the summed value over the numerator rows.
-fn count_dated(plan: &Plan<'_>, dt: &Dated, windows: &[Span]) -> Result<Tally, String> {
+/// A dated plan's rows as the windows count them: the areas (in order of first appearance)
+/// and, for each row, its area, day, whether it is in the numerator and the denominator, and
+/// its summed value (0 where the plan sums nothing).
+pub(super) struct DatedRows {
+    areas: Vec<String>,
+    items: Vec<(usize, i32, bool, bool, u64)>,
+}
+
+/// Selects a dated plan's rows: one query gives each row's area, date and flags.
+fn dated_rows(plan: &Plan<'_>, dt: &Dated) -> Result<DatedRows, String> {
     let (frame, area) = (&plan.frame, plan.area);
     let mut select = vec![
         col(area).alias("a"),
@@ -193,8 +199,14 @@ fn count_dated(plan: &Plan<'_>, dt: &Dated, windows: &[Span]) -> Result<Tally, S
         let v = s.as_ref().and_then(|s| s.get(i)).unwrap_or(0).max(0) as u64;
         items.push((k, t, n == Some(true), d == Some(true), v));
     }
-    let mut by_day = people::DayCounts::new(windows, areas.len(), DATED_SLOTS);
-    for (k, t, n, d, v) in items {
+    Ok(DatedRows { areas, items })
+}
+
+/// Counts a dated plan's rows into every window holding their date. Slots: numerator,
+/// denominator, sum and sum of squares of the summed value over the numerator rows.
+fn count_dated(rows: &DatedRows, windows: &[Span]) -> Tally {
+    let mut by_day = people::DayCounts::new(windows, rows.areas.len(), DATED_SLOTS);
+    for &(k, t, n, d, v) in &rows.items {
         if n {
             by_day.add(k, t, DATED_NUMERATOR, 1);
             by_day.add(k, t, DATED_SUM, v);
@@ -204,7 +216,7 @@ fn count_dated(plan: &Plan<'_>, dt: &Dated, windows: &[Span]) -> Result<Tally, S
             by_day.add(k, t, DATED_DENOMINATOR, 1);
         }
     }
-    Ok(by_day.tally(areas, windows))
+    by_day.tally(rows.areas.clone(), windows)
 }
 
 /// A dated plan's slots: the numerator rows, the denominator rows, and over the numerator
@@ -743,7 +755,10 @@ fn compute_with(
         let spans = spans(&plan, req, months);
         let tally = match (&plan.tallied, &plan.dated) {
             (Some(t), _) => Some(data.tally(t.family, t.rules, spans, &t.make)),
-            (None, Some(dt)) => Some(count_dated(&plan, dt, &spans).map(Arc::new)),
+            (None, Some(dt)) => Some(
+                data.dated_rows(req, || dated_rows(&plan, dt))
+                    .map(|rows| Arc::new(count_dated(&rows, &spans))),
+            ),
             (None, None) => None,
         };
         let batched: Option<Result<DataFrame, String>> = tally.is_none().then(|| {
