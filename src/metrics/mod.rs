@@ -570,19 +570,25 @@ pub(crate) fn compute(
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
         .progress_chars("=> "),
     );
-    let mut parts = by_batch(
-        data,
-        &batches,
-        &home_area(programme, areas),
-        |d, unplanned| {
-            compute_with(
-                d, programme, &batched, months, areas, rules, unplanned, &bar,
+    // The whole extracts' metrics beside the batches: they are small, and fill the gaps the
+    // batches leave on the two cores (a batch waits for its slowest step on one core).
+    let (parts, whole_part) = rayon::join(
+        || {
+            by_batch(
+                data,
+                &batches,
+                &home_area(programme, areas),
+                |d, unplanned| {
+                    compute_with(
+                        d, programme, &batched, months, areas, rules, unplanned, &bar,
+                    )
+                },
             )
         },
-    )?;
-    parts.push(compute_with(
-        data, programme, &whole, months, areas, rules, true, &bar,
-    ));
+        || compute_with(data, programme, &whole, months, areas, rules, true, &bar),
+    );
+    let mut parts = parts?;
+    parts.push(whole_part);
     bar.finish_and_clear();
     let mut rows = Vec::new();
     let mut notes = BTreeSet::new();
