@@ -49,7 +49,7 @@ impl std::ops::DerefMut for Data {
 type TallyCache = HashMap<(&'static str, Rules, Vec<Span>), Arc<Tally>>;
 
 /// Dated plans' rows by metric and parameters.
-type DatedCache = HashMap<(String, Vec<(String, String)>), Arc<super::DatedRows>>;
+type DatedCache = HashMap<(String, BTreeMap<String, String>), Arc<super::DatedRows>>;
 
 /// How many sets of the row rules there are (D2, D4, D5, D9 on or off).
 pub(super) const ROW_SETS: usize = 16;
@@ -225,38 +225,40 @@ impl Data {
         spans: Vec<Span>,
         make: &dyn Fn(&[Span]) -> Result<Tally, String>,
     ) -> Result<Arc<Tally>, String> {
-        let mut cache = self.tallies.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (family, rules, spans);
-        if let Some(t) = cache.get(&key) {
-            return Ok(t.clone());
-        }
-        let t = Arc::new(make(&key.2)?);
-        cache.insert(key, t.clone());
-        Ok(t)
+        cached(&self.tallies, (family, rules, spans), |key| make(&key.2))
     }
 
     /// A dated plan's rows for a request, selected by `make` for its first window kind and
-    /// shared by the others.
+    /// shared by the others. The rules are not part of the key: a dated plan's rows do not
+    /// depend on them (the hospital metrics follow no method, a local metric reads the
+    /// decoded events).
     pub(super) fn dated_rows(
         &self,
         req: &super::Request,
         make: impl FnOnce() -> Result<super::DatedRows, String>,
     ) -> Result<Arc<super::DatedRows>, String> {
-        let mut cache = self.dated.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (
-            req.metric.clone(),
-            req.params
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        );
-        if let Some(rows) = cache.get(&key) {
-            return Ok(rows.clone());
-        }
-        let rows = Arc::new(make()?);
-        cache.insert(key, rows.clone());
-        Ok(rows)
+        cached(
+            &self.dated,
+            (req.metric.clone(), req.params.clone()),
+            |_| make(),
+        )
     }
+}
+
+/// The value cached under `key`, or `make`'s, cached for the requests after: made under the
+/// lock, as a batch's requests are computed one at a time. A failure is not cached.
+fn cached<K: std::hash::Hash + Eq, V>(
+    cache: &std::sync::Mutex<HashMap<K, Arc<V>>>,
+    key: K,
+    make: impl FnOnce(&K) -> Result<V, String>,
+) -> Result<Arc<V>, String> {
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(v) = cache.get(&key) {
+        return Ok(v.clone());
+    }
+    let v = Arc::new(make(&key)?);
+    cache.insert(key, v.clone());
+    Ok(v)
 }
 
 /// Month ends a request can be computed at, given coverage (metrics.md §0.4: for these
