@@ -20,6 +20,28 @@ use polars_parquet::parquet::schema::types::{
 use std::io::{Read, Seek, SeekFrom};
 use std::ops::Range;
 
+/// What each value of a coded column (`Chunk::coded`) reads as, judged the first time a loader's
+/// share of a chunk meets it: a column's values repeat on almost every row. A column not read as codes, or
+/// with more values than a quarter of the rows (identifiers), is judged on every row.
+pub(crate) struct Seen<T>(Vec<Option<T>>);
+
+impl<T: Copy> Seen<T> {
+    pub(crate) fn new(distinct: Option<usize>, rows: usize) -> Self {
+        Seen(match distinct {
+            Some(d) if d <= rows / 4 => vec![None; d],
+            _ => Vec::new(),
+        })
+    }
+
+    pub(crate) fn get(&mut self, code: Option<u32>, judge: impl FnOnce() -> T) -> T {
+        match code.and_then(|c| self.0.get_mut(c as usize)) {
+            Some(Some(t)) => *t,
+            Some(slot) => *slot.insert(judge()),
+            None => judge(),
+        }
+    }
+}
+
 /// One text column over a run of rows: its values, and each row's as a number into them.
 /// Value 0 is a null (read as ""); the others are the column chunks' dictionary entries and
 /// plain-encoded values, in file order (a value may appear more than once: each chunk has

@@ -1,11 +1,12 @@
 //! The `discharges` extract (data-contract.md §3): hospital provider spells.
 
+use super::coded::Seen;
 use super::partition::{
-    read_day, read_loc, read_text, records, take, write_day, write_loc, write_text, Interner,
-    Partitions, Record,
+    read_day, read_loc, read_text, take, write_day, write_loc, write_text, Interner, Partitions,
+    Record,
 };
-use super::values::{days, null, parse_date, required_date, whole};
-use super::{date_column, read_rows, refuse, Ledger, Loc, Severity, Source};
+use super::values::{days, null, parse_date, whole};
+use super::{date_column, read_chunks, refuse, Ledger, Loc, Severity, Source};
 use chrono::NaiveDate;
 use polars::prelude::*;
 
@@ -141,168 +142,215 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<DischargeStore> 
     let mut ids: Vec<u128> = Vec::new();
     let mut no_id: Vec<Loc> = Vec::new();
     let mut birth_form_missing = false;
+    // The coverage (first admission, last admission or discharge) of the rows kept if no
+    // Spell_ID repeats, as most files have none: the pass after it is then not needed.
+    let (mut first, mut last): (Option<i32>, Option<i32>) = (None, None);
     // Where each field sits in a record, resolved from each file's header once.
     let mut positions: Option<(usize, [Option<usize>; FIELDS.len()])> = None;
-    let read = read_rows(src, &mut report, |c, loc, f, report| {
+    let read = read_chunks(src, &mut report, |c, chunk, report| {
         if positions.as_ref().is_none_or(|(file, _)| *file != c.file) {
             positions = Some((c.file, FIELDS.map(|name| c.get(name))));
         }
         let pos = &positions.as_ref().expect("set above").1;
-        let issues_before = report.issues.len();
         let has_birth = pos[BIRTH_YEAR].is_some() && pos[BIRTH_MONTH].is_some();
         if !has_birth && pos[AGE].is_none() {
             birth_form_missing = true;
             return;
         }
-        let get = |k: usize| pos[k].map_or("", |i| f.get(i).copied().unwrap_or(""));
-        let mut add = |sev, rule: &str, k: usize, msg: String| {
-            report.add(loc, sev, rule, FIELDS[k], get(k), msg)
-        };
-        let date = |k: usize| null(get(k)).map(|v| parse_date(v, src.date_format));
-        let admitted = required_date(
-            get(ADMISSION),
-            src.date_format,
-            "the admission date is missing",
-        )
-        .map_err(|e| add(Severity::Error, "D02", ADMISSION, e))
-        .ok();
-        let discharged = match date(DISCHARGE) {
-            Some(Ok(d)) => {
-                if admitted.is_some_and(|a| d < a) {
-                    add(
-                        Severity::Error,
-                        "D03",
-                        DISCHARGE,
-                        "the discharge is before the admission".into(),
-                    );
+        // What each coded value reads as, judged once per chunk (`coded::Seen`): dates,
+        // code patterns, birth parts and areas repeat on almost every row.
+        let distinct = chunk.distinct();
+        let of = |k: usize| pos[k].and_then(|c| distinct.get(c).copied().flatten());
+        let rows = chunk.len();
+        let mut dates_seen = [ADMISSION, DISCHARGE, READY, DEATH].map(|k| Seen::new(of(k), rows));
+        let mut codes_seen = [
+            ADMISSION_METHOD,
+            DISCHARGE_METHOD,
+            DESTINATION,
+            TREATMENT_FUNCTION,
+        ]
+        .map(|k| Seen::new(of(k), rows));
+        let mut whole_seen = [BIRTH_YEAR, BIRTH_MONTH, AGE].map(|k| Seen::new(of(k), rows));
+        let mut area_seen = Seen::new(of(LA_CODE), rows);
+        let mut f = Vec::new();
+        for i in 0..chunk.len() {
+            if !chunk.fields(i, &mut f, report) {
+                continue;
+            }
+            let loc = chunk.loc(i);
+            let coded_row = chunk.coded(i);
+            let code = |k: usize| {
+                let (columns, at) = coded_row?;
+                Some(columns.get(pos[k]?)?.code(at))
+            };
+            let issues_before = report.issues.len();
+            let get = |k: usize| pos[k].map_or("", |i| f.get(i).copied().unwrap_or(""));
+            let mut add = |sev, rule: &str, k: usize, msg: String| {
+                report.add(loc, sev, rule, FIELDS[k], get(k), msg)
+            };
+            // A date as read (its message made again when it does not read, which is rare).
+            let mut date = |slot: usize, k: usize| {
+                let read = || null(get(k)).map(|v| parse_date(v, src.date_format).map_err(|_| ()));
+                match dates_seen[slot].get(code(k), read) {
+                    Some(Err(())) => null(get(k)).map(|v| parse_date(v, src.date_format)),
+                    read => read.map(|r| r.map_err(|()| String::new())),
                 }
-                Some(d)
+            };
+            let admitted = match date(0, ADMISSION) {
+                Some(read) => read,
+                None => Err("the admission date is missing".to_string()),
             }
-            Some(Err(e)) => {
-                add(Severity::Error, "D02", DISCHARGE, e);
-                None
-            }
-            None => None,
-        };
-        let ready = match date(READY) {
-            Some(Ok(d)) if admitted.is_some_and(|a| d < a) => {
-                add(
-                    Severity::Warning,
-                    "D04",
-                    READY,
-                    "the ready date is before the admission; ignored".into(),
-                );
-                None
-            }
-            Some(Ok(d)) if discharged.is_some_and(|x| d > x) => {
-                add(
-                    Severity::Warning,
-                    "D04",
-                    READY,
-                    "the ready date is after the discharge; ignored".into(),
-                );
-                None
-            }
-            Some(Ok(d)) => Some(d),
-            Some(Err(e)) => {
-                add(
-                    Severity::Warning,
-                    "D04",
-                    READY,
-                    format!("{e}; the ready date is ignored"),
-                );
-                None
-            }
-            None => None,
-        };
-        let mut coded = |k: usize, len: usize, letters: bool| {
-            let v = null(get(k))?;
-            if code_ok(v, len, letters) {
-                Some(v)
-            } else {
-                let col = FIELDS[k];
-                add(Severity::Warning, "D05", k, format!("\"{v}\" does not match the code pattern; the spell is left out of metrics that use {col}"));
-                None
-            }
-        };
-        let admission_method = coded(ADMISSION_METHOD, 2, true);
-        let discharge_method = coded(DISCHARGE_METHOD, 1, false);
-        let destination = coded(DESTINATION, 2, false);
-        let treatment_function = coded(TREATMENT_FUNCTION, 3, false);
-        let (birth, age_at_admission) = if has_birth {
-            let year = whole(get(BIRTH_YEAR)).filter(|y| (1900..=2099).contains(y));
-            let month = whole(get(BIRTH_MONTH)).filter(|m| (1..=12).contains(m));
-            match (year, month) {
-                (Some(y), Some(m)) => (NaiveDate::from_ymd_opt(y as i32, m as u32, 1), None),
-                _ => {
-                    add(Severity::Warning, "D06", BIRTH_YEAR, "the birth year or month is not valid; the spell is left out of age-restricted metrics".into());
-                    (None, None)
+            .map_err(|e| add(Severity::Error, "D02", ADMISSION, e))
+            .ok();
+            let discharged = match date(1, DISCHARGE) {
+                Some(Ok(d)) => {
+                    if admitted.is_some_and(|a| d < a) {
+                        add(
+                            Severity::Error,
+                            "D03",
+                            DISCHARGE,
+                            "the discharge is before the admission".into(),
+                        );
+                    }
+                    Some(d)
                 }
-            }
-        } else {
-            match whole(get(AGE)).filter(|a| *a <= 130) {
-                Some(a) => (None, Some(a as i32)),
-                None => {
+                Some(Err(e)) => {
+                    add(Severity::Error, "D02", DISCHARGE, e);
+                    None
+                }
+                None => None,
+            };
+            let ready = match date(2, READY) {
+                Some(Ok(d)) if admitted.is_some_and(|a| d < a) => {
                     add(
                         Severity::Warning,
-                        "D06",
-                        AGE,
-                        "the age is not valid; the spell is left out of age-restricted metrics"
-                            .into(),
+                        "D04",
+                        READY,
+                        "the ready date is before the admission; ignored".into(),
                     );
-                    (None, None)
+                    None
                 }
-            }
-        };
-        let person = null(get(PERSON_ID));
-        if pos[PERSON_ID].is_some() && person.is_none() {
-            add(
-                Severity::Warning,
-                "D07",
-                PERSON_ID,
-                "no Person_ID; the spell is left out of the ascof-2d linkage".into(),
-            );
-        }
-        let death = match date(DEATH) {
-            Some(Ok(d)) => Some(d),
-            Some(Err(e)) => {
+                Some(Ok(d)) if discharged.is_some_and(|x| d > x) => {
+                    add(
+                        Severity::Warning,
+                        "D04",
+                        READY,
+                        "the ready date is after the discharge; ignored".into(),
+                    );
+                    None
+                }
+                Some(Ok(d)) => Some(d),
+                Some(Err(e)) => {
+                    add(
+                        Severity::Warning,
+                        "D04",
+                        READY,
+                        format!("{e}; the ready date is ignored"),
+                    );
+                    None
+                }
+                None => None,
+            };
+            let mut coded = |slot: usize, k: usize, len: usize, letters: bool| {
+                let v = null(get(k))?;
+                if codes_seen[slot].get(code(k), || code_ok(v, len, letters)) {
+                    Some(v)
+                } else {
+                    let col = FIELDS[k];
+                    add(Severity::Warning, "D05", k, format!("\"{v}\" does not match the code pattern; the spell is left out of metrics that use {col}"));
+                    None
+                }
+            };
+            let admission_method = coded(0, ADMISSION_METHOD, 2, true);
+            let discharge_method = coded(1, DISCHARGE_METHOD, 1, false);
+            let destination = coded(2, DESTINATION, 2, false);
+            let treatment_function = coded(3, TREATMENT_FUNCTION, 3, false);
+            let mut whole_at =
+                |slot: usize, k: usize| whole_seen[slot].get(code(k), || whole(get(k)));
+            let (birth, age_at_admission) = if has_birth {
+                let year = whole_at(0, BIRTH_YEAR).filter(|y| (1900..=2099).contains(y));
+                let month = whole_at(1, BIRTH_MONTH).filter(|m| (1..=12).contains(m));
+                match (year, month) {
+                    (Some(y), Some(m)) => (NaiveDate::from_ymd_opt(y as i32, m as u32, 1), None),
+                    _ => {
+                        add(Severity::Warning, "D06", BIRTH_YEAR, "the birth year or month is not valid; the spell is left out of age-restricted metrics".into());
+                        (None, None)
+                    }
+                }
+            } else {
+                match whole_at(2, AGE).filter(|a| *a <= 130) {
+                    Some(a) => (None, Some(a as i32)),
+                    None => {
+                        add(
+                            Severity::Warning,
+                            "D06",
+                            AGE,
+                            "the age is not valid; the spell is left out of age-restricted metrics"
+                                .into(),
+                        );
+                        (None, None)
+                    }
+                }
+            };
+            let person = null(get(PERSON_ID));
+            if pos[PERSON_ID].is_some() && person.is_none() {
                 add(
                     Severity::Warning,
-                    "D02",
-                    DEATH,
-                    format!("{e}; the date of death is ignored"),
+                    "D07",
+                    PERSON_ID,
+                    "no Person_ID; the spell is left out of the ascof-2d linkage".into(),
                 );
-                None
             }
-            None => None,
-        };
-        let rejected = report.issues[issues_before..]
-            .iter()
-            .any(|i| i.severity == Severity::Error);
-        let spell = null(get(SPELL_ID));
-        match spell {
-            Some(id) => ids.push(id_fingerprint(id)),
-            None => no_id.push(loc),
-        }
-        let key = areas.key(Some(get(LA_CODE).trim())) as usize - 1;
-        let row = Row {
-            loc,
-            rejected,
-            spell,
-            person,
-            birth: birth.map(days),
-            age_at_admission,
-            admitted: admitted.map(days),
-            discharged: discharged.map(days),
-            admission_method,
-            discharge_method,
-            destination,
-            ready: ready.map(days),
-            treatment_function,
-            death: death.map(days),
-        };
-        if spill_error.is_none() {
-            spill_error = partitions.push(key, &row).err();
+            let death = match date(3, DEATH) {
+                Some(Ok(d)) => Some(d),
+                Some(Err(e)) => {
+                    add(
+                        Severity::Warning,
+                        "D02",
+                        DEATH,
+                        format!("{e}; the date of death is ignored"),
+                    );
+                    None
+                }
+                None => None,
+            };
+            let rejected = report.issues[issues_before..]
+                .iter()
+                .any(|i| i.severity == Severity::Error);
+            let spell = null(get(SPELL_ID));
+            match spell {
+                Some(id) => ids.push(id_fingerprint(id)),
+                None => no_id.push(loc),
+            }
+            if spell.is_some() && !rejected {
+                widen(
+                    &mut first,
+                    &mut last,
+                    admitted.map(days),
+                    discharged.map(days),
+                );
+            }
+            let key =
+                area_seen.get(code(LA_CODE), || areas.key(Some(get(LA_CODE).trim()))) as usize - 1;
+            let row = Row {
+                loc,
+                rejected,
+                spell,
+                person,
+                birth: birth.map(days),
+                age_at_admission,
+                admitted: admitted.map(days),
+                discharged: discharged.map(days),
+                admission_method,
+                discharge_method,
+                destination,
+                ready: ready.map(days),
+                treatment_function,
+                death: death.map(days),
+            };
+            if spill_error.is_none() {
+                spill_error = partitions.push(key, &row).err();
+            }
         }
     });
     if birth_form_missing {
@@ -338,30 +386,26 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<DischargeStore> 
         .collect();
     drop(ids);
     repeated.dedup();
-    // One pass over the partitions finds the repeated copies and, from the rows then
-    // kept, the coverage (as the frame of them all would give it).
+    // When a Spell_ID repeats, one pass over the partitions finds the copies and, from the
+    // rows then kept, the coverage (as the frame of them all would give it).
     let mut unidentified: Vec<(Loc, Option<String>)> =
         no_id.into_iter().map(|l| (l, None)).collect();
-    let (mut first, mut last): (Option<i32>, Option<i32>) = (None, None);
-    for a in 0..areas.values.len() {
+    if !repeated.is_empty() {
+        (first, last) = (None, None);
+    }
+    for a in (0..areas.values.len()).filter(|_| !repeated.is_empty()) {
         let bytes = match partitions.bytes(a) {
             Ok(bytes) => bytes,
             Err(why) => return refuse(ledger, report, summary, why.into()).and(None),
         };
-        for r in records::<Row>(&bytes, partitions.rows()[a]) {
+        for r in bytes.records::<Row>(partitions.rows()[a]) {
             let Some(id) = r.spell else { continue };
             if repeated.binary_search(&id_fingerprint(id)).is_ok() {
                 unidentified.push((r.loc, Some(id.to_string())));
                 continue;
             }
-            if r.rejected {
-                continue;
-            }
-            if let Some(x) = r.admitted.max(r.discharged) {
-                last = Some(last.map_or(x, |l| l.max(x)));
-            }
-            if let Some(a) = r.admitted {
-                first = Some(first.map_or(a, |f| f.min(a)));
+            if !r.rejected {
+                widen(&mut first, &mut last, r.admitted, r.discharged);
             }
         }
     }
@@ -398,6 +442,22 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<DischargeStore> 
     })
 }
 
+/// Widens the coverage to take in a kept spell: from its admission, to its admission or
+/// discharge, whichever is later.
+fn widen(
+    first: &mut Option<i32>,
+    last: &mut Option<i32>,
+    admitted: Option<i32>,
+    discharged: Option<i32>,
+) {
+    if let Some(x) = admitted.max(discharged) {
+        *last = Some(last.map_or(x, |l| l.max(x)));
+    }
+    if let Some(a) = admitted {
+        *first = Some(first.map_or(a, |f| f.min(a)));
+    }
+}
+
 /// A Spell_ID's fingerprint for D01.
 fn id_fingerprint(id: &str) -> u128 {
     super::values::fingerprint128((0x0d01_0001, 0x0d01_0002), id)
@@ -424,7 +484,7 @@ impl super::AreaRows for DischargeStore {
         for (key, name) in self.areas.iter().enumerate() {
             if name != area {
                 let bytes = self.partitions.bytes(key)?;
-                for r in records::<Row>(&bytes, self.partitions.rows()[key]) {
+                for r in bytes.records::<Row>(self.partitions.rows()[key]) {
                     if self.kept(&r) {
                         out.push((r.loc, name.clone()));
                     }
@@ -452,7 +512,7 @@ impl super::AreaRows for DischargeStore {
         let mut age_at_admission: Vec<Option<i32>> = Vec::new();
         let mut line: Vec<u64> = Vec::new();
         for (key, bytes) in &stored {
-            for r in records::<Row>(bytes, self.partitions.rows()[*key]) {
+            for r in bytes.records::<Row>(self.partitions.rows()[*key]) {
                 if !self.kept(&r) {
                     continue;
                 }

@@ -5,10 +5,11 @@
 //! (0 = empty, 255 = `Invalid and not mapped`), open lists as `UInt32` keys into a
 //! dictionary. Metric expressions compare against positions found with `Events::code`.
 
+use super::coded::Seen;
 use super::codes::{self, closed, INVALID};
 use super::partition::{
-    read_day, read_loc, read_u128, read_u32, records, take, write_day, write_loc, Interner,
-    Partitions, Record,
+    read_day, read_loc, read_u128, read_u32, take, write_day, write_loc, Interner, Partitions,
+    Record,
 };
 use super::values::{days, null, parse_date, whole};
 use super::{date_column, read_chunks, refuse, FileReport, Ledger, Loc, Severity, Source};
@@ -403,28 +404,6 @@ fn fingerprint(field_hashes: &[u64]) -> u64 {
 fn field_hash(v: &str) -> u64 {
     use std::hash::BuildHasher;
     foldhash::fast::FixedState::with_seed(0x0f1e).hash_one(v)
-}
-
-/// What each value of a coded column (`Chunk::coded`) reads as, judged the first time a share
-/// meets it: a column's values repeat on almost every row. A column not read as codes, or
-/// with more values than a quarter of the rows (identifiers), is judged on every row.
-struct Seen<T>(Vec<Option<T>>);
-
-impl<T: Copy> Seen<T> {
-    fn new(distinct: Option<usize>, rows: usize) -> Self {
-        Seen(match distinct {
-            Some(d) if d <= rows / 4 => vec![None; d],
-            _ => Vec::new(),
-        })
-    }
-
-    fn get(&mut self, code: Option<u32>, judge: impl FnOnce() -> T) -> T {
-        match code.and_then(|c| self.0.get_mut(c as usize)) {
-            Some(Some(t)) => *t,
-            Some(slot) => *slot.insert(judge()),
-            None => judge(),
-        }
-    }
 }
 
 /// A row's fields by the file's column: their texts, and their codes when the file was read
@@ -1128,8 +1107,8 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
             let warnings = (s.repeated().collect(), s.disagreeing());
             let (kept, nhs) = s.records();
             let mut store = settled.lock().map_err(|e| e.to_string())?;
-            store.0.append(a, &kept.0, kept.1)?;
-            store.1.append(a, &nhs.0, nhs.1)?;
+            store.0.append(a, kept.0, kept.1)?;
+            store.1.append(a, nhs.0, nhs.1)?;
             Ok((warnings, s.persons.len() as u32))
         })
         .collect();
@@ -1359,9 +1338,9 @@ impl EventStore {
             if !wanted.contains(name) {
                 continue;
             }
-            let rows: Vec<Kept> = records(&self.kept.bytes(key)?, self.kept.rows()[key]);
+            let rows: Vec<Kept> = self.kept.bytes(key)?.records(self.kept.rows()[key]);
             let nhs = self.nhs_persons.bytes(key)?;
-            let people: Vec<NhsPerson> = records(&nhs, self.nhs_persons.rows()[key]);
+            let people: Vec<NhsPerson> = nhs.records(self.nhs_persons.rows()[key]);
             by_nhs_number.reserve(people.len());
             for p in people {
                 by_nhs_number.insert(p.key, p.person + before);
