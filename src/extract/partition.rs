@@ -102,11 +102,12 @@ impl Interner {
 }
 
 /// How many bytes of rows every partition of the run holds in memory together before
-/// they are written out: about the accepted rows of 4M events and 1.3M discharges, so a
+/// they are written out: about the accepted rows of 4M events and 1.8M discharges, so a
 /// run of that size (40 councils) never touches a file, while a national one holds at most
-/// this much whatever its size. Measured on 4.1M events over 40 areas (a budget of 64 MB
-/// per extract before): the files cost 0.3-0.6 s of a 5 s run (system time writing them
-/// through the page cache, then reading them back) for 250 MB less resident memory.
+/// this much whatever its size. Measured on 4.1M events over 40 areas against a budget of
+/// 64 MB per extract: in this machine's slow hours the files cost 0.9 s of a 5.9 s run
+/// (system time writing them through the page cache and reading them back), in its fast
+/// ones nothing; the peak is 200 MB higher (national: 2.8 GB against 1.9 GB).
 /// `BCFMON_SPILL_BYTES` sets another budget (the tests force the files with a small one).
 fn budget() -> usize {
     std::env::var("BCFMON_SPILL_BYTES")
