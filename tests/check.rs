@@ -241,3 +241,38 @@ fn missing_schemes_folder_is_a_clear_error() {
         out.stderr
     );
 }
+
+/// A discharges file with no birth month or age columns is refused (F04), and a record of
+/// the wrong width in it is still listed (E08) before the refusal, as a row's own problems
+/// are whenever a file is refused after its rows were read.
+#[test]
+fn a_refused_discharges_file_still_lists_its_short_records() {
+    let dir = copy_fixture("discharge_reablement");
+    let path = dir.path().join("data/discharges.csv");
+    let text = fs::read_to_string(&path).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let keep: Vec<usize> = (0..header.len())
+        .filter(|&i| !header[i].starts_with("Der_Birth_"))
+        .collect();
+    let mut out: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            keep.iter().map(|&i| cells[i]).collect::<Vec<_>>().join(",")
+        })
+        .collect();
+    let short_line = out.len() + 1;
+    out.push("S_X,too,few".into());
+    fs::write(&path, out.join("\n") + "\n").unwrap();
+    let run = run_in(dir.path(), &["check"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let e08 = format!(
+        "data/discharges.csv:{short_line}: error E08 (): the record has 3 fields; the header has {}",
+        keep.len()
+    );
+    let at = |needle: &str| run.stderr.find(needle);
+    let (Some(short), Some(refused)) = (at(&e08), at("file F04 (Der_Birth_Year)")) else {
+        panic!("{}", run.stderr)
+    };
+    assert!(short < refused, "{}", run.stderr);
+}

@@ -153,7 +153,13 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<DischargeStore> 
         }
         let pos = &positions.as_ref().expect("set above").1;
         let has_birth = pos[BIRTH_YEAR].is_some() && pos[BIRTH_MONTH].is_some();
+        let mut f = Vec::new();
         if !has_birth && pos[AGE].is_none() {
+            // The file is refused (F04), but a record of the wrong width is still listed
+            // (E08), as every row's own problems before a refusal are.
+            for i in 0..chunk.len() {
+                chunk.fields(i, &mut f, report);
+            }
             birth_form_missing = true;
             return;
         }
@@ -172,7 +178,6 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<DischargeStore> 
         .map(|k| Seen::new(of(k), rows));
         let mut whole_seen = [BIRTH_YEAR, BIRTH_MONTH, AGE].map(|k| Seen::new(of(k), rows));
         let mut area_seen = Seen::new(of(LA_CODE), rows);
-        let mut f = Vec::new();
         for i in 0..chunk.len() {
             if !chunk.fields(i, &mut f, report) {
                 continue;

@@ -103,8 +103,9 @@ impl Interner {
 
 /// How many bytes of rows every partition of the run holds in memory together before
 /// they are written out: about the accepted rows of 4M events and 1.8M discharges, so a
-/// run of that size (40 councils) never touches a file, while a national one holds at most
-/// this much whatever its size. Measured on 4.1M events over 40 areas against a budget of
+/// run of that size (40 councils) never touches a file, while a national one holds about
+/// this much whatever its size (one set of partitions up to all of it, the others a
+/// quarter each). Measured on 4.1M events over 40 areas against a budget of
 /// 64 MB per extract: in this machine's slow hours the files cost 0.9 s of a 5.9 s run
 /// (system time writing them through the page cache and reading them back), in its fast
 /// ones nothing; the peak is 200 MB higher (national: 2.8 GB against 1.9 GB).
@@ -291,8 +292,9 @@ impl Partitions {
                 .map_err(why)?;
             self.on_disk[area] = true;
             // The last block emptied, not freed: the area fills it again before the next
-            // spill, and making it from nothing each time cost the fill again.
-            let last = blocks.pop().map(|mut b| {
+            // spill, and making it from nothing each time cost the fill again. Not a block
+            // appended whole (an area's settled rows, added once): nothing fills it again.
+            let last = blocks.pop().filter(|b| b.capacity() <= BLOCK).map(|mut b| {
                 b.clear();
                 b
             });
@@ -312,8 +314,8 @@ impl Partitions {
         Ok(())
     }
 
-    /// The stored bytes of an area's rows, in file order: borrowed when none were written
-    /// out, else read back (the file, then the rows held since).
+    /// The stored bytes of an area's rows, in file order: the file read back when some
+    /// were written out, then the blocks held since, borrowed.
     pub(crate) fn bytes(&self, area: usize) -> Result<Stored<'_>, String> {
         let mut runs: Vec<std::borrow::Cow<'_, [u8]>> = Vec::new();
         let on_disk = self.on_disk.get(area).copied().unwrap_or(false);
