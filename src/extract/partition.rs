@@ -108,7 +108,7 @@ impl Interner {
 /// quarter each). Measured on 4.1M events over 40 areas against a budget of
 /// 64 MB per extract: in this machine's slow hours the files cost 0.9 s of a 5.9 s run
 /// (system time writing them through the page cache and reading them back), in its fast
-/// ones nothing; the peak is 200 MB higher (national: 2.8 GB against 1.9 GB).
+/// ones nothing; the peak is 200 MB higher (national: 2.0 GB against 1.9 GB).
 /// `BCFMON_SPILL_BYTES` sets another budget (the tests force the files with a small one).
 fn budget() -> usize {
     std::env::var("BCFMON_SPILL_BYTES")
