@@ -42,6 +42,39 @@ impl<T: Copy> Seen<T> {
     }
 }
 
+/// A date field as a memo (`Seen`) holds it: the error's message is made again when it is
+/// needed (rarely), so a memo of dates stays small and copyable.
+#[derive(Clone, Copy)]
+pub(crate) enum DateRead {
+    Null,
+    Day(chrono::NaiveDate),
+    Bad,
+}
+
+impl Seen<DateRead> {
+    /// A date field's value as `parse_date` reads `text` (`None` when null), judged once per
+    /// code.
+    pub(crate) fn date(
+        &mut self,
+        code: Option<u32>,
+        text: &str,
+        format: crate::programme::DateFormat,
+    ) -> Option<Result<chrono::NaiveDate, String>> {
+        use super::values::{null, parse_date};
+        let parse = || null(text).map(|v| parse_date(v, format));
+        let read = || match parse() {
+            None => DateRead::Null,
+            Some(Ok(d)) => DateRead::Day(d),
+            Some(Err(_)) => DateRead::Bad,
+        };
+        match self.get(code, read) {
+            DateRead::Null => None,
+            DateRead::Day(d) => Some(Ok(d)),
+            DateRead::Bad => parse(),
+        }
+    }
+}
+
 /// One text column over a run of rows: its values, and each row's as a number into them.
 /// Value 0 is a null (read as ""); the others are the column chunks' dictionary entries and
 /// plain-encoded values, in file order (a value may appear more than once: each chunk has

@@ -1,11 +1,11 @@
 //! The `discharges` extract (data-contract.md §3): hospital provider spells.
 
-use super::coded::Seen;
+use super::coded::{DateRead, Seen};
 use super::partition::{
     read_day, read_loc, read_text, take, write_day, write_loc, write_text, Interner, Partitions,
     Record,
 };
-use super::values::{days, null, parse_date, whole};
+use super::values::{days, null, whole};
 use super::{date_column, read_chunks, refuse, Ledger, Loc, Severity, Source};
 use chrono::NaiveDate;
 use polars::prelude::*;
@@ -168,7 +168,8 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<DischargeStore> 
         let distinct = chunk.distinct();
         let of = |k: usize| pos[k].and_then(|c| distinct.get(c).copied().flatten());
         let rows = chunk.len();
-        let mut dates_seen = [ADMISSION, DISCHARGE, READY, DEATH].map(|k| Seen::new(of(k), rows));
+        let mut dates_seen: [Seen<DateRead>; 4] =
+            [ADMISSION, DISCHARGE, READY, DEATH].map(|k| Seen::new(of(k), rows));
         let mut codes_seen = [
             ADMISSION_METHOD,
             DISCHARGE_METHOD,
@@ -193,14 +194,8 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<DischargeStore> 
             let mut add = |sev, rule: &str, k: usize, msg: String| {
                 report.add(loc, sev, rule, FIELDS[k], get(k), msg)
             };
-            // A date as read (its message made again when it does not read, which is rare).
-            let mut date = |slot: usize, k: usize| {
-                let read = || null(get(k)).map(|v| parse_date(v, src.date_format).map_err(|_| ()));
-                match dates_seen[slot].get(code(k), read) {
-                    Some(Err(())) => null(get(k)).map(|v| parse_date(v, src.date_format)),
-                    read => read.map(|r| r.map_err(|()| String::new())),
-                }
-            };
+            let mut date =
+                |slot: usize, k: usize| dates_seen[slot].date(code(k), get(k), src.date_format);
             let admitted = match date(0, ADMISSION) {
                 Some(read) => read,
                 None => Err("the admission date is missing".to_string()),
@@ -397,20 +392,20 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<DischargeStore> 
         no_id.into_iter().map(|l| (l, None)).collect();
     if !repeated.is_empty() {
         (first, last) = (None, None);
-    }
-    for a in (0..areas.values.len()).filter(|_| !repeated.is_empty()) {
-        let bytes = match partitions.bytes(a) {
-            Ok(bytes) => bytes,
-            Err(why) => return refuse(ledger, report, summary, why.into()).and(None),
-        };
-        for r in bytes.records::<Row>(partitions.rows()[a]) {
-            let Some(id) = r.spell else { continue };
-            if repeated.binary_search(&id_fingerprint(id)).is_ok() {
-                unidentified.push((r.loc, Some(id.to_string())));
-                continue;
-            }
-            if !r.rejected {
-                widen(&mut first, &mut last, r.admitted, r.discharged);
+        for a in 0..areas.values.len() {
+            let bytes = match partitions.bytes(a) {
+                Ok(bytes) => bytes,
+                Err(why) => return refuse(ledger, report, summary, why.into()).and(None),
+            };
+            for r in bytes.records::<Row>(partitions.rows()[a]) {
+                let Some(id) = r.spell else { continue };
+                if repeated.binary_search(&id_fingerprint(id)).is_ok() {
+                    unidentified.push((r.loc, Some(id.to_string())));
+                    continue;
+                }
+                if !r.rejected {
+                    widen(&mut first, &mut last, r.admitted, r.discharged);
+                }
             }
         }
     }

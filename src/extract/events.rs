@@ -5,13 +5,13 @@
 //! (0 = empty, 255 = `Invalid and not mapped`), open lists as `UInt32` keys into a
 //! dictionary. Metric expressions compare against positions found with `Events::code`.
 
-use super::coded::Seen;
+use super::coded::{DateRead, Seen};
 use super::codes::{self, closed, INVALID};
 use super::partition::{
     read_day, read_loc, read_u128, read_u32, take, write_day, write_loc, Interner, Partitions,
     Record,
 };
-use super::values::{days, null, parse_date, whole};
+use super::values::{days, null, whole};
 use super::{date_column, read_chunks, refuse, FileReport, Ledger, Loc, Severity, Source};
 use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
@@ -444,14 +444,6 @@ impl Cells for CodedRow<'_> {
     }
 }
 
-/// A date field as read: the error's message is made again when it is needed (rarely).
-#[derive(Clone, Copy)]
-enum DateRead {
-    Null,
-    Day(NaiveDate),
-    Bad,
-}
-
 /// What a closed-list value reads as: its stored code, and whether it was in the list (W01).
 /// Values repeat on almost every row, so each distinct spelling is looked up once.
 #[derive(Default)]
@@ -682,17 +674,8 @@ impl Share {
         }
         let dates_seen = &mut self.dates_seen;
         let mut date = |k: usize| {
-            let read = || match null(get(k)).map(|v| parse_date(v, date_format)) {
-                None => DateRead::Null,
-                Some(Ok(d)) => DateRead::Day(d),
-                Some(Err(_)) => DateRead::Bad,
-            };
             let slot = DATES.iter().position(|d| *d == k).expect("a date field");
-            match dates_seen[slot].get(code(k), read) {
-                DateRead::Null => None,
-                DateRead::Day(d) => Some(Ok(d)),
-                DateRead::Bad => null(get(k)).map(|v| parse_date(v, date_format)),
-            }
+            dates_seen[slot].date(code(k), get(k), date_format)
         };
         let start_read = date(EVENT_START);
         // A closed code is `EMPTY` exactly when the field is null.
@@ -1420,10 +1403,9 @@ mod tests {
         row.write(&mut bytes);
         assert_eq!(Some(bytes.len() / 2), Row::SIZE);
         // Read back on every core (whole records), as written.
-        assert_eq!(
-            super::super::partition::records::<Row>(&bytes, 2),
-            vec![row, row]
-        );
+        let mut stored = Partitions::new();
+        stored.append(0, bytes, 2).expect("held");
+        assert_eq!(stored.area::<Row>(0).expect("read"), vec![row, row]);
     }
 
     #[test]

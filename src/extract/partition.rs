@@ -158,16 +158,11 @@ pub(crate) struct Stored<'p>(Vec<std::borrow::Cow<'p, [u8]>>);
 impl Stored<'_> {
     /// The `n` records (about) stored, borrowing from them.
     pub(crate) fn records<'a, R: Record<'a>>(&'a self, n: usize) -> Vec<R> {
-        match &self.0[..] {
-            [run] => records(run, n),
-            runs => {
-                let mut out = Vec::with_capacity(n);
-                for run in runs {
-                    out.extend(records(run, 0));
-                }
-                out
-            }
+        let mut out = Vec::with_capacity(n);
+        for run in &self.0 {
+            read_into(run, &mut out);
         }
+        out
     }
 }
 
@@ -333,9 +328,6 @@ impl Partitions {
                 .filter(|b| !b.is_empty())
                 .map(|b| std::borrow::Cow::Borrowed(b.as_slice())),
         );
-        if runs.is_empty() {
-            runs.push(std::borrow::Cow::Borrowed(&[][..]));
-        }
         Ok(Stored(runs))
     }
 
@@ -359,20 +351,20 @@ impl Drop for Partitions {
     }
 }
 
-/// The `n` records (about) stored in `bytes`, borrowing from them.
-pub(crate) fn records<'a, R: Record<'a>>(mut bytes: &'a [u8], n: usize) -> Vec<R> {
+/// Reads the records stored in `bytes` onto the end of `out`, borrowing from them.
+fn read_into<'a, R: Record<'a>>(mut bytes: &'a [u8], out: &mut Vec<R>) {
     if let Some(size) = R::SIZE.filter(|s| *s > 0 && bytes.len().is_multiple_of(*s)) {
         use rayon::prelude::*;
-        return bytes
-            .par_chunks_exact(size)
-            .map(|mut record| R::read(&mut record))
-            .collect();
+        out.par_extend(
+            bytes
+                .par_chunks_exact(size)
+                .map(|mut record| R::read(&mut record)),
+        );
+        return;
     }
-    let mut rows = Vec::with_capacity(n);
     while !bytes.is_empty() {
-        rows.push(R::read(&mut bytes));
+        out.push(R::read(&mut bytes));
     }
-    rows
 }
 
 #[cfg(test)]
