@@ -572,21 +572,26 @@ pub(crate) fn compute(
     );
     // The whole extracts' metrics beside the batches: they are small, and fill the gaps the
     // batches leave on the two cores (a batch waits for its slowest step on one core).
-    let (parts, whole_part) = rayon::join(
-        || {
-            by_batch(
-                data,
-                &batches,
-                &home_area(programme, areas),
-                |d, unplanned| {
-                    compute_with(
-                        d, programme, &batched, months, areas, rules, unplanned, &bar,
-                    )
-                },
-            )
-        },
-        || compute_with(data, programme, &whole, months, areas, rules, true, &bar),
-    );
+    let (parts, whole_part) = std::thread::scope(|scope| {
+        let whole_part =
+            scope.spawn(|| compute_with(data, programme, &whole, months, areas, rules, true, &bar));
+        let parts = by_batch(
+            data,
+            &batches,
+            &home_area(programme, areas),
+            |d, unplanned| {
+                compute_with(
+                    d, programme, &batched, months, areas, rules, unplanned, &bar,
+                )
+            },
+        );
+        (
+            parts,
+            whole_part
+                .join()
+                .expect("the whole extracts' metrics do not panic"),
+        )
+    });
     let mut parts = parts?;
     parts.push(whole_part);
     bar.finish_and_clear();
@@ -625,19 +630,33 @@ pub(super) fn by_batch<T: Send>(
         .position(|b| b.iter().any(|a| a == home))
         .unwrap_or(0);
     // Two at a time: a batch already uses both cores for part of its work, and memory is
-    // that of the batches in flight.
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .build()
-        .map_err(|e| e.to_string())?;
-    pool.install(|| {
-        use rayon::prelude::*;
-        batches
-            .par_iter()
-            .enumerate()
-            .map(|(i, b)| data.batch(b).map(|d| each(&d, i == lister)))
-            .collect()
-    })
+    // that of the batches in flight. Each of two threads takes the next batch when its own
+    // is done; their parallel steps share rayon's pool. (A two-thread pool of their own
+    // left one thread mostly waiting: rayon's work-stealing gave it only pieces of the
+    // other's steps, so the batches' serial steps ran one batch at a time.)
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done: std::sync::Mutex<Vec<Option<Result<T, String>>>> =
+        std::sync::Mutex::new((0..batches.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(b) = batches.get(i) else { break };
+                let out = data.batch(b).map(|d| each(&d, i == lister));
+                let failed = out.is_err();
+                done.lock().expect("no batch panicked")[i] = Some(out);
+                if failed {
+                    // The run stops at its first failure: no more batches are started.
+                    next.store(batches.len(), std::sync::atomic::Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    done.into_inner()
+        .expect("no batch panicked")
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// The area whose rows list what cannot be computed: the first area asked for, else the
