@@ -52,16 +52,17 @@ pub(crate) enum DateRead {
 }
 
 impl Seen<DateRead> {
-    /// A date field's value as `parse_date` reads `text` (`None` when null), judged once per
-    /// code.
-    pub(crate) fn date(
+    /// A date field's value as `parse_date` reads its `text` (`None` when null), judged once
+    /// per code. The text is looked up only when the code is not yet judged: on most rows
+    /// every date is a repeat, and six lookups a row were a tenth of the events' row pass.
+    pub(crate) fn date<'t>(
         &mut self,
         code: Option<u32>,
-        text: &str,
+        text: impl Fn() -> &'t str,
         format: crate::programme::DateFormat,
     ) -> Option<Result<chrono::NaiveDate, String>> {
         use super::values::{null, parse_date};
-        let parse = || null(text).map(|v| parse_date(v, format));
+        let parse = || null(text()).map(|v| parse_date(v, format));
         let read = || match parse() {
             None => DateRead::Null,
             Some(Ok(d)) => DateRead::Day(d),

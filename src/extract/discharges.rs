@@ -195,7 +195,7 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<DischargeStore> 
                 report.add(loc, sev, rule, FIELDS[k], get(k), msg)
             };
             let mut date =
-                |slot: usize, k: usize| dates_seen[slot].date(code(k), get(k), src.date_format);
+                |slot: usize, k: usize| dates_seen[slot].date(code(k), || get(k), src.date_format);
             let admitted = match date(0, ADMISSION) {
                 Some(read) => read,
                 None => Err("the admission date is missing".to_string()),

@@ -675,7 +675,7 @@ impl Share {
         let dates_seen = &mut self.dates_seen;
         let mut date = |k: usize| {
             let slot = DATES.iter().position(|d| *d == k).expect("a date field");
-            dates_seen[slot].date(code(k), get(k), date_format)
+            dates_seen[slot].date(code(k), || get(k), date_format)
         };
         let start_read = date(EVENT_START);
         // A closed code is `EMPTY` exactly when the field is null.
