@@ -121,8 +121,13 @@ impl Coded {
         self.ids[row]
     }
 
+    /// Every row's code, in order.
+    pub(crate) fn codes(&self) -> &[u32] {
+        &self.ids
+    }
+
     /// The text of a code.
-    fn value(&self, code: u32) -> &str {
+    pub(crate) fn value(&self, code: u32) -> &str {
         let v = code as usize;
         &self.text[self.bounds[v]..self.bounds[v + 1]]
     }

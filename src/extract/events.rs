@@ -393,23 +393,24 @@ impl Record<'_> for NhsPerson {
     }
 }
 
-/// The fingerprint of a row's fields (W03): of each field's own hash, so that a coded
-/// column's value is hashed once per distinct value, not once per row.
-fn fingerprint(field_hashes: &[u64]) -> u64 {
-    use std::hash::BuildHasher;
-    foldhash::fast::FixedState::with_seed(0x5eed).hash_one(field_hashes)
-}
-
-/// One field's hash, for `fingerprint`.
+/// One field's hash, for a row's fingerprint (W03).
 fn field_hash(v: &str) -> u64 {
     use std::hash::BuildHasher;
     foldhash::fast::FixedState::with_seed(0x0f1e).hash_one(v)
 }
 
+/// A row's fingerprint (W03) with one more field's hash folded on: a folded multiply (the
+/// step of foldhash's own hasher), so the fingerprint depends on every field and its place.
+/// It is only compared within an area, never stored.
+fn fold_hash(h: u64, field: u64) -> u64 {
+    const MULTIPLE: u64 = 0x9e37_79b9_7f4a_7c15;
+    let full = u128::from(h ^ field) * u128::from(MULTIPLE);
+    (full as u64) ^ ((full >> 64) as u64)
+}
+
 /// A row's fields by the file's column: their texts, and their codes when the file was read
 /// as codes (`extract::coded`).
 trait Cells {
-    fn width(&self) -> usize;
     fn text(&self, column: usize) -> &str;
     fn code(&self, column: usize) -> Option<u32>;
 }
@@ -418,9 +419,6 @@ trait Cells {
 struct Texts<'r>(&'r [&'r str]);
 
 impl Cells for Texts<'_> {
-    fn width(&self) -> usize {
-        self.0.len()
-    }
     fn text(&self, column: usize) -> &str {
         self.0.get(column).copied().unwrap_or("")
     }
@@ -433,9 +431,6 @@ impl Cells for Texts<'_> {
 struct CodedRow<'r>(&'r [super::coded::Coded], usize);
 
 impl Cells for CodedRow<'_> {
-    fn width(&self) -> usize {
-        self.0.len()
-    }
     fn text(&self, column: usize) -> &str {
         self.0.get(column).map_or("", |c| c.text(self.1))
     }
@@ -570,9 +565,6 @@ struct Share {
     numbers_seen: [Seen<bool>; 2],
     /// Birth year and month: the value when in range, and whether null.
     birth_seen: [Seen<(Option<u64>, bool)>; 2],
-    /// By the file's column, each value's `field_hash`.
-    hash_seen: Vec<Seen<u64>>,
-    hashes: Vec<u64>,
     areas: Interner,
     dicts: Vec<Interner>,
     /// Reporting period per area (by the share's area key).
@@ -606,8 +598,6 @@ impl Share {
             area_seen: Seen::new(of(LA_CODE), rows),
             numbers_seen: [UNIT_COST, PLANNED_UNITS].map(|k| Seen::new(of(k), rows)),
             birth_seen: [BIRTH_YEAR, BIRTH_MONTH].map(|k| Seen::new(of(k), rows)),
-            hash_seen: distinct.iter().map(|d| Seen::new(*d, rows)).collect(),
-            hashes: Vec::new(),
             areas: Interner::new(),
             dicts: OPEN.iter().map(|_| Interner::new()).collect(),
             periods: Vec::new(),
@@ -617,13 +607,14 @@ impl Share {
         }
     }
 
-    /// Validates one row (E01–E10, W01, W02, W04–W06); an accepted row is kept.
+    /// Validates one row (E01–E10, W01, W02, W04–W06); an accepted row is kept, with its
+    /// fingerprint `hash` (`Chunk::fingerprints`).
     fn validate(
         &mut self,
         pos: &[Option<usize>],
         der: bool,
         date_format: crate::programme::DateFormat,
-        loc: Loc,
+        (loc, hash): (Loc, u64),
         row: &impl Cells,
     ) {
         let get = |k: usize| pos[k].map_or("", |i| row.text(i));
@@ -899,14 +890,6 @@ impl Share {
                 dict.key(v.as_deref())
             });
         }
-        self.hashes.clear();
-        for c in 0..row.width() {
-            let hash = match self.hash_seen.get_mut(c) {
-                Some(seen) => seen.get(row.code(c), || field_hash(row.text(c))),
-                None => field_hash(row.text(c)),
-            };
-            self.hashes.push(hash);
-        }
         let row = Row {
             loc,
             key: person_key(area, nhs, la_id),
@@ -917,7 +900,7 @@ impl Share {
             end: end.map(days),
             closed: closed_vals,
             open,
-            hash: fingerprint(&self.hashes),
+            hash,
         };
         self.rows.push((area_key as u32, row));
     }
@@ -993,14 +976,16 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
                 .map(|from| {
                     let mut share = Share::new(template.apart(), &chunk.distinct(), pos, per);
                     let mut fields = Vec::new();
-                    for i in from..(from + per).min(chunk.len()) {
-                        let (loc, fmt) = (chunk.loc(i), src.date_format);
-                        if let Some((columns, at)) = chunk.coded(i) {
+                    let to = (from + per).min(chunk.len());
+                    let hashes = chunk.fingerprints(from..to, field_hash, fold_hash);
+                    for (i, hash) in (from..to).zip(hashes) {
+                        let (at, fmt) = ((chunk.loc(i), hash), src.date_format);
+                        if let Some((columns, row)) = chunk.coded(i) {
                             if birth_form {
-                                share.validate(pos, der, fmt, loc, &CodedRow(columns, at));
+                                share.validate(pos, der, fmt, at, &CodedRow(columns, row));
                             }
                         } else if chunk.fields(i, &mut fields, &mut share.report) && birth_form {
-                            share.validate(pos, der, fmt, loc, &Texts(&fields));
+                            share.validate(pos, der, fmt, at, &Texts(&fields));
                         }
                     }
                     share
@@ -1406,6 +1391,26 @@ mod tests {
         let mut stored = Partitions::new();
         stored.append(0, bytes, 2).expect("held");
         assert_eq!(stored.area::<Row>(0).expect("read"), vec![row, row]);
+    }
+
+    #[test]
+    fn a_fingerprint_tells_rows_apart_by_every_field_and_its_place() {
+        let print = |fields: &[&str]| fields.iter().fold(0, |h, v| fold_hash(h, field_hash(v)));
+        let row = ["E08000001", "1234567890", "Service", "2024-04-01", ""];
+        assert_eq!(print(&row), print(&row.clone()));
+        // The same values in other columns, one field changed, an empty field moved.
+        assert_ne!(
+            print(&row),
+            print(&["1234567890", "E08000001", "Service", "2024-04-01", ""])
+        );
+        assert_ne!(
+            print(&row),
+            print(&["E08000001", "1234567890", "Service", "2024-04-02", ""])
+        );
+        assert_ne!(
+            print(&row),
+            print(&["E08000001", "1234567890", "Service", "", "2024-04-01"])
+        );
     }
 
     #[test]

@@ -923,6 +923,45 @@ impl<'a> Chunk<'a> {
         }
     }
 
+    /// Rows `rows`' fingerprints: every field of a row (each column, in order) hashed by
+    /// `field` and folded on by `fold`, a column at a time, so a coded column's codes are
+    /// read in one run and each of its values hashed once (`Seen`). A record of the wrong
+    /// width (E08) is rejected and its fingerprint is never read.
+    pub(crate) fn fingerprints(
+        &self,
+        rows: std::ops::Range<usize>,
+        field: impl Fn(&str) -> u64,
+        fold: impl Fn(u64, u64) -> u64,
+    ) -> Vec<u64> {
+        let mut out = vec![0; rows.len()];
+        match &self.rows {
+            ChunkRows::Coded { columns, from } => {
+                for c in columns.iter() {
+                    let codes = &c.codes()[from + rows.start..from + rows.end];
+                    let mut seen = coded::Seen::new(Some(c.distinct()), rows.len());
+                    for (h, &code) in out.iter_mut().zip(codes) {
+                        *h = fold(*h, seen.get(Some(code), || field(c.value(code))));
+                    }
+                }
+            }
+            ChunkRows::Columns(columns) => {
+                for c in columns {
+                    for (h, v) in out.iter_mut().zip(&c[rows.clone()]) {
+                        *h = fold(*h, field(v));
+                    }
+                }
+            }
+            ChunkRows::Csv(records) => {
+                for (h, record) in out.iter_mut().zip(&records[rows]) {
+                    for v in record.iter().flatten() {
+                        *h = fold(*h, field(v));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Row `i`'s fields in `buf`; a record of the wrong width has none: it is reported
     /// (E08, the row rejected) and this gives false.
     pub(crate) fn fields<'s>(
