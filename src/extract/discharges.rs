@@ -506,11 +506,16 @@ impl super::AreaRows for DischargeStore {
         }
         // The kept rows' fields gathered in one pass over the rows (a pass per column read
         // every whole record again for each of 14 columns).
-        let mut area: Vec<&str> = Vec::new();
-        let mut text: [Vec<Option<&str>>; 6] = Default::default();
-        let mut days: [Vec<Option<i32>>; 5] = Default::default();
-        let mut age_at_admission: Vec<Option<i32>> = Vec::new();
-        let mut line: Vec<u64> = Vec::new();
+        // Room for every stored row of the areas (growing the columns copied them again).
+        let n: usize = stored
+            .iter()
+            .map(|(key, _)| self.partitions.rows()[*key])
+            .sum();
+        let mut area: Vec<&str> = Vec::with_capacity(n);
+        let mut text: [Vec<Option<&str>>; 6] = std::array::from_fn(|_| Vec::with_capacity(n));
+        let mut days: [Vec<Option<i32>>; 5] = std::array::from_fn(|_| Vec::with_capacity(n));
+        let mut age_at_admission: Vec<Option<i32>> = Vec::with_capacity(n);
+        let mut line: Vec<u64> = Vec::with_capacity(n);
         for (key, bytes) in &stored {
             for r in bytes.records::<Row>(self.partitions.rows()[*key]) {
                 if !self.kept(&r) {
