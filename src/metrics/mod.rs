@@ -585,12 +585,11 @@ pub(crate) fn compute(
                 )
             },
         );
-        (
-            parts,
-            whole_part
-                .join()
-                .expect("the whole extracts' metrics do not panic"),
-        )
+        // A panic there is passed on as it was, not as a second one.
+        let whole_part = whole_part
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (parts, whole_part)
     });
     let mut parts = parts?;
     parts.push(whole_part);
