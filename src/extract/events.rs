@@ -401,7 +401,7 @@ fn field_hash(v: &str) -> u64 {
 
 /// A row's fingerprint (W03) with one more field's hash folded on: a folded multiply (the
 /// step of foldhash's own hasher), so the fingerprint depends on every field and its place.
-/// It is only compared within an area, never stored.
+/// It is only compared within an area, and not kept beyond the run.
 fn fold_hash(h: u64, field: u64) -> u64 {
     const MULTIPLE: u64 = 0x9e37_79b9_7f4a_7c15;
     let full = u128::from(h ^ field) * u128::from(MULTIPLE);
@@ -1397,7 +1397,10 @@ mod tests {
     fn a_fingerprint_tells_rows_apart_by_every_field_and_its_place() {
         let print = |fields: &[&str]| fields.iter().fold(0, |h, v| fold_hash(h, field_hash(v)));
         let row = ["E08000001", "1234567890", "Service", "2024-04-01", ""];
-        assert_eq!(print(&row), print(&row.clone()));
+        assert_eq!(
+            print(&row),
+            print(&["E08000001", "1234567890", "Service", "2024-04-01", ""])
+        );
         // The same values in other columns, one field changed, an empty field moved.
         assert_ne!(
             print(&row),

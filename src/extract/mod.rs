@@ -925,7 +925,7 @@ impl<'a> Chunk<'a> {
 
     /// Rows `rows`' fingerprints: every field of a row (each column, in order) hashed by
     /// `field` and folded on by `fold`, a column at a time, so a coded column's codes are
-    /// read in one run and each of its values hashed once (`Seen`). A record of the wrong
+    /// read in one run and, where values repeat (`Seen`), each hashed once. A record of the wrong
     /// width (E08) is rejected and its fingerprint is never read.
     pub(crate) fn fingerprints(
         &self,

@@ -31,6 +31,7 @@ use chrono::NaiveDate;
 use people::{People, PersonCount, Slot, Span, Tally};
 use polars::prelude::*;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// A family's pass: its tally for the windows given.
@@ -633,29 +634,58 @@ pub(super) fn by_batch<T: Send>(
     // is done; their parallel steps share rayon's pool. (A two-thread pool of their own
     // left one thread mostly waiting: rayon's work-stealing gave it only pieces of the
     // other's steps, so the batches' serial steps ran one batch at a time.)
-    let next = std::sync::atomic::AtomicUsize::new(0);
+    let next = AtomicUsize::new(0);
     let done: std::sync::Mutex<Vec<Option<Result<T, String>>>> =
         std::sync::Mutex::new((0..batches.len()).map(|_| None).collect());
     std::thread::scope(|scope| {
-        for _ in 0..2 {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(b) = batches.get(i) else { break };
-                let out = data.batch(b).map(|d| each(&d, i == lister));
-                let failed = out.is_err();
-                done.lock().expect("no batch panicked")[i] = Some(out);
-                if failed {
-                    // The run stops at its first failure: no more batches are started.
-                    next.store(batches.len(), std::sync::atomic::Ordering::Relaxed);
-                }
-            });
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                scope.spawn(|| {
+                    // A failure or a panic stops the run: no more batches are started.
+                    let stop = StopBatches(&next, batches.len());
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(b) = batches.get(i) else { break };
+                        let out = data.batch(b).map(|d| each(&d, i == lister));
+                        let failed = out.is_err();
+                        // Never held while a batch runs, so never poisoned by one.
+                        done.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(out);
+                        if failed {
+                            stop.now();
+                        }
+                    }
+                })
+            })
+            .collect();
+        // A batch's panic is passed on as it was.
+        for worker in workers {
+            if let Err(panic) = worker.join() {
+                std::panic::resume_unwind(panic);
+            }
         }
     });
     done.into_inner()
-        .expect("no batch panicked")
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
         .into_iter()
         .flatten()
         .collect()
+}
+
+/// Stops `by_batch` from starting more batches: when told, or when its thread panics.
+struct StopBatches<'a>(&'a AtomicUsize, usize);
+
+impl StopBatches<'_> {
+    fn now(&self) {
+        self.0.store(self.1, Ordering::Relaxed);
+    }
+}
+
+impl Drop for StopBatches<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.now();
+        }
+    }
 }
 
 /// The area whose rows list what cannot be computed: the first area asked for, else the
@@ -1051,5 +1081,46 @@ fn fill_mean(
         let half = t * var.sqrt() / k.sqrt();
         row.lower95 = Some(mean - half);
         row.upper95 = Some(mean + half);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Four batches of no rows: `each` numbers them as it meets them.
+    fn four_batches() -> Vec<Vec<String>> {
+        (0..4).map(|i| vec![format!("E0600000{i}")]).collect()
+    }
+
+    #[test]
+    fn every_batch_is_computed_once_with_its_result_in_batch_order() {
+        let data = Data::default();
+        let calls = AtomicUsize::new(0);
+        let out = by_batch(&data, &four_batches(), "E06000002", |_, lister| {
+            calls.fetch_add(1, Ordering::Relaxed);
+            lister
+        })
+        .expect("no batch fails");
+        assert_eq!(calls.load(Ordering::Relaxed), 4);
+        // Only the batch holding the home area lists what no area can compute.
+        assert_eq!(out, [false, false, true, false]);
+    }
+
+    #[test]
+    fn a_batch_panic_is_passed_on_as_it_was() {
+        let data = Data::default();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            by_batch(&data, &four_batches(), "", |_, lister| {
+                if lister {
+                    panic!("the first batch's own message");
+                }
+            })
+        }));
+        let payload = caught.expect_err("the panic reaches the caller");
+        assert_eq!(
+            payload.downcast_ref::<&str>(),
+            Some(&"the first batch's own message")
+        );
     }
 }
