@@ -461,6 +461,47 @@ fn compute_short_term_support_by_hand() {
     );
 }
 
+/// A local metric over the discharges reads their frame of texts, made for a batch only when
+/// such a metric asks for it (the hospital metrics read the spells as plain columns).
+#[test]
+fn a_local_metric_reads_the_discharges_texts() {
+    let dir = copy_fixture("engine");
+    let scheme = dir.path().join("schemes/T1.toml");
+    let mut toml = fs::read_to_string(&scheme).unwrap();
+    toml.push_str(
+        r#"
+[[kpi]]
+metric = "local-spells-300"
+window = "month"
+
+[[metric]]
+id = "local-spells-300"
+title = "Spells under treatment function 300, other than D1 (local SQL)"
+source = "discharges"
+unit = "percent"
+date = "Discharge_Date"
+denominator = "Discharge_Method IS NOT NULL"
+numerator = "Treatment_Function_Code = '300' AND Spell_ID <> 'D1'"
+polarity = "high-is-good"
+"#,
+    );
+    fs::write(&scheme, toml).unwrap();
+    let out = run_in(dir.path(), &["compute", "--out", "results.csv"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rows = parse_csv(&fs::read_to_string(dir.path().join("results.csv")).unwrap());
+    // Discharged in June 2024: D1-D7, each with a discharge method (7). Function 300: D1,
+    // D3-D7; less D1: D3, D4, D5, D6, D7 (5). 5/7 = 71.4%.
+    assert_eq!(
+        result_row(&rows, "local-spells-300", "month", "2024-06")[6..9],
+        ["5", "7", "71.4"]
+    );
+    // The hospital metrics beside it are as without it (compute_hand_made_extracts).
+    assert_eq!(
+        result_row(&rows, "bcf-discharge-usual-residence", "month", "2024-06")[6..9],
+        ["3", "5", "60.0"]
+    );
+}
+
 /// ascof-2d by hand (tests/fixtures/discharge_reablement): hospital spells linked to
 /// reablement episodes by NHS number, with every edge of metrics.md §4. Born June 1945
 /// (78-79) unless said; D1 and X20 January 1955, D13 and D14 January 1960, D15 January 1939.

@@ -22,6 +22,8 @@ pub(crate) struct Extracts {
     /// The extracts held partitioned by area (the discharges), by name: the engine's
     /// batches take their frames from them.
     pub partitioned: BTreeMap<String, std::sync::Arc<dyn super::AreaRows>>,
+    /// The discharges' store itself, for their spells as plain columns (`Spells`).
+    pub discharges: Option<std::sync::Arc<super::discharges::DischargeStore>>,
     /// Every area's validated events.
     pub event_store: Option<std::sync::Arc<super::events::EventStore>>,
     /// The events of the batch of areas being computed (none outside one).
@@ -157,8 +159,9 @@ pub(crate) fn load_all(
                 if let Some(c) = coverage(settings.data.get(name), store.coverage) {
                     data.coverage.insert(name.into(), c);
                 }
-                data.partitioned
-                    .insert(name.into(), std::sync::Arc::new(store));
+                let store = std::sync::Arc::new(store);
+                data.partitioned.insert(name.into(), store.clone());
+                data.discharges = Some(store);
             }
             Loaded::Events(None) | Loaded::Frame(None) | Loaded::Discharges(None) => {
                 data.missing.insert(name.into(), refused());

@@ -89,6 +89,82 @@ pub(crate) struct DischargeStore {
     pub coverage: Option<(NaiveDate, NaiveDate)>,
 }
 
+/// A spell's coded field (admission or discharge method, destination, treatment function)
+/// held by value: D05 lets through only codes of at most three ASCII characters, the rest
+/// are left empty.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Code {
+    len: u8,
+    bytes: [u8; 3],
+}
+
+impl Code {
+    fn of(v: Option<&str>) -> Code {
+        match v {
+            Some(v) if v.len() <= 3 => {
+                let mut bytes = [0; 3];
+                bytes[..v.len()].copy_from_slice(v.as_bytes());
+                Code {
+                    len: v.len() as u8,
+                    bytes,
+                }
+            }
+            _ => Code::default(),
+        }
+    }
+
+    /// The code, `None` for an empty field.
+    pub(crate) fn as_str(&self) -> Option<&str> {
+        let v = &self.bytes[..self.len as usize];
+        (self.len > 0).then(|| std::str::from_utf8(v).unwrap_or_default())
+    }
+}
+
+/// A batch's kept spells as plain columns, the form the hospital metrics and the ascof-2d
+/// linkage read (their frame of texts is made only for a local metric): areas' spells run
+/// together, each area's in file order, as in `AreaRows::frame`.
+pub(crate) struct Spells {
+    /// Runs of one area: its code and how many spells.
+    pub areas: Vec<(String, usize)>,
+    /// The spell's person as `events::person_key` of its area and Person_ID (none without
+    /// one), for linking to the events.
+    pub person: Vec<Option<u128>>,
+    /// Days: birth (the 1st of the birth month), admission, discharge, ready, death.
+    pub birth: Vec<Option<i32>>,
+    pub admitted: Vec<Option<i32>>,
+    pub discharged: Vec<Option<i32>>,
+    pub ready: Vec<Option<i32>>,
+    pub death: Vec<Option<i32>>,
+    pub age_at_admission: Vec<Option<i32>>,
+    pub admission_method: Vec<Code>,
+    pub discharge_method: Vec<Code>,
+    pub destination: Vec<Code>,
+    pub treatment_function: Vec<Code>,
+}
+
+impl Spells {
+    /// How many spells.
+    pub(crate) fn len(&self) -> usize {
+        self.admitted.len()
+    }
+
+    /// Each spell's area code.
+    pub(crate) fn area_of_rows(&self) -> impl Iterator<Item = &str> + '_ {
+        self.areas
+            .iter()
+            .flat_map(|(a, n)| std::iter::repeat_n(a.as_str(), *n))
+    }
+
+    /// Age in whole years at `day` (metrics.md §0.3): from the birth month when given, else
+    /// the age at admission (data-contract.md §3).
+    pub(crate) fn age_at(&self, i: usize, day: Option<i32>) -> Option<i32> {
+        match self.birth[i] {
+            Some(b) => day.map(|d| super::values::years_in(i64::from(d) - i64::from(b)) as i32),
+            None => self.age_at_admission[i],
+        }
+    }
+}
+
 /// Does `v` match a code pattern: `len` characters, digits (and capitals when `letters`)?
 fn code_ok(v: &str, len: usize, letters: bool) -> bool {
     v.len() == len
@@ -467,6 +543,65 @@ impl DischargeStore {
     /// Whether a row is kept: not rejected by its own rules or by D01.
     fn kept(&self, r: &Row) -> bool {
         !r.rejected && !self.unidentified.contains(&r.loc)
+    }
+}
+
+impl DischargeStore {
+    /// The kept spells of these areas as plain columns (`Spells`).
+    pub(crate) fn spells(&self, wanted: &[String]) -> Result<Spells, String> {
+        let mut stored = Vec::new();
+        for (key, name) in self.areas.iter().enumerate() {
+            if wanted.contains(name) {
+                stored.push((key, self.partitions.bytes(key)?));
+            }
+        }
+        let n: usize = stored
+            .iter()
+            .map(|(key, _)| self.partitions.rows()[*key])
+            .sum();
+        let days = || Vec::with_capacity(n);
+        let codes = || Vec::with_capacity(n);
+        let mut s = Spells {
+            areas: Vec::new(),
+            person: Vec::with_capacity(n),
+            birth: days(),
+            admitted: days(),
+            discharged: days(),
+            ready: days(),
+            death: days(),
+            age_at_admission: days(),
+            admission_method: codes(),
+            discharge_method: codes(),
+            destination: codes(),
+            treatment_function: codes(),
+        };
+        for (key, bytes) in &stored {
+            let area = self.areas[*key].as_str();
+            let before = s.len();
+            for r in bytes.records::<Row>(self.partitions.rows()[*key]) {
+                if !self.kept(&r) {
+                    continue;
+                }
+                s.person.push(
+                    r.person
+                        .map(|p| super::events::person_key(area, Some(p), None)),
+                );
+                s.birth.push(r.birth);
+                s.admitted.push(r.admitted);
+                s.discharged.push(r.discharged);
+                s.ready.push(r.ready);
+                s.death.push(r.death);
+                s.age_at_admission.push(r.age_at_admission);
+                s.admission_method.push(Code::of(r.admission_method));
+                s.discharge_method.push(Code::of(r.discharge_method));
+                s.destination.push(Code::of(r.destination));
+                s.treatment_function.push(Code::of(r.treatment_function));
+            }
+            if s.len() > before {
+                s.areas.push((area.to_string(), s.len() - before));
+            }
+        }
+        Ok(s)
     }
 }
 

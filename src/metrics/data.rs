@@ -4,6 +4,7 @@
 use super::discharge_reablement;
 use super::people::{People, Span, Tally};
 use crate::extract::all::Extracts;
+use crate::extract::discharges::Spells;
 use crate::method::Rules;
 use crate::period::{months_between, Month};
 use chrono::NaiveDate;
@@ -21,6 +22,11 @@ pub(crate) struct Data {
     pub(super) people: [std::sync::OnceLock<Result<Arc<People>, String>>; ROW_SETS],
     pub(super) linked: std::sync::OnceLock<Result<Arc<discharge_reablement::Linked>, String>>,
     pub(super) decoded: std::sync::OnceLock<Result<DataFrame, String>>,
+    /// A batch's areas, and its partitioned extracts' frames (the discharges' texts), made
+    /// only when a metric asks for one: the hospital metrics and the linkage read `spells`.
+    areas: Vec<String>,
+    partition_frames: BTreeMap<String, PartitionFrame>,
+    spells: std::sync::OnceLock<Result<Arc<Spells>, String>>,
     /// Each family's counts for a list of windows: the requests of a family (its parts,
     /// breakdowns) over the same windows share one pass.
     tallies: std::sync::Mutex<TallyCache>,
@@ -44,6 +50,12 @@ impl std::ops::DerefMut for Data {
         &mut self.extracts
     }
 }
+
+/// A partitioned extract's store, and the frame of a batch's rows once made.
+type PartitionFrame = (
+    Arc<dyn crate::extract::AreaRows>,
+    std::sync::OnceLock<Result<DataFrame, String>>,
+);
 
 /// Each family's tallies by the rules and windows they count.
 type TallyCache = HashMap<(&'static str, Rules, Vec<Span>), Arc<Tally>>;
@@ -151,9 +163,6 @@ impl Data {
             };
             frames.insert(name.clone(), kept);
         }
-        for (name, store) in &self.partitioned {
-            frames.insert(name.clone(), store.frame(areas)?);
-        }
         let events = match &self.event_store {
             Some(store) => Some(store.events(areas)?),
             None => None,
@@ -166,14 +175,51 @@ impl Data {
             events,
             event_store: self.event_store.clone(),
             partitioned: BTreeMap::new(),
+            discharges: self.discharges.clone(),
             // The metrics never read the finance actuals (the pack does, from the run).
             finance: None,
         };
+        let partition_frames = self
+            .partitioned
+            .iter()
+            .map(|(name, store)| (name.clone(), (store.clone(), Default::default())))
+            .collect();
         Ok(Data {
             extracts,
             shard: self.shard,
+            areas: areas.to_vec(),
+            partition_frames,
             ..Data::default()
         })
+    }
+
+    /// An extract's frame: a loaded one, or in a batch a partitioned extract's rows of the
+    /// batch's areas, made when first asked for. `None` when neither is held (the extract
+    /// is absent or refused: `missing` says why).
+    pub(super) fn frame(&self, name: &str) -> Option<Result<&DataFrame, String>> {
+        if let Some(df) = self.frames.get(name) {
+            return Some(Ok(df));
+        }
+        let (store, frame) = self.partition_frames.get(name)?;
+        Some(
+            frame
+                .get_or_init(|| store.frame(&self.areas))
+                .as_ref()
+                .map_err(Clone::clone),
+        )
+    }
+
+    /// The batch's discharges as plain columns, made once when first asked for; why not,
+    /// when the extract is absent or refused.
+    pub(super) fn spells(&self) -> Result<&Spells, String> {
+        let Some(store) = &self.discharges else {
+            return Err(self.missing.get("discharges").cloned().unwrap_or_default());
+        };
+        self.spells
+            .get_or_init(|| store.spells(&self.areas).map(Arc::new))
+            .as_ref()
+            .map(|s| s.as_ref())
+            .map_err(Clone::clone)
     }
 }
 

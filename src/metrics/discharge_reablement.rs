@@ -7,8 +7,8 @@ use super::people::{self, People, Slot, Span, Tally};
 use super::reablement;
 use super::{Ask, Plan};
 use crate::catalogue::{MetricDef, Polarity, Unit};
-use crate::extract::events::{person_key, Events};
-use polars::prelude::*;
+use crate::extract::discharges::Spells;
+use crate::extract::events::Events;
 use rayon::prelude::*;
 use std::sync::Arc;
 
@@ -61,7 +61,7 @@ pub(crate) const ASCOF_2D_2: Metric = Metric {
 /// (metrics.md §0.4).
 fn plan_discharge_to_reablement<'a>(ask: &Ask<'_, 'a>, part: u8) -> Result<Plan<'a>, String> {
     let (people, ev) = ask.people_and_events()?;
-    let spells = ask.frame_ref("discharges")?;
+    let spells = ask.spells()?;
     let linked = ask
         .data
         .linked
@@ -82,25 +82,6 @@ fn excluded_treatment(code: &str) -> bool {
         "660", "661", "662", "840", "920",
     ];
     LIST.contains(&code) || code.starts_with("65") || code.starts_with('7')
-}
-
-fn strs<'a>(df: &'a DataFrame, name: &str) -> Vec<Option<&'a str>> {
-    df.column(name)
-        .ok()
-        .and_then(|c| c.str().ok().map(|s| s.iter().collect()))
-        .unwrap_or_else(|| vec![None; df.height()])
-}
-
-fn dates(df: &DataFrame, name: &str) -> Vec<Option<i32>> {
-    df.column(name)
-        .ok()
-        .and_then(|c| {
-            c.as_materialized_series()
-                .date()
-                .ok()
-                .map(|d| d.physical().iter().collect())
-        })
-        .unwrap_or_else(|| vec![None; df.height()])
 }
 
 /// A counted spell: an eligible discharge, or the discharge a reablement episode links to.
@@ -126,15 +107,8 @@ pub(crate) struct Linked {
 
 /// Derives eligibility (rule 1), reablement episodes (rule 2), links (rule 3) and the 84-day
 /// outcome (rule 5). `Err` when the extracts cannot be linked ("needs linked discharges").
-pub(crate) fn link(
-    people: &People,
-    events: &Events,
-    discharges: &DataFrame,
-) -> Result<Linked, String> {
-    let no_person_id = discharges
-        .column("Person_ID")
-        .map_or(true, |c| !c.is_empty() && c.null_count() == c.len());
-    if no_person_id {
+pub(crate) fn link(people: &People, events: &Events, d: &Spells) -> Result<Linked, String> {
+    if d.len() > 0 && d.person.iter().all(Option::is_none) {
         return Err("needs linked discharges: the discharges extract has no Person_ID".into());
     }
     let code = |c: &str, v: &str| Events::code(c, v);
@@ -160,26 +134,17 @@ pub(crate) fn link(
     let open_at = |r: usize, d: i32| start[r] <= d && end[r] >= d;
 
     // Rule 1: eligible discharges.
-    let d = discharges;
-    let (areas, persons) = (strs(d, "LA_Code"), strs(d, "Person_ID"));
-    let (adm_m, dis_m, dest) = (
-        strs(d, "Admission_Method"),
-        strs(d, "Discharge_Method"),
-        strs(d, "Discharge_Destination"),
+    let areas: Vec<&str> = d.area_of_rows().collect();
+    let (adm_m, dis_m, dest, tfc) = (
+        &d.admission_method,
+        &d.discharge_method,
+        &d.destination,
+        &d.treatment_function,
     );
-    let tfc = strs(d, "Treatment_Function_Code");
-    let treatment_checked = d.column("Treatment_Function_Code").is_ok();
-    let (admitted, discharged, birth, spell_death) = (
-        dates(d, "Admission_Date"),
-        dates(d, "Discharge_Date"),
-        dates(d, "birth"),
-        dates(d, "Date_of_Death"),
-    );
-    let age_at_admission: Vec<Option<i32>> = d
-        .column("Age_at_Admission")
-        .ok()
-        .and_then(|c| c.i32().ok().map(|c| c.iter().collect()))
-        .unwrap_or_else(|| vec![None; d.height()]);
+    let (admitted, discharged, spell_death) = (&d.admitted, &d.discharged, &d.death);
+    // The frame of spells always held the treatment function column (empty when the file
+    // has none), so the exclusion was always applied where a code is given.
+    let treatment_checked = true;
     struct Spell {
         area: usize,
         key: Option<u32>,
@@ -190,37 +155,38 @@ pub(crate) fn link(
     }
     let mut eligible: Vec<Spell> = Vec::new();
     // Each spell's person in events, by the pseudonymised NHS number (rule 3's link).
-    let keys: Vec<Option<u32>> = (0..d.height())
-        .into_par_iter()
-        .map(|i| {
-            let key = person_key(areas[i].unwrap_or_default(), Some(persons[i]?), None);
-            events.by_nhs_number.get(&key).copied()
-        })
+    let keys: Vec<Option<u32>> = d
+        .person
+        .par_iter()
+        .map(|key| events.by_nhs_number.get(key.as_ref()?).copied())
         .collect();
     let mut area_names: Vec<String> = Vec::new();
     let mut area_index: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
     let mut linked_any = false;
-    for i in 0..d.height() {
+    for i in 0..d.len() {
         let (Some(a), Some(x)) = (admitted[i], discharged[i]) else {
             continue;
         };
         // From the birth month when given, else the age at admission (data-contract §3).
-        let Some(age) = people::age(birth[i], x).or(age_at_admission[i]) else {
+        let Some(age) = d.age_at(i, Some(x)) else {
             continue;
         };
         let bad = |v: Option<&str>, list: &[&str]| v.is_none_or(|v| list.contains(&v));
         if a >= x
             || age < 65
-            || bad(adm_m[i], &["31", "32", "82", "83"])
-            || bad(dis_m[i], &["4", "5"])
-            || bad(dest[i], &["49", "50", "51", "52", "79", "87", "88"])
+            || bad(adm_m[i].as_str(), &["31", "32", "82", "83"])
+            || bad(dis_m[i].as_str(), &["4", "5"])
+            || bad(
+                dest[i].as_str(),
+                &["49", "50", "51", "52", "79", "87", "88"],
+            )
         {
             continue;
         }
-        if tfc[i].is_some_and(excluded_treatment) {
+        if tfc[i].as_str().is_some_and(excluded_treatment) {
             continue;
         }
-        let name = areas[i].unwrap_or_default();
+        let name = areas[i];
         let area = *area_index.entry(name).or_insert_with(|| {
             area_names.push(name.to_string());
             area_names.len() - 1
@@ -251,9 +217,11 @@ pub(crate) fn link(
     // Spells by person, for links, emergency readmissions and deaths (any spell, not only
     // eligible). (person, admission, emergency, death) of every linked spell, and (person,
     // eligible spell), each sorted by person so a person's spells are one run.
-    let mut spells: Vec<(u32, i32, bool, Option<i32>)> = (0..d.height())
+    let mut spells: Vec<(u32, i32, bool, Option<i32>)> = (0..d.len())
         .filter_map(|i| {
-            let emergency = adm_m[i].is_some_and(|m| super::hospital::EMERGENCY.contains(&m));
+            let emergency = adm_m[i]
+                .as_str()
+                .is_some_and(|m| super::hospital::EMERGENCY.contains(&m));
             Some((keys[i]?, admitted[i]?, emergency, spell_death[i]))
         })
         .collect();

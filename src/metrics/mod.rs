@@ -54,7 +54,7 @@ struct Plan<'a> {
     population: Option<&'static str>,
     /// Rules whose only window condition is a date in [ws, we]: counted for every window
     /// from each row's date, instead of `exprs`.
-    dated: Option<Dated>,
+    dated: Option<Dated<'a>>,
     /// Families that count people rather than rows fill a tally of every window in one
     /// pass instead of `exprs`.
     tallied: Option<Tallied<'a>>,
@@ -112,12 +112,59 @@ fn window_aggs(num: &Expr, den: Option<&Expr>, summed: Option<&Expr>, i: usize) 
     aggs
 }
 
-/// A row-counting rule whose window only selects rows by one date column: the date, and the
-/// window-free numerator and denominator (a day average's summed value is the plan's).
-struct Dated {
-    date: String,
-    num: Expr,
-    den: Option<Expr>,
+/// A row-counting rule whose window only selects rows by one date: counted for every window
+/// from each row's date.
+// One per plan: the size of its larger variant does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Dated<'a> {
+    /// Over the plan's frame: the date column, and the window-free numerator and denominator
+    /// (a day average's summed value is the plan's).
+    Exprs {
+        date: String,
+        num: Expr,
+        den: Option<Expr>,
+    },
+    /// The hospital metrics, over the batch's spells: their rows, what the figure is of
+    /// them, and the areas with spells.
+    Spells {
+        rows: Box<dyn Fn() -> DatedRows + 'a>,
+        figure: SpellFigure,
+        areas: Vec<&'a str>,
+    },
+}
+
+/// What a hospital metric's figure is of its spells' rows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum SpellFigure {
+    /// The numerator spells, over a population (or alone).
+    Count,
+    /// The numerator spells over the denominator spells.
+    Ratio,
+    /// The mean of the summed value over the numerator spells.
+    Mean,
+}
+
+impl Dated<'_> {
+    fn has_den(&self) -> bool {
+        match self {
+            Dated::Exprs { den, .. } => den.is_some(),
+            Dated::Spells { figure, .. } => *figure != SpellFigure::Count,
+        }
+    }
+}
+
+impl Plan<'_> {
+    /// Whether the figure is a mean of a summed value (a day average).
+    fn is_mean(&self) -> bool {
+        self.summed.is_some()
+            || matches!(
+                self.dated,
+                Some(Dated::Spells {
+                    figure: SpellFigure::Mean,
+                    ..
+                })
+            )
+    }
 }
 
 /// A dated plan's rows as the windows count them: the areas (in order of first appearance)
@@ -128,22 +175,26 @@ pub(super) struct DatedRows {
     items: Vec<(usize, i32, bool, bool, u64)>,
 }
 
-/// Selects a dated plan's rows: one query gives each row's area, date and flags.
+/// Selects a dated plan's rows: from the spells, or by one query giving each row's area,
+/// date and flags.
 fn dated_rows(plan: &Plan<'_>, dt: &Dated) -> Result<DatedRows, String> {
+    let (date, num, den) = match dt {
+        Dated::Spells { rows, .. } => return Ok(rows()),
+        Dated::Exprs { date, num, den } => (date, num, den),
+    };
     let (frame, area) = (&plan.frame, plan.area);
     let mut select = vec![
         col(area).alias("a"),
-        col(dt.date.as_str()).cast(DataType::Int32).alias("t"),
-        dt.num.clone().fill_null(lit(false)).alias("n"),
-        dt.den
-            .clone()
+        col(date.as_str()).cast(DataType::Int32).alias("t"),
+        num.clone().fill_null(lit(false)).alias("n"),
+        den.clone()
             .unwrap_or(lit(false))
             .fill_null(lit(false))
             .alias("d"),
     ];
     if let Some(s) = &plan.summed {
         select.push(
-            when(dt.num.clone())
+            when(num.clone())
                 .then(s.clone())
                 .otherwise(lit(0))
                 .cast(DataType::Int64)
@@ -201,6 +252,35 @@ fn dated_rows(plan: &Plan<'_>, dt: &Dated) -> Result<DatedRows, String> {
         items.push((k, t, n == Some(true), d == Some(true), v));
     }
     Ok(DatedRows { areas, items })
+}
+
+/// A dated plan's rows from the batch's spells: each spell with a `date`, in its area, with
+/// `pick`'s numerator and denominator flags and summed value; spells in neither are left
+/// out.
+pub(super) fn spell_rows(
+    spells: &crate::extract::discharges::Spells,
+    date: &[Option<i32>],
+    pick: impl Fn(usize) -> (bool, bool, u64),
+) -> DatedRows {
+    let (mut areas, mut items) = (Vec::new(), Vec::new());
+    let mut from = 0;
+    // An area's spells run together, each area once.
+    for (name, n) in &spells.areas {
+        let mut key = None;
+        for (i, t) in (from..).zip(&date[from..from + n]) {
+            let Some(t) = *t else { continue };
+            let (num, den, v) = pick(i);
+            if num || den {
+                let k = *key.get_or_insert_with(|| {
+                    areas.push(name.clone());
+                    areas.len() - 1
+                });
+                items.push((k, t, num, den, v));
+            }
+        }
+        from += n;
+    }
+    DatedRows { areas, items }
 }
 
 /// Counts a dated plan's rows into every window holding their date. Slots: numerator,
@@ -280,9 +360,13 @@ impl<'a> Ask<'_, 'a> {
     /// An extract's frame, or why it is missing.
     fn frame_ref(&self, name: &str) -> Result<&'a DataFrame, String> {
         let data = self.data;
-        data.frames
-            .get(name)
-            .ok_or_else(|| data.missing.get(name).cloned().unwrap_or_default())
+        data.frame(name)
+            .unwrap_or_else(|| Err(data.missing.get(name).cloned().unwrap_or_default()))
+    }
+
+    /// The batch's discharges as plain columns (`Spells`).
+    fn spells(&self) -> Result<&'a crate::extract::discharges::Spells, String> {
+        self.data.spells()
     }
 
     /// An extract's frame for a plan that owns it (a polars frame shares its buffers, so the
@@ -327,13 +411,20 @@ impl<'a> Ask<'_, 'a> {
         }
     }
 
-    /// The hospital metrics: spells counted by one date column (see `Dated`).
-    fn dated(&self, date: &str, num: Expr, den: Option<Expr>) -> Result<Plan<'a>, String> {
-        let mut p = self.simple("discharges", self.frame("discharges")?, no_exprs());
-        p.dated = Some(Dated {
-            date: date.to_string(),
-            num,
-            den,
+    /// The hospital metrics: spells counted by one of their dates (see `Dated`), each
+    /// with its numerator and denominator flags and summed value from `rows`, into a
+    /// `figure`.
+    fn spells_dated(
+        &self,
+        figure: SpellFigure,
+        rows: impl Fn(&'a crate::extract::discharges::Spells) -> DatedRows + 'a,
+    ) -> Result<Plan<'a>, String> {
+        let spells = self.spells()?;
+        let mut p = self.simple("discharges", DataFrame::empty(), no_exprs());
+        p.dated = Some(Dated::Spells {
+            rows: Box::new(move || rows(spells)),
+            figure,
+            areas: spells.areas.iter().map(|(a, _)| a.as_str()).collect(),
         });
         Ok(p)
     }
@@ -448,12 +539,12 @@ fn plan_local<'a>(m: &LocalMetric, data: &'a Data) -> Result<Plan<'a>, String> {
             .get_or_init(|| ev.decoded().map_err(|e| e.to_string()))
             .clone()?
     } else {
-        data.frames.get(source).cloned().ok_or_else(|| {
-            data.missing
-                .get(source)
-                .cloned()
-                .unwrap_or_else(|| format!("no {source} extract is read by this version of bcfmon"))
-        })?
+        match data.frame(source) {
+            Some(frame) => frame?.clone(),
+            None => Err(data.missing.get(source).cloned().unwrap_or_else(|| {
+                format!("no {source} extract is read by this version of bcfmon")
+            }))?,
+        }
     };
     let numerator = crate::local::parse_condition(&m.numerator)?;
     let denominator = m
@@ -466,7 +557,7 @@ fn plan_local<'a>(m: &LocalMetric, data: &'a Data) -> Result<Plan<'a>, String> {
     let dated = f
         .column(&date)
         .is_ok_and(|c| c.dtype() == &DataType::Date)
-        .then(|| Dated {
+        .then(|| Dated::Exprs {
             date: date.clone(),
             num: numerator.clone(),
             den: denominator.clone(),
@@ -770,10 +861,13 @@ fn compute_with(
             None => area_lists
                 .entry(plan.source)
                 .or_insert_with(|| {
-                    let present: BTreeSet<&str> = match (&plan.tallied, &data.events) {
+                    let present: BTreeSet<&str> = match (&plan.tallied, &data.events, &plan.dated) {
                         // The events' areas run together, each once.
-                        (Some(_), Some(ev)) => {
+                        (Some(_), Some(ev), _) => {
                             ev.columns.areas.iter().map(|(a, _)| a.as_str()).collect()
+                        }
+                        (_, _, Some(Dated::Spells { areas, .. })) => {
+                            areas.iter().copied().collect()
                         }
                         _ => plan
                             .frame
@@ -864,7 +958,7 @@ fn compute_with(
             }
             let has_den = match (&plan.tallied, &plan.dated, &batched) {
                 (Some(t), _, _) => t.d.is_some(),
-                (None, Some(dt), _) => dt.den.is_some(),
+                (None, Some(dt), _) => dt.has_den(),
                 (None, None, Some(Ok(all))) => all.column(&format!("d_{mi}")).is_ok(),
                 _ => false,
             };
@@ -973,7 +1067,7 @@ fn compute_with(
                             row.status = ResultStatus::NotComputable;
                         }
                     }
-                } else if plan.summed.is_some() {
+                } else if plan.is_mean() {
                     fill_mean(&mut row, s, n, s2 as f64, &mut t95);
                 } else if has_den {
                     fill(&mut row, n, Some(d), zero_value);
