@@ -3,7 +3,7 @@
 use super::coded::{DateRead, Seen};
 use super::partition::{
     read_day, read_loc, read_text, take, write_day, write_loc, write_text, Interner, Partitions,
-    Record,
+    Record, Stored,
 };
 use super::values::{days, null, whole};
 use super::{date_column, read_chunks, refuse, Ledger, Loc, Severity, Source};
@@ -150,9 +150,7 @@ impl Spells {
 
     /// Each spell's area code.
     pub(crate) fn area_of_rows(&self) -> impl Iterator<Item = &str> + '_ {
-        self.areas
-            .iter()
-            .flat_map(|(a, n)| std::iter::repeat_n(a.as_str(), *n))
+        super::area_of_rows(&self.areas)
     }
 
     /// Age in whole years at `day` (metrics.md §0.3): from the birth month when given, else
@@ -547,18 +545,25 @@ impl DischargeStore {
 }
 
 impl DischargeStore {
-    /// The kept spells of these areas as plain columns (`Spells`).
-    pub(crate) fn spells(&self, wanted: &[String]) -> Result<Spells, String> {
+    /// The stored bytes of these areas, by area key, and how many rows they hold (the kept
+    /// rows borrow their text from the bytes, and columns of that many rows never grow).
+    fn stored(&self, wanted: &[String]) -> Result<(Vec<(usize, Stored<'_>)>, usize), String> {
         let mut stored = Vec::new();
         for (key, name) in self.areas.iter().enumerate() {
             if wanted.contains(name) {
                 stored.push((key, self.partitions.bytes(key)?));
             }
         }
-        let n: usize = stored
+        let n = stored
             .iter()
             .map(|(key, _)| self.partitions.rows()[*key])
             .sum();
+        Ok((stored, n))
+    }
+
+    /// The kept spells of these areas as plain columns (`Spells`).
+    pub(crate) fn spells(&self, wanted: &[String]) -> Result<Spells, String> {
+        let (stored, n) = self.stored(wanted)?;
         let days = || Vec::with_capacity(n);
         let codes = || Vec::with_capacity(n);
         let mut s = Spells {
@@ -632,20 +637,9 @@ impl super::AreaRows for DischargeStore {
 
     /// The contract's columns, plus `birth` (the 1st of the birth month) and `__line`.
     fn frame(&self, wanted: &[String]) -> Result<DataFrame, String> {
-        // The stored bytes of the wanted areas first: the rows borrow their text from them.
-        let mut stored = Vec::new();
-        for (key, name) in self.areas.iter().enumerate() {
-            if wanted.contains(name) {
-                stored.push((key, self.partitions.bytes(key)?));
-            }
-        }
+        let (stored, n) = self.stored(wanted)?;
         // The kept rows' fields gathered in one pass over the rows (a pass per column read
         // every whole record again for each of 14 columns).
-        // Room for every stored row of the areas (growing the columns copied them again).
-        let n: usize = stored
-            .iter()
-            .map(|(key, _)| self.partitions.rows()[*key])
-            .sum();
         let mut area: Vec<&str> = Vec::with_capacity(n);
         let mut text: [Vec<Option<&str>>; 6] = std::array::from_fn(|_| Vec::with_capacity(n));
         let mut days: [Vec<Option<i32>>; 5] = std::array::from_fn(|_| Vec::with_capacity(n));

@@ -95,9 +95,7 @@ impl EventColumns {
 
     /// Each row's area code.
     pub(crate) fn area_of_rows(&self) -> impl Iterator<Item = &str> + '_ {
-        self.areas
-            .iter()
-            .flat_map(|(a, n)| std::iter::repeat_n(a.as_str(), *n))
+        super::area_of_rows(&self.areas)
     }
 
     /// A dated column by name (`DATED`).

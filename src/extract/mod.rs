@@ -865,6 +865,13 @@ pub(crate) fn header(src: &Source) -> Option<Vec<String>> {
     }
 }
 
+/// Each row's area code, from runs of one area (its code and how many rows), as a batch's
+/// events and spells hold their areas.
+pub(crate) fn area_of_rows(runs: &[(String, usize)]) -> impl Iterator<Item = &str> + '_ {
+    runs.iter()
+        .flat_map(|(a, n)| std::iter::repeat_n(a.as_str(), *n))
+}
+
 /// About how many Parquet rows are read into memory at a time.
 const SLICE_ROWS: usize = 250_000;
 
