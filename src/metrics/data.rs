@@ -22,9 +22,10 @@ pub(crate) struct Data {
     pub(super) people: [std::sync::OnceLock<Result<Arc<People>, String>>; ROW_SETS],
     pub(super) linked: std::sync::OnceLock<Result<Arc<discharge_reablement::Linked>, String>>,
     pub(super) decoded: std::sync::OnceLock<Result<DataFrame, String>>,
-    /// A batch's areas, and its partitioned extracts' frames (the discharges' texts), made
-    /// only when a metric asks for one: the hospital metrics and the linkage read `spells`.
-    areas: Vec<String>,
+    /// A batch's areas (none outside a batch), and its partitioned extracts' frames (the
+    /// discharges' texts), made only when a metric asks for one: the hospital metrics and
+    /// the linkage read `spells`.
+    areas: Option<Vec<String>>,
     partition_frames: BTreeMap<String, PartitionFrame>,
     spells: std::sync::OnceLock<Result<Arc<Spells>, String>>,
     /// Each family's counts for a list of windows: the requests of a family (its parts,
@@ -187,7 +188,7 @@ impl Data {
         Ok(Data {
             extracts,
             shard: self.shard,
-            areas: areas.to_vec(),
+            areas: Some(areas.to_vec()),
             partition_frames,
             ..Data::default()
         })
@@ -201,22 +202,25 @@ impl Data {
             return Some(Ok(df));
         }
         let (store, frame) = self.partition_frames.get(name)?;
+        let areas = self.areas.as_deref().unwrap_or_default();
         Some(
             frame
-                .get_or_init(|| store.frame(&self.areas))
+                .get_or_init(|| store.frame(areas))
                 .as_ref()
                 .map_err(Clone::clone),
         )
     }
 
     /// The batch's discharges as plain columns, made once when first asked for; why not,
-    /// when the extract is absent or refused.
+    /// when the extract is absent or refused (or, outside a batch, not held by area).
     pub(super) fn spells(&self) -> Result<&Spells, String> {
-        let Some(store) = &self.discharges else {
-            return Err(self.missing.get("discharges").cloned().unwrap_or_default());
+        let (Some(store), Some(areas)) = (&self.discharges, &self.areas) else {
+            return Err(self.missing.get("discharges").cloned().unwrap_or_else(|| {
+                "the discharges are read a batch of areas at a time".to_string()
+            }));
         };
         self.spells
-            .get_or_init(|| store.spells(&self.areas).map(Arc::new))
+            .get_or_init(|| store.spells(areas).map(Arc::new))
             .as_ref()
             .map(|s| s.as_ref())
             .map_err(Clone::clone)
