@@ -20,9 +20,10 @@ use polars_parquet::parquet::schema::types::{
 use std::io::{Read, Seek, SeekFrom};
 use std::ops::Range;
 
-/// What each value of a coded column (`Chunk::coded`) reads as, judged the first time a loader's
-/// share of a chunk meets it: a column's values repeat on almost every row. A column not read as codes, or
-/// with more values than a quarter of the rows (identifiers), is judged on every row.
+/// What each value of a coded column (`Chunk::coded`) reads as, judged the first time a
+/// loader's share of a chunk meets it: a column's values repeat on almost every row. A column
+/// not read as codes, or with more values than a quarter of the rows (identifiers), is judged
+/// on every row.
 pub(crate) struct Seen<T>(Vec<Option<T>>);
 
 impl<T: Copy> Seen<T> {

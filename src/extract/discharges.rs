@@ -542,9 +542,7 @@ impl DischargeStore {
     fn kept(&self, r: &Row) -> bool {
         !r.rejected && !self.unidentified.contains(&r.loc)
     }
-}
 
-impl DischargeStore {
     /// The stored bytes of these areas, by area key, and how many rows they hold (the kept
     /// rows borrow their text from the bytes, and columns of that many rows never grow).
     fn stored(&self, wanted: &[String]) -> Result<(Vec<(usize, Stored<'_>)>, usize), String> {

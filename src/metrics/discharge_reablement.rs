@@ -100,9 +100,6 @@ pub(crate) struct Linked {
     areas: Vec<String>,
     discharges: Vec<Counted>,
     links: Vec<Counted>,
-    /// Whether the treatment function exclusion could be applied.
-    #[allow(dead_code)] // kept with the linkage; not yet reported
-    pub treatment_checked: bool,
 }
 
 /// Derives eligibility (rule 1), reablement episodes (rule 2), links (rule 3) and the 84-day
@@ -142,9 +139,6 @@ pub(crate) fn link(people: &People, events: &Events, d: &Spells) -> Result<Linke
         &d.treatment_function,
     );
     let (admitted, discharged, spell_death) = (&d.admitted, &d.discharged, &d.death);
-    // The frame of spells always held the treatment function column (empty when the file
-    // has none), so the exclusion was always applied where a code is given.
-    let treatment_checked = true;
     struct Spell {
         area: usize,
         key: Option<u32>,
@@ -295,7 +289,6 @@ pub(crate) fn link(people: &People, events: &Events, d: &Spells) -> Result<Linke
         areas: area_names,
         discharges,
         links,
-        treatment_checked,
     })
 }
 
