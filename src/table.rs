@@ -132,9 +132,10 @@ impl<'c> Table<'c> {
     /// A Parquet file with each column of its kind (Int64, Float64, Date, String); an empty
     /// cell, or one that does not read as its kind (a disclosure marker), is null.
     pub(crate) fn to_parquet(&self) -> Result<Vec<u8>, String> {
+        use rayon::prelude::*;
         let columns: Vec<PlColumn> = self
             .columns
-            .iter()
+            .par_iter()
             .enumerate()
             .map(|(i, c)| {
                 let cells = self

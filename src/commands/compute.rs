@@ -115,6 +115,7 @@ pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
     for n in &run.notes {
         eprintln!("bcfmon compute: note: {n}");
     }
+    let mut ledger_text: Option<String> = None;
     let bytes = if args.explain_method {
         let (gap, notes) = run
             .explain_method(args.all)
@@ -135,14 +136,22 @@ pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
         }
         table.to_csv().into_bytes()
     } else {
-        render(&run.rows, &ext)?
+        // The ledger's text is made while the results render (each was the run's one-core
+        // tail in turn); neither is written until both are made.
+        let (bytes, ledger) = rayon::join(
+            || render(&run.rows, &ext),
+            || dq_path.as_ref().map(|_| run.ledger.to_csv()),
+        );
+        ledger_text = ledger;
+        bytes?
     };
     match args.out {
         Some(out) => write_atomic(out, &bytes).map_err(who)?,
         None => print!("{}", String::from_utf8_lossy(&bytes)),
     }
     if let Some(dq) = &dq_path {
-        write_atomic(dq, run.ledger.to_csv().as_bytes()).map_err(who)?;
+        let text = ledger_text.unwrap_or_else(|| run.ledger.to_csv());
+        write_atomic(dq, text.as_bytes()).map_err(who)?;
     }
     if let (Some(shard), Some(note), Some(out), Some(dq)) =
         (args.shard, &note_path, args.out, &dq_path)
