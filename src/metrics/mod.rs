@@ -807,7 +807,12 @@ fn compute_with(
     // Student's t by degrees of freedom: counts repeat across areas and months, and each
     // quantile is an iterative inversion.
     let mut t95: HashMap<u64, f64> = HashMap::new();
-    for req in requests {
+    let plans: Vec<Result<Plan<'_>, String>> = requests
+        .iter()
+        .map(|req| plan(req, data, programme, rules))
+        .collect();
+    let family_windows = family_windows(requests, &plans, months);
+    for (req, plan) in requests.iter().zip(plans) {
         bar.set_message(req.metric.clone());
         bar.inc(months.len().max(1) as u64);
         let unit_of = || {
@@ -818,7 +823,7 @@ fn compute_with(
                 .or(req.definition().map(|d| d.unit))
                 .unwrap_or(Unit::Count)
         };
-        let plan = match plan(req, data, programme, rules) {
+        let plan = match plan {
             Ok(p) => p,
             Err(why) => {
                 // An extract not supplied is named once, at the end of the run
@@ -901,8 +906,22 @@ fn compute_with(
         // Row-counting plans: every window of the request in one pass over the frame (one
         // group-by with a numerator and denominator per window), not one query per window.
         let spans = spans(&plan, req, months);
+        // Where each of the request's windows is in its tally: a family's tally holds the
+        // windows of all its requests.
+        let mut window_at: Vec<usize> = (0..spans.len()).collect();
         let tally = match (&plan.tallied, &plan.dated) {
-            (Some(t), _) => Some(data.tally(t.family, t.rules, spans, &t.make)),
+            (Some(t), _) => {
+                let all = &family_windows[&(t.family, t.rules)];
+                window_at = spans
+                    .iter()
+                    .map(|s| {
+                        all.iter()
+                            .position(|w| w == s)
+                            .expect("a window of the family")
+                    })
+                    .collect();
+                Some(data.tally(t.family, t.rules, all.clone(), &t.make))
+            }
             (None, Some(dt)) => Some(
                 data.dated_rows(req, || dated_rows(&plan, dt))
                     .map(|rows| Arc::new(count_dated(&rows, &spans))),
@@ -1024,8 +1043,8 @@ fn compute_with(
                     .and_then(|c| c.iter().position(|x| x == Some(a.as_str())));
                 let (n, d, s, s2) = match (&plan.tallied, &tally) {
                     (Some(t), Some(Ok(tally))) => (
-                        tally.get(mi, a, t.n),
-                        t.d.map_or(0, |d| tally.get(mi, a, d)),
+                        tally.get(window_at[mi], a, t.n),
+                        t.d.map_or(0, |d| tally.get(window_at[mi], a, d)),
                         0,
                         0,
                     ),
@@ -1080,6 +1099,30 @@ fn compute_with(
     }
     // Sorted by `compute` (or the gap table), once every batch is in.
     (rows, notes.into_iter().collect())
+}
+
+/// Every window the requests of each family count (by family and rules, each window once, in
+/// order of first asking), so that a family makes one pass over the people for all of them:
+/// its month and rolling 12-month windows, a snapshot's days. A pass costs mostly what each
+/// person's rows cost to gather and rank, whatever the windows (measured on 4.1M events:
+/// a family's pass over no window took three quarters of the time of one over 37).
+fn family_windows(
+    requests: &[Request],
+    plans: &[Result<Plan<'_>, String>],
+    months: &[Month],
+) -> HashMap<(&'static str, Rules), Vec<Span>> {
+    let mut out: HashMap<(&'static str, Rules), Vec<Span>> = HashMap::new();
+    for (req, plan) in requests.iter().zip(plans) {
+        let Ok(plan) = plan else { continue };
+        let Some(t) = &plan.tallied else { continue };
+        let all = out.entry((t.family, t.rules)).or_default();
+        for s in spans(plan, req, months) {
+            if !all.contains(&s) {
+                all.push(s);
+            }
+        }
+    }
+    out
 }
 
 /// The windows a plan counts for a request, one per month end (a snapshot counts the day
