@@ -278,6 +278,40 @@ impl Data {
         cached(&self.tallies, (family, rules, spans), |key| make(&key.2))
     }
 
+    /// Families' tallies made together (`People::tally_each`), cached as `tally` would
+    /// cache each: `families` are (family, rules, windows) with the family's count.
+    pub(super) fn tally_together(
+        &self,
+        people: &People,
+        mut families: Vec<(
+            (&'static str, Rules, Vec<Span>),
+            super::PersonCount<'_>,
+            usize,
+        )>,
+    ) {
+        // Those made already (by an earlier pass under other rules) are not made again.
+        {
+            let cache = self.tallies.lock().unwrap_or_else(|e| e.into_inner());
+            families.retain(|(key, _, _)| !cache.contains_key(key));
+        }
+        if families.is_empty() {
+            return;
+        }
+        let shapes: Vec<(usize, usize)> = families
+            .iter()
+            .map(|(key, _, slots)| (key.2.len(), *slots))
+            .collect();
+        let tallies = people.tally_each(&shapes, |p, t| {
+            for ((key, count, _), t) in families.iter().zip(t.iter_mut()) {
+                count(p, &key.2, t);
+            }
+        });
+        let mut cache = self.tallies.lock().unwrap_or_else(|e| e.into_inner());
+        for ((key, _, _), t) in families.into_iter().zip(tallies) {
+            cache.insert(key, Arc::new(t));
+        }
+    }
+
     /// A dated plan's rows for a request, selected by `make` for its first window kind and
     /// shared by the others. The rules are not part of the key: a dated plan's rows do not
     /// depend on them (the hospital metrics follow no method, a local metric reads the

@@ -812,6 +812,7 @@ fn compute_with(
         .map(|req| plan(req, data, programme, rules))
         .collect();
     let family_windows = family_windows(requests, &plans, months);
+    count_together(data, &plans, &family_windows);
     for (req, plan) in requests.iter().zip(plans) {
         bar.set_message(req.metric.clone());
         bar.inc(months.len().max(1) as u64);
@@ -1123,6 +1124,43 @@ fn family_windows(
         }
     }
     out
+}
+
+/// The families of a batch that count the same people person by person, counted in one
+/// pass over them (`Data::tally_together`) before their requests read them.
+fn count_together(
+    data: &Data,
+    plans: &[Result<Plan<'_>, String>],
+    family_windows: &HashMap<(&'static str, Rules), Vec<Span>>,
+) {
+    type Family<'a> = ((&'static str, Rules, Vec<Span>), PersonCount<'a>, usize);
+    let mut by_people: Vec<(&People, Vec<Family<'_>>)> = Vec::new();
+    for plan in plans.iter().flatten() {
+        let Some(t) = &plan.tallied else { continue };
+        let Some(b) = &t.by_person else { continue };
+        let key = (
+            t.family,
+            t.rules,
+            family_windows[&(t.family, t.rules)].clone(),
+        );
+        let i = match by_people
+            .iter()
+            .position(|(p, _)| std::ptr::eq(*p, b.people))
+        {
+            Some(i) => i,
+            None => {
+                by_people.push((b.people, Vec::new()));
+                by_people.len() - 1
+            }
+        };
+        let families = &mut by_people[i].1;
+        if !families.iter().any(|(k, _, _)| *k == key) {
+            families.push((key, b.count.clone(), b.slots));
+        }
+    }
+    for (people, families) in by_people {
+        data.tally_together(people, families);
+    }
 }
 
 /// The windows a plan counts for a request, one per month end (a snapshot counts the day
