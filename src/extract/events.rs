@@ -265,10 +265,22 @@ pub(crate) struct Row {
     pub hash: u64,
 }
 
+/// Where a stored `Row`'s fields lie (`Row::write`): settling an area reads a few fields of
+/// every row where they lie, and copies the run its kept record shares (`Kept`).
+mod at {
+    pub(super) const KEY: usize = 8;
+    pub(super) const NHS: usize = 24;
+    pub(super) const BIRTH: usize = 25;
+    /// The row's death, start and end, closed codes and open keys: as `Kept` ends.
+    pub(super) const DEATH: usize = 29;
+    pub(super) const HASH: usize = 67;
+    pub(super) const SIZE: usize = 75;
+}
+
 impl Record<'_> for Row {
     /// Location, key, the NHS-number flag, four days, the closed codes, the open keys and the
-    /// fingerprint: every field has a fixed width.
-    const SIZE: Option<usize> = Some(8 + 16 + 1 + 4 * 4 + CLOSED.len() + 4 * OPEN.len() + 8);
+    /// fingerprint: every field has a fixed width (`at`).
+    const SIZE: Option<usize> = Some(at::SIZE);
 
     fn write(&self, out: &mut Vec<u8>) {
         write_loc(out, self.loc);
@@ -1069,7 +1081,8 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
     let warned: Result<Vec<(AreaWarnings, u32)>, String> = (0..areas.values.len())
         .into_par_iter()
         .map(|a| {
-            let s = Settled::of(partitions.area(a)?);
+            let stored = partitions.bytes(a)?;
+            let s = Settled::of(&stored, partitions.rows()[a]);
             let warnings = (s.repeated().collect(), s.disagreeing());
             let (kept, nhs) = s.records();
             let mut store = settled.lock().map_err(|e| e.to_string())?;
@@ -1147,10 +1160,47 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
 /// Where an area's W03 and W07 fall.
 type AreaWarnings = (Vec<Loc>, Vec<Loc>);
 
+/// An accepted row as stored (`Row::write`), its fields read where they lie: settling an
+/// area reads a few fields of every row, and making every row a `Row` first touched a copy
+/// of all of them (a tenth of the run's memory).
+#[derive(Clone, Copy)]
+struct StoredRow<'s>(&'s [u8]);
+
+impl<'s> StoredRow<'s> {
+    fn loc(self) -> Loc {
+        read_loc(&mut &self.0[..at::KEY])
+    }
+
+    fn key(self) -> u128 {
+        read_u128(&mut &self.0[at::KEY..at::NHS])
+    }
+
+    fn has_nhs_number(self) -> bool {
+        self.0[at::NHS] != 0
+    }
+
+    fn birth(self) -> Option<i32> {
+        read_day(&mut &self.0[at::BIRTH..at::DEATH])
+    }
+
+    fn death(self) -> Option<i32> {
+        read_day(&mut &self.0[at::DEATH..])
+    }
+
+    fn hash(self) -> u64 {
+        u64::from_le_bytes(self.0[at::HASH..at::SIZE].try_into().expect("8 bytes"))
+    }
+
+    /// The row's death, start, end, closed codes and open keys, as `Kept` ends.
+    fn kept_tail(self) -> &'s [u8] {
+        &self.0[at::DEATH..at::HASH]
+    }
+}
+
 /// An area's rows with duplicates and person details settled
 /// (data-contract.md §1.3): people numbered from 1 in order of first appearance.
-struct Settled {
-    rows: Vec<Row>,
+struct Settled<'s> {
+    rows: &'s super::partition::Stored<'s>,
     /// W03: whether a row is the first of its kind (a later exact copy is ignored).
     keep: Vec<bool>,
     person: Vec<u32>,
@@ -1164,28 +1214,30 @@ struct Settled {
     conflict: Vec<bool>,
 }
 
-impl Settled {
-    /// Settles the rows of one area.
-    fn of(rows: Vec<Row>) -> Settled {
-        let n = rows.len();
+impl<'s> Settled<'s> {
+    /// The stored rows, in order.
+    fn each(&self) -> impl Iterator<Item = StoredRow<'s>> + Clone + 's {
+        self.rows.each(at::SIZE).map(StoredRow)
+    }
+
+    /// Settles the `n` stored rows of one area.
+    fn of(rows: &'s super::partition::Stored<'s>, n: usize) -> Settled<'s> {
+        let each = || rows.each(at::SIZE).map(StoredRow);
         // Duplicates and people are found side by side (each is one pass over every row
         // with a map of its own: a whole core's work for an area of millions of rows).
         let (keep, (persons, with_nhs, person)) = rayon::join(
             || {
                 let mut seen = foldhash::HashSet::with_capacity_and_hasher(n, Default::default());
-                rows.iter()
-                    .map(|r| seen.insert(r.hash))
-                    .collect::<Vec<bool>>()
+                each().map(|r| seen.insert(r.hash())).collect::<Vec<bool>>()
             },
             || {
                 let mut persons: foldhash::HashMap<u128, u32> = foldhash::HashMap::default();
                 let mut with_nhs = vec![false];
-                let person: Vec<u32> = rows
-                    .iter()
+                let person: Vec<u32> = each()
                     .map(|r| {
                         let next = persons.len() as u32 + 1;
-                        *persons.entry(r.key).or_insert_with(|| {
-                            with_nhs.push(r.has_nhs_number);
+                        *persons.entry(r.key()).or_insert_with(|| {
+                            with_nhs.push(r.has_nhs_number());
                             next
                         })
                     })
@@ -1197,13 +1249,13 @@ impl Settled {
         let mut birth: Vec<Option<i32>> = vec![None; n_persons];
         let mut death: Vec<Option<i32>> = vec![None; n_persons];
         let mut conflict = vec![false; n_persons];
-        for (r, &p) in rows.iter().zip(&person) {
+        for (r, &p) in each().zip(&person) {
             let p = p as usize;
-            if let Some(b) = r.birth {
+            if let Some(b) = r.birth() {
                 conflict[p] |= birth[p].is_some_and(|x| x != b);
                 birth[p] = Some(birth[p].map_or(b, |x| x.min(b)));
             }
-            if let Some(d) = r.death {
+            if let Some(d) = r.death() {
                 conflict[p] |= death[p].is_some_and(|x| x != d);
                 death[p] = Some(death[p].map_or(d, |x| x.max(d)));
             }
@@ -1222,37 +1274,29 @@ impl Settled {
 
     /// Where the later copies of a row are (W03).
     fn repeated(&self) -> impl Iterator<Item = Loc> + '_ {
-        self.rows
-            .iter()
+        self.each()
             .zip(&self.keep)
             .filter(|(_, k)| !**k)
-            .map(|(r, _)| r.loc)
+            .map(|(r, _)| r.loc())
     }
 
     /// The kept rows as stored for the engine (`Kept`), and the people with an NHS number
-    /// (`NhsPerson`): each as the records' bytes and how many.
+    /// (`NhsPerson`): each as the records' bytes and how many. A kept record is the person
+    /// and the person's details, then the row's own fields as the row stored them.
     fn records(&self) -> ((Vec<u8>, usize), (Vec<u8>, usize)) {
-        let mut kept = Vec::with_capacity(self.rows.len() * Kept::SIZE.unwrap_or(0));
+        let mut kept = Vec::with_capacity(self.person.len() * Kept::SIZE.unwrap_or(0));
         let mut n = 0;
         for ((r, &p), _) in self
-            .rows
-            .iter()
+            .each()
             .zip(&self.person)
             .zip(&self.keep)
             .filter(|(_, k)| **k)
         {
             let person = p as usize;
-            Kept {
-                person: p,
-                birth: self.birth[person],
-                death: self.death[person],
-                own_death: r.death,
-                start: r.start,
-                end: r.end,
-                closed: r.closed,
-                open: r.open,
-            }
-            .write(&mut kept);
+            kept.extend_from_slice(&p.to_le_bytes());
+            write_day(&mut kept, self.birth[person]);
+            write_day(&mut kept, self.death[person]);
+            kept.extend_from_slice(r.kept_tail());
             n += 1;
         }
         let mut nhs = Vec::new();
@@ -1270,11 +1314,11 @@ impl Settled {
     fn disagreeing(&self) -> Vec<Loc> {
         let mut warned = vec![false; self.conflict.len()];
         let mut out = Vec::new();
-        for (r, &p) in self.rows.iter().zip(&self.person) {
+        for (r, &p) in self.each().zip(&self.person) {
             let p = p as usize;
             if self.conflict[p] && !warned[p] {
                 warned[p] = true;
-                out.push(r.loc);
+                out.push(r.loc());
             }
         }
         out
@@ -1389,6 +1433,74 @@ mod tests {
         let mut stored = Partitions::new();
         stored.append(0, bytes, 2).expect("held");
         assert_eq!(stored.area::<Row>(0).expect("read"), vec![row, row]);
+    }
+
+    /// Settling reads a stored row's fields where they lie (`at`) and copies its own fields
+    /// into the kept record: the record must read back as the row's `Kept`.
+    #[test]
+    fn a_settled_area_keeps_each_row_once_with_its_persons_details() {
+        let first = Row {
+            loc: Loc::Line(2),
+            key: person_key("E08000033", Some("9434765919"), None),
+            has_nhs_number: true,
+            birth: Some(-31),
+            death: Some(19_100),
+            start: Some(19_000),
+            end: None,
+            closed: [1, 2, 3, 4, 5, INVALID_CODE],
+            open: [0, 1, 2, 3, u32::MAX],
+            hash: 7,
+        };
+        // The same person, born a month earlier on this row (W07: earliest birth, latest
+        // death), then an exact copy of the first row (W03).
+        let second = Row {
+            loc: Loc::Line(3),
+            birth: Some(-59),
+            death: None,
+            start: Some(19_050),
+            end: Some(19_060),
+            hash: 8,
+            ..first
+        };
+        let copy = Row {
+            loc: Loc::Line(4),
+            ..first
+        };
+        let mut bytes = Vec::new();
+        for r in [first, second, copy] {
+            r.write(&mut bytes);
+        }
+        let mut stored = Partitions::new();
+        stored.append(0, bytes, 3).expect("held");
+        let rows = stored.bytes(0).expect("read");
+        let s = Settled::of(&rows, 3);
+        assert_eq!(s.repeated().collect::<Vec<_>>(), vec![Loc::Line(4)]);
+        assert_eq!(s.disagreeing(), vec![Loc::Line(2)]);
+        let ((kept, n), (nhs, people)) = s.records();
+        assert_eq!((n, people), (2, 1));
+        let kept_as = |r: &Row| Kept {
+            person: 1,
+            birth: Some(-59),
+            death: Some(19_100),
+            own_death: r.death,
+            start: r.start,
+            end: r.end,
+            closed: r.closed,
+            open: r.open,
+        };
+        let mut held = Partitions::new();
+        held.append(0, kept, 2).expect("held");
+        assert_eq!(
+            held.area::<Kept>(0).expect("read"),
+            vec![kept_as(&first), kept_as(&second)]
+        );
+        assert_eq!(
+            NhsPerson::read(&mut &nhs[..]),
+            NhsPerson {
+                key: first.key,
+                person: 1
+            }
+        );
     }
 
     #[test]

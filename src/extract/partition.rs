@@ -156,6 +156,11 @@ pub(crate) struct Partitions {
 pub(crate) struct Stored<'p>(Vec<std::borrow::Cow<'p, [u8]>>);
 
 impl Stored<'_> {
+    /// The stored records of a fixed `size`, each as its bytes, in order.
+    pub(crate) fn each(&self, size: usize) -> impl Iterator<Item = &[u8]> + Clone + '_ {
+        self.0.iter().flat_map(move |run| run.chunks_exact(size))
+    }
+
     /// The `n` records (about) stored, borrowing from them.
     pub(crate) fn records<'a, R: Record<'a>>(&'a self, n: usize) -> Vec<R> {
         let mut out = Vec::with_capacity(n);
@@ -332,6 +337,7 @@ impl Partitions {
     }
 
     /// Every row of an area, in file order.
+    #[cfg(test)]
     pub(crate) fn area<R: for<'a> Record<'a>>(&self, area: usize) -> Result<Vec<R>, String> {
         let stored = self.bytes(area)?;
         Ok(stored.records(self.rows.get(area).copied().unwrap_or(0)))
