@@ -1348,28 +1348,31 @@ impl EventStore {
             if !wanted.contains(name) {
                 continue;
             }
-            let rows: Vec<Kept> = self.kept.bytes(key)?.records(self.kept.rows()[key]);
+            let rows = self.kept.bytes(key)?;
             let nhs = self.nhs_persons.bytes(key)?;
             let people: Vec<NhsPerson> = nhs.records(self.nhs_persons.rows()[key]);
             by_nhs_number.reserve(people.len());
             for p in people {
                 by_nhs_number.insert(p.key, p.person + before);
             }
-            stored.push((name.as_str(), before, rows));
+            stored.push((name.as_str(), before, rows, self.kept.rows()[key]));
             before += self.persons[key];
         }
-        let n = stored.iter().map(|(_, _, rows)| rows.len()).sum();
+        let n = stored.iter().map(|(_, _, _, n)| n).sum();
         // An area's rows run together: its name and how many rows, in order.
         let mut areas: Vec<(String, usize)> = Vec::new();
         let mut person: Vec<u32> = Vec::with_capacity(n);
         let mut dated: [Vec<Option<i32>>; 6] = std::array::from_fn(|_| Vec::with_capacity(n));
         let mut closed: [Vec<u32>; CLOSED.len()] = std::array::from_fn(|_| Vec::with_capacity(n));
         let mut open: [Vec<u32>; OPEN.len()] = std::array::from_fn(|_| Vec::with_capacity(n));
-        for (name, before, rows) in &stored {
-            if !rows.is_empty() {
-                areas.push((name.to_string(), rows.len()));
+        let size = Kept::SIZE.expect("a fixed size");
+        for (name, before, rows, n) in &stored {
+            if *n > 0 {
+                areas.push((name.to_string(), *n));
             }
-            for r in rows {
+            // Each record read where it lies, straight into the columns.
+            for mut b in rows.each(size) {
+                let r = Kept::read(&mut b);
                 person.push(r.person + before);
                 // Derived end (§1.4): the person's latest death when it falls on or between
                 // start and end, or after the start of an open event; else the recorded end.
