@@ -471,7 +471,7 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<DischargeStore> 
                 Ok(bytes) => bytes,
                 Err(why) => return refuse(ledger, report, summary, why.into()).and(None),
             };
-            for r in bytes.records::<Row>(partitions.rows()[a]) {
+            for r in bytes.read::<Row>() {
                 let Some(id) = r.spell else { continue };
                 if repeated.binary_search(&id_fingerprint(id)).is_ok() {
                     unidentified.push((r.loc, Some(id.to_string())));
@@ -581,7 +581,7 @@ impl DischargeStore {
         for (key, bytes) in &stored {
             let area = self.areas[*key].as_str();
             let before = s.len();
-            for r in bytes.records::<Row>(self.partitions.rows()[*key]) {
+            for r in bytes.read::<Row>() {
                 if !self.kept(&r) {
                     continue;
                 }
@@ -622,7 +622,7 @@ impl super::AreaRows for DischargeStore {
         for (key, name) in self.areas.iter().enumerate() {
             if name != area {
                 let bytes = self.partitions.bytes(key)?;
-                for r in bytes.records::<Row>(self.partitions.rows()[key]) {
+                for r in bytes.read::<Row>() {
                     if self.kept(&r) {
                         out.push((r.loc, name.clone()));
                     }
@@ -644,7 +644,7 @@ impl super::AreaRows for DischargeStore {
         let mut age_at_admission: Vec<Option<i32>> = Vec::with_capacity(n);
         let mut line: Vec<u64> = Vec::with_capacity(n);
         for (key, bytes) in &stored {
-            for r in bytes.records::<Row>(self.partitions.rows()[*key]) {
+            for r in bytes.read::<Row>() {
                 if !self.kept(&r) {
                     continue;
                 }

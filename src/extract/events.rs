@@ -1350,9 +1350,8 @@ impl EventStore {
             }
             let rows = self.kept.bytes(key)?;
             let nhs = self.nhs_persons.bytes(key)?;
-            let people: Vec<NhsPerson> = nhs.records(self.nhs_persons.rows()[key]);
-            by_nhs_number.reserve(people.len());
-            for p in people {
+            by_nhs_number.reserve(self.nhs_persons.rows()[key]);
+            for p in nhs.read::<NhsPerson>() {
                 by_nhs_number.insert(p.key, p.person + before);
             }
             stored.push((name.as_str(), before, rows, self.kept.rows()[key]));

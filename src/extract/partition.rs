@@ -10,8 +10,8 @@ use std::io::{Read, Write};
 /// A row as its extract's partitions store it. A record read may borrow its text from the
 /// stored bytes (`'a`), so an area's rows become columns without a string made per field.
 pub(crate) trait Record<'a>: Sized + Send {
-    /// The size of every record, when all have one (no text): an area's rows are then read
-    /// back on every core, each core taking a run of whole records.
+    /// The size of every record, when all have one (no text): its fields then lie at fixed
+    /// places, and a record can be read where it lies (`Stored::each`).
     const SIZE: Option<usize> = None;
     fn write(&self, out: &mut Vec<u8>);
     /// Reads one record from the front of `b`, advancing it.
@@ -161,13 +161,12 @@ impl Stored<'_> {
         self.0.iter().flat_map(move |run| run.chunks_exact(size))
     }
 
-    /// The `n` records (about) stored, borrowing from them.
-    pub(crate) fn records<'a, R: Record<'a>>(&'a self, n: usize) -> Vec<R> {
-        let mut out = Vec::with_capacity(n);
-        for run in &self.0 {
-            read_into(run, &mut out);
-        }
-        out
+    /// The stored records one by one, in order, borrowing from them (no list of them made).
+    pub(crate) fn read<'a, R: Record<'a>>(&'a self) -> impl Iterator<Item = R> + 'a {
+        self.0.iter().flat_map(|run| {
+            let mut b: &'a [u8] = run;
+            std::iter::from_fn(move || (!b.is_empty()).then(|| R::read(&mut b)))
+        })
     }
 }
 
@@ -340,7 +339,7 @@ impl Partitions {
     #[cfg(test)]
     pub(crate) fn area<R: for<'a> Record<'a>>(&self, area: usize) -> Result<Vec<R>, String> {
         let stored = self.bytes(area)?;
-        Ok(stored.records(self.rows.get(area).copied().unwrap_or(0)))
+        Ok(stored.read().collect())
     }
 
     /// Whether rows went to files (the budget was passed).
@@ -354,22 +353,6 @@ impl Drop for Partitions {
     /// What these held is no longer held.
     fn drop(&mut self) {
         self.release();
-    }
-}
-
-/// Reads the records stored in `bytes` onto the end of `out`, borrowing from them.
-fn read_into<'a, R: Record<'a>>(mut bytes: &'a [u8], out: &mut Vec<R>) {
-    if let Some(size) = R::SIZE.filter(|s| *s > 0 && bytes.len().is_multiple_of(*s)) {
-        use rayon::prelude::*;
-        out.par_extend(
-            bytes
-                .par_chunks_exact(size)
-                .map(|mut record| R::read(&mut record)),
-        );
-        return;
-    }
-    while !bytes.is_empty() {
-        out.push(R::read(&mut bytes));
     }
 }
 
