@@ -107,7 +107,9 @@ impl People {
         }
         let birth_rows = f.days("__birth");
         let death_rows = f.days("__death");
-        let mut ids: HashMap<&str, u16> = HashMap::new();
+        // Looked up on each person's first row: foldhash, not std's SipHash, for a key
+        // looked up hundreds of thousands of times.
+        let mut ids: foldhash::HashMap<&str, u16> = foldhash::HashMap::default();
         let mut area_names = Vec::new();
         let (mut area, mut birth, mut death) = (
             vec![0u16; n_persons],
