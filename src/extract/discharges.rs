@@ -254,17 +254,23 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<DischargeStore> 
         let mut whole_seen = [BIRTH_YEAR, BIRTH_MONTH, AGE].map(|k| Seen::new(of(k), rows));
         let mut area_seen = Seen::new(of(LA_CODE), rows);
         for i in 0..chunk.len() {
-            if !chunk.fields(i, &mut f, report) {
+            // A coded row's texts are looked up when a field is read, not every field first:
+            // most fields are judged by their code alone (`Seen`).
+            let coded_row = chunk.coded(i);
+            if coded_row.is_none() && !chunk.fields(i, &mut f, report) {
                 continue;
             }
             let loc = chunk.loc(i);
-            let coded_row = chunk.coded(i);
             let code = |k: usize| {
                 let (columns, at) = coded_row?;
                 Some(columns.get(pos[k]?)?.code(at))
             };
             let issues_before = report.issues.len();
-            let get = |k: usize| pos[k].map_or("", |i| f.get(i).copied().unwrap_or(""));
+            let get = |k: usize| match (pos[k], coded_row) {
+                (None, _) => "",
+                (Some(c), Some((columns, at))) => columns.get(c).map_or("", |v| v.text(at)),
+                (Some(c), None) => f.get(c).copied().unwrap_or(""),
+            };
             let mut add = |sev, rule: &str, k: usize, msg: String| {
                 report.add(loc, sev, rule, FIELDS[k], get(k), msg)
             };
