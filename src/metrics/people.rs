@@ -185,6 +185,16 @@ impl People {
 
     /// Counts people into a tally of `slots` per area and window, person by person (in
     /// parallel: people are independent), with `count(person, tally)`.
+    pub(crate) fn tally(
+        &self,
+        windows: usize,
+        slots: usize,
+        count: impl Fn(usize, &mut Tally) + Sync,
+    ) -> Tally {
+        let mut one = self.tally_each(&[(windows, slots)], |p, t| count(p, &mut t[0]));
+        one.pop().expect("one tally")
+    }
+
     /// Several families' tallies in one pass over the people, each family given its
     /// windows and slots: a person's rows are read into the cache once for all of them, not
     /// once per family (each family's pass streamed every row of the batch from memory).
@@ -211,27 +221,6 @@ impl People {
                 for (a, b) in a.iter_mut().zip(&b) {
                     a.merge(b);
                 }
-                a
-            })
-    }
-
-    pub(crate) fn tally(
-        &self,
-        windows: usize,
-        slots: usize,
-        count: impl Fn(usize, &mut Tally) + Sync,
-    ) -> Tally {
-        let empty = || Tally::new(self.area_names.clone(), windows, slots);
-        let chunk = (self.len() / 64).max(1024);
-        (0..self.len())
-            .into_par_iter()
-            .with_min_len(chunk)
-            .fold(empty, |mut t, p| {
-                count(p, &mut t);
-                t
-            })
-            .reduce(empty, |mut a, b| {
-                a.merge(&b);
                 a
             })
     }
