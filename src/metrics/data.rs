@@ -58,8 +58,15 @@ type PartitionFrame = (
     std::sync::OnceLock<Result<DataFrame, String>>,
 );
 
+/// A family's tally by its name, rules and windows.
+pub(super) type TallyKey = (&'static str, Rules, Vec<Span>);
+
 /// Each family's tallies by the rules and windows they count.
-type TallyCache = HashMap<(&'static str, Rules, Vec<Span>), Arc<Tally>>;
+type TallyCache = HashMap<TallyKey, Arc<Tally>>;
+
+/// A family to count with others (`Data::tally_together`): its tally's key, its count of a
+/// person, and how many slots it fills.
+pub(super) type FamilyCount<'a> = (TallyKey, super::PersonCount<'a>, usize);
 
 /// Dated plans' rows by metric and parameters.
 type DatedCache = HashMap<(String, BTreeMap<String, String>), Arc<super::DatedRows>>;
@@ -280,15 +287,7 @@ impl Data {
 
     /// Families' tallies made together (`People::tally_each`), cached as `tally` would
     /// cache each: `families` are (family, rules, windows) with the family's count.
-    pub(super) fn tally_together(
-        &self,
-        people: &People,
-        mut families: Vec<(
-            (&'static str, Rules, Vec<Span>),
-            super::PersonCount<'_>,
-            usize,
-        )>,
-    ) {
+    pub(super) fn tally_together(&self, people: &People, mut families: Vec<FamilyCount<'_>>) {
         // Those made already (by an earlier pass under other rules) are not made again.
         {
             let cache = self.tallies.lock().unwrap_or_else(|e| e.into_inner());

@@ -1133,8 +1133,7 @@ fn count_together(
     plans: &[Result<Plan<'_>, String>],
     family_windows: &HashMap<(&'static str, Rules), Vec<Span>>,
 ) {
-    type Family<'a> = ((&'static str, Rules, Vec<Span>), PersonCount<'a>, usize);
-    let mut by_people: Vec<(&People, Vec<Family<'_>>)> = Vec::new();
+    let mut by_people: Vec<(&People, Vec<data::FamilyCount<'_>>)> = Vec::new();
     for plan in plans.iter().flatten() {
         let Some(t) = &plan.tallied else { continue };
         let Some(b) = &t.by_person else { continue };
