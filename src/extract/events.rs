@@ -8,7 +8,7 @@
 use super::coded::{DateRead, Seen};
 use super::codes::{self, closed, INVALID};
 use super::partition::{
-    read_day, read_loc, read_u128, read_u32, take, write_day, write_loc, Interner, Partitions,
+    day_bytes, read_day, read_loc, read_u128, read_u32, take, write_day, Interner, Partitions,
     Record,
 };
 use super::values::{days, null, whole};
@@ -283,17 +283,27 @@ impl Record<'_> for Row {
     const SIZE: Option<usize> = Some(at::SIZE);
 
     fn write(&self, out: &mut Vec<u8>) {
-        write_loc(out, self.loc);
-        out.extend_from_slice(&self.key.to_le_bytes());
-        out.push(u8::from(self.has_nhs_number));
+        // Made whole on the stack and added at once: every accepted row is written, and a
+        // dozen small appends each checked the room left.
+        let mut r = [0u8; at::SIZE];
+        let mut w = &mut r[..];
+        let mut put = |bytes: &[u8]| {
+            let (head, rest) = std::mem::take(&mut w).split_at_mut(bytes.len());
+            head.copy_from_slice(bytes);
+            w = rest;
+        };
+        put(&self.loc.to_bits().to_le_bytes());
+        put(&self.key.to_le_bytes());
+        put(&[u8::from(self.has_nhs_number)]);
         for d in [self.birth, self.death, self.start, self.end] {
-            write_day(out, d);
+            put(&day_bytes(d));
         }
-        out.extend_from_slice(&self.closed);
+        put(&self.closed);
         for k in self.open {
-            out.extend_from_slice(&k.to_le_bytes());
+            put(&k.to_le_bytes());
         }
-        out.extend_from_slice(&self.hash.to_le_bytes());
+        put(&self.hash.to_le_bytes());
+        out.extend_from_slice(&r);
     }
 
     fn read(b: &mut &[u8]) -> Row {

@@ -65,7 +65,12 @@ pub(crate) fn read_loc(b: &mut &[u8]) -> Loc {
 
 /// Writes an optional day number (`i32::MIN` for none).
 pub(crate) fn write_day(out: &mut Vec<u8>, d: Option<i32>) {
-    out.extend_from_slice(&d.unwrap_or(i32::MIN).to_le_bytes());
+    out.extend_from_slice(&day_bytes(d));
+}
+
+/// The bytes `write_day` writes.
+pub(crate) fn day_bytes(d: Option<i32>) -> [u8; 4] {
+    d.unwrap_or(i32::MIN).to_le_bytes()
 }
 
 /// Reads what `write_day` wrote.
