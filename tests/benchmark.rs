@@ -130,7 +130,13 @@ fn time_compute(root: &Path, args: &[&str], repeats: usize) -> (Vec<f64>, u64) {
 
 fn main() {
     let sizes: Vec<usize> = std::env::var("BCFMON_BENCH_ROWS")
-        .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        // 0 skips the one-area cases, as it does the others.
+        .map(|v| {
+            v.split(',')
+                .filter_map(|x| x.trim().parse().ok())
+                .filter(|&n| n > 0)
+                .collect()
+        })
         .unwrap_or_else(|_| vec![1_000_000, 5_000_000]);
     let repeats: usize = std::env::var("BCFMON_BENCH_RUNS")
         .ok()
