@@ -115,8 +115,8 @@ pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
     for n in &run.notes {
         eprintln!("bcfmon compute: note: {n}");
     }
-    let mut ledger_text: Option<String> = None;
-    let bytes = if args.explain_method {
+    // The ledger's text, when made beside the results (below).
+    let (bytes, ledger_text) = if args.explain_method {
         let (gap, notes) = run
             .explain_method(args.all)
             .map_err(|e| format!("bcfmon compute: {e}; nothing was written"))?;
@@ -128,13 +128,13 @@ pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
         for g in &gap {
             table.push(g.cells());
         }
-        table.to_csv().into_bytes()
+        (table.to_csv().into_bytes(), None)
     } else if args.judge {
         let mut table = Table::new(crate::judge::JUDGED_COLUMNS);
         for j in &run.judged() {
             table.push(j.cells(&run.programme.settings.wording));
         }
-        table.to_csv().into_bytes()
+        (table.to_csv().into_bytes(), None)
     } else {
         // The ledger's text is made while the results render (each was the run's one-core
         // tail in turn); neither is written until both are made.
@@ -142,8 +142,7 @@ pub(crate) fn run(args: &Args<'_>) -> Result<(), String> {
             || render(&run.rows, &ext),
             || dq_path.as_ref().map(|_| run.ledger.to_csv()),
         );
-        ledger_text = ledger;
-        bytes?
+        (bytes?, ledger)
     };
     match args.out {
         Some(out) => write_atomic(out, &bytes).map_err(who)?,

@@ -268,14 +268,20 @@ pub(crate) struct Row {
 /// Where a stored `Row`'s fields lie (`Row::write`): settling an area reads a few fields of
 /// every row where they lie, and copies the run its kept record shares (`Kept`).
 mod at {
+    use super::{CLOSED, OPEN};
+    /// After the location (8 bytes).
     pub(super) const KEY: usize = 8;
-    pub(super) const NHS: usize = 24;
-    pub(super) const BIRTH: usize = 25;
+    pub(super) const NHS: usize = KEY + 16;
+    pub(super) const BIRTH: usize = NHS + 1;
     /// The row's death, start and end, closed codes and open keys: as `Kept` ends.
-    pub(super) const DEATH: usize = 29;
-    pub(super) const HASH: usize = 67;
-    pub(super) const SIZE: usize = 75;
+    pub(super) const DEATH: usize = BIRTH + 4;
+    pub(super) const HASH: usize = DEATH + 3 * 4 + CLOSED.len() + 4 * OPEN.len();
+    pub(super) const SIZE: usize = HASH + 8;
 }
+
+// A kept record is the person and the person's birth and death (12 bytes), then the run of
+// the row's own fields a stored row holds from `at::DEATH` to `at::HASH`.
+const _: () = assert!(matches!(Kept::SIZE, Some(s) if s == 12 + at::HASH - at::DEATH));
 
 impl Record<'_> for Row {
     /// Location, key, the NHS-number flag, four days, the closed codes, the open keys and the
@@ -397,8 +403,6 @@ struct NhsPerson {
 }
 
 impl Record<'_> for NhsPerson {
-    const SIZE: Option<usize> = Some(16 + 4);
-
     fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.key.to_le_bytes());
         out.extend_from_slice(&self.person.to_le_bytes());
@@ -1207,6 +1211,13 @@ impl<'s> StoredRow<'s> {
     }
 }
 
+/// An area's stored rows, in order.
+fn stored_rows<'s>(
+    rows: &'s super::partition::Stored<'s>,
+) -> impl Iterator<Item = StoredRow<'s>> + Clone + 's {
+    rows.each(at::SIZE).map(StoredRow)
+}
+
 /// An area's rows with duplicates and person details settled
 /// (data-contract.md §1.3): people numbered from 1 in order of first appearance.
 struct Settled<'s> {
@@ -1227,12 +1238,12 @@ struct Settled<'s> {
 impl<'s> Settled<'s> {
     /// The stored rows, in order.
     fn each(&self) -> impl Iterator<Item = StoredRow<'s>> + Clone + 's {
-        self.rows.each(at::SIZE).map(StoredRow)
+        stored_rows(self.rows)
     }
 
     /// Settles the `n` stored rows of one area.
     fn of(rows: &'s super::partition::Stored<'s>, n: usize) -> Settled<'s> {
-        let each = || rows.each(at::SIZE).map(StoredRow);
+        let each = || stored_rows(rows);
         // Duplicates and people are found side by side (each is one pass over every row
         // with a map of its own: a whole core's work for an area of millions of rows).
         let (keep, (persons, with_nhs, person)) = rayon::join(
@@ -1374,14 +1385,12 @@ impl EventStore {
         let mut dated: [Vec<Option<i32>>; 6] = std::array::from_fn(|_| Vec::with_capacity(n));
         let mut closed: [Vec<u32>; CLOSED.len()] = std::array::from_fn(|_| Vec::with_capacity(n));
         let mut open: [Vec<u32>; OPEN.len()] = std::array::from_fn(|_| Vec::with_capacity(n));
-        let size = Kept::SIZE.expect("a fixed size");
         for (name, before, rows, n) in &stored {
             if *n > 0 {
                 areas.push((name.to_string(), *n));
             }
             // Each record read where it lies, straight into the columns.
-            for mut b in rows.each(size) {
-                let r = Kept::read(&mut b);
+            for r in rows.read::<Kept>() {
                 person.push(r.person + before);
                 // Derived end (§1.4): the person's latest death when it falls on or between
                 // start and end, or after the start of an open event; else the recorded end.

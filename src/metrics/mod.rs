@@ -907,28 +907,34 @@ fn compute_with(
         // Row-counting plans: every window of the request in one pass over the frame (one
         // group-by with a numerator and denominator per window), not one query per window.
         let spans = spans(&plan, req, months);
-        // Where each of the request's windows is in its tally: a family's tally holds the
-        // windows of all its requests.
-        let mut window_at: Vec<usize> = (0..spans.len()).collect();
-        let tally = match (&plan.tallied, &plan.dated) {
-            (Some(t), _) => {
-                let all = &family_windows[&(t.family, t.rules)];
-                window_at = spans
-                    .iter()
-                    .map(|s| {
-                        all.iter()
-                            .position(|w| w == s)
-                            .expect("a window of the family")
-                    })
-                    .collect();
-                Some(data.tally(t.family, t.rules, all.clone(), &t.make))
-            }
-            (None, Some(dt)) => Some(
-                data.dated_rows(req, || dated_rows(&plan, dt))
-                    .map(|rows| Arc::new(count_dated(&rows, &spans))),
-            ),
-            (None, None) => None,
-        };
+        // A family's tally holds the windows of all its requests: `window_at` says where
+        // each of this request's windows is in it (a dated plan's tally is its own).
+        let (tally, window_at): (Option<Result<Arc<Tally>, String>>, Vec<usize>) =
+            match (&plan.tallied, &plan.dated) {
+                (Some(t), _) => {
+                    let all = &family_windows[&(t.family, t.rules)];
+                    let at = spans
+                        .iter()
+                        .map(|s| {
+                            all.iter()
+                                .position(|w| w == s)
+                                .expect("a window of the family")
+                        })
+                        .collect();
+                    (
+                        Some(data.tally(t.family, t.rules, all.clone(), &t.make)),
+                        at,
+                    )
+                }
+                (None, Some(dt)) => (
+                    Some(
+                        data.dated_rows(req, || dated_rows(&plan, dt))
+                            .map(|rows| Arc::new(count_dated(&rows, &spans))),
+                    ),
+                    (0..spans.len()).collect(),
+                ),
+                (None, None) => (None, Vec::new()),
+            };
         let batched: Option<Result<DataFrame, String>> = tally.is_none().then(|| {
             let mut aggs = Vec::new();
             for (i, m) in months.iter().enumerate() {
