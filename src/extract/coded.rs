@@ -107,6 +107,23 @@ impl Coded {
         c
     }
 
+    /// A column of these texts, as a Parquet column with one dictionary reads ("" a null).
+    #[cfg(test)]
+    pub(crate) fn of_texts(texts: &[&str]) -> Coded {
+        let mut c = Coded::new();
+        let mut codes = std::collections::HashMap::new();
+        for t in texts {
+            let code = match *t {
+                "" => 0,
+                t => *codes
+                    .entry(t)
+                    .or_insert_with(|| c.push(t.as_bytes()).expect("UTF-8")),
+            };
+            c.ids.push(code);
+        }
+        c
+    }
+
     /// How many values the codes number (codes are below this).
     pub(crate) fn distinct(&self) -> usize {
         self.bounds.len() - 1

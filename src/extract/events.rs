@@ -855,11 +855,7 @@ impl Share {
         };
         for (slot, col) in [UNIT_COST, PLANNED_UNITS].into_iter().enumerate() {
             // Empty, or a plain finite number.
-            let number = || {
-                null(get(col)).is_none_or(|v| {
-                    v.parse::<f64>().is_ok_and(f64::is_finite) && !v.contains(['e', 'E'])
-                })
-            };
+            let number = || plain_number(get(col));
             if !self.numbers_seen[slot].get(code(col), number) {
                 let v = null(get(col)).unwrap_or_default();
                 add(
@@ -895,26 +891,12 @@ impl Share {
         if rejected {
             return;
         }
-        // Coverage per area from the reporting period (metrics.md §0.4).
         let rps = date(PERIOD_START).and_then(Result::ok).map(days);
         let rpe = date(PERIOD_END).and_then(Result::ok).map(days);
-        let areas = &mut self.areas;
-        let area_key = self.area_seen.get(code(LA_CODE), || areas.key(Some(area))) as usize;
-        if self.periods.len() < area_key {
-            self.periods.resize(area_key, (None, None));
-        }
-        widen(&mut self.periods[area_key - 1], (rps, rpe));
         // Person key: NHS number, else LA_Code + "_" + the council's identifier (§1.2).
         // People known only by the council's identifier are keyed apart, so they can never
         // be mistaken for an NHS number when hospital spells are linked.
-        let mut open = [0; OPEN.len()];
-        for (i, (dict, key)) in self.dicts.iter_mut().zip(&mut open).enumerate() {
-            *key = self.open_seen[i].get(code(FIRST_OPEN + i), || {
-                let v = null(get(FIRST_OPEN + i)).map(super::values::normalized);
-                dict.key(v.as_deref())
-            });
-        }
-        let row = Row {
+        let accepted = Row {
             loc,
             key: person_key(area, nhs, la_id),
             has_nhs_number: nhs.is_some(),
@@ -923,11 +905,233 @@ impl Share {
             start: start.map(days),
             end: end.map(days),
             closed: closed_vals,
-            open,
+            open: [0; OPEN.len()],
             hash,
         };
+        self.keep(pos, accepted, (rps, rpe), area, row);
+    }
+
+    /// Keeps an accepted row: its area and open-list values keyed (in order of first
+    /// appearance over the share), its reporting period widening its area's.
+    fn keep(
+        &mut self,
+        pos: &[Option<usize>],
+        mut row: Row,
+        period: (Option<i32>, Option<i32>),
+        area: &str,
+        cells: &impl Cells,
+    ) {
+        let get = |k: usize| pos[k].map_or("", |i| cells.text(i));
+        let code = |k: usize| pos[k].and_then(|i| cells.code(i));
+        // Coverage per area from the reporting period (metrics.md §0.4).
+        let areas = &mut self.areas;
+        let area_key = self.area_seen.get(code(LA_CODE), || areas.key(Some(area))) as usize;
+        if self.periods.len() < area_key {
+            self.periods.resize(area_key, (None, None));
+        }
+        widen(&mut self.periods[area_key - 1], period);
+        for (i, (dict, key)) in self.dicts.iter_mut().zip(&mut row.open).enumerate() {
+            *key = self.open_seen[i].get(code(FIRST_OPEN + i), || {
+                let v = null(get(FIRST_OPEN + i)).map(super::values::normalized);
+                dict.key(v.as_deref())
+            });
+        }
         self.rows.push((area_key as u32, row));
     }
+
+    /// Validates rows `rows` of columns read as codes (`validate`'s rules, the same result),
+    /// a column at a time: each column's codes are read in one run into what the rules ask
+    /// of it (judged once per code where `Seen` keeps them), then a row none of the rules
+    /// fires on is made from those; a row some rule fires on, or may, is validated by
+    /// `validate` in its place, so problems, keys and rows come in the order of one pass.
+    /// Judged row by row, a dozen look-ups and the rules' branches on every field of every
+    /// row were the greater part of the events' load. `at(i)` is the location and
+    /// fingerprint of the range's row `i`.
+    fn validate_coded(
+        &mut self,
+        pos: &[Option<usize>],
+        der: bool,
+        date_format: crate::programme::DateFormat,
+        columns: &[super::coded::Coded],
+        rows: std::ops::Range<usize>,
+        at: impl Fn(usize) -> (Loc, u64),
+    ) {
+        let n = rows.len();
+        let column = |k: usize| pos[k].and_then(|c| columns.get(c));
+        // Whether the row may be made here: false where a rule of one field fires.
+        let mut clean = vec![true; n];
+        let mut only_if = |pass: &[bool]| {
+            for (c, p) in clean.iter_mut().zip(pass) {
+                *c &= *p;
+            }
+        };
+        // E01.
+        let mut area_seen = Seen::new(column(LA_CODE).map(|c| c.distinct()), n);
+        only_if(&each_row(column(LA_CODE), &rows, &mut area_seen, |_, v| {
+            !v.trim().is_empty()
+        }));
+        // W01, and the kept codes.
+        let mut closed: [Vec<u8>; CLOSED.len()] = std::array::from_fn(|_| Vec::new());
+        let lists = CLOSED.iter().chain(CHECKED_ONLY);
+        for (i, ((_, list), (memo, seen))) in lists
+            .zip(self.memo.iter_mut().zip(&mut self.closed_seen))
+            .enumerate()
+        {
+            let read = each_row(column(FIRST_CLOSED + i), &rows, seen, |_, v| {
+                null(v).map_or((EMPTY, true), |v| memo.read(v, list))
+            });
+            only_if(&read.iter().map(|r| r.1).collect::<Vec<bool>>());
+            if let Some(c) = closed.get_mut(i) {
+                *c = read.into_iter().map(|r| r.0).collect();
+            }
+        }
+        // Each date as days; E04/E05/E09 (and E07) where one does not read.
+        let mut day = |k: usize, first_of_month: bool| {
+            let slot = DATES.iter().position(|d| *d == k).expect("a date field");
+            let seen = &mut self.dates_seen[slot];
+            let mut local = Seen::new(column(k).map(|c| c.distinct()), n);
+            each_row(column(k), &rows, &mut local, |code, v| {
+                match seen.date(code, || v, date_format) {
+                    None => Day::Null,
+                    Some(Ok(d)) if first_of_month => {
+                        NaiveDate::from_ymd_opt(d.year(), d.month(), 1)
+                            .map_or(Day::Null, |d| Day::On(days(d)))
+                    }
+                    Some(Ok(d)) => Day::On(days(d)),
+                    Some(Err(_)) => Day::Bad,
+                }
+            })
+        };
+        let start = day(EVENT_START, false);
+        let end = day(EVENT_END, false);
+        let death = day(DEATH, false);
+        let (period_start, period_end) = (day(PERIOD_START, false), day(PERIOD_END, false));
+        // The 1st of the birth month (§1.3); W02 where it does not read.
+        let birth: Vec<Day> = if der {
+            let mut part = |slot: usize, k: usize, range: std::ops::RangeInclusive<u64>| {
+                each_row(column(k), &rows, &mut self.birth_seen[slot], |_, v| {
+                    (whole(v).filter(|v| range.contains(v)), null(v).is_none())
+                })
+            };
+            let years = part(0, BIRTH_YEAR, 1900..=2099);
+            let months = part(1, BIRTH_MONTH, 1..=12);
+            years
+                .into_iter()
+                .zip(months)
+                .map(|(y, m)| match (y, m) {
+                    ((Some(y), _), (Some(m), _)) => NaiveDate::from_ymd_opt(y as i32, m as u32, 1)
+                        .map_or(Day::Null, |d| Day::On(days(d))),
+                    ((None, true), (None, true)) => Day::Null,
+                    _ => Day::Bad,
+                })
+                .collect()
+        } else {
+            day(BIRTH_DATE, true)
+        };
+        for dated in [&start, &end, &death, &birth] {
+            only_if(
+                &dated
+                    .iter()
+                    .map(|d| !matches!(d, Day::Bad))
+                    .collect::<Vec<bool>>(),
+            );
+        }
+        // W04.
+        for (slot, k) in [UNIT_COST, PLANNED_UNITS].into_iter().enumerate() {
+            only_if(&each_row(
+                column(k),
+                &rows,
+                &mut self.numbers_seen[slot],
+                |_, v| plain_number(v),
+            ));
+        }
+        let service = Events::code("Event_Type", "Service");
+        let text = |k: usize, row: usize| column(k).map_or("", |c| c.text(row));
+        for (i, row) in rows.clone().enumerate() {
+            let (nhs, la_id) = (null(text(NHS_NUMBER, row)), null(text(LA_ID, row)));
+            // The rules of several fields (E02, E03, E04, E06, E10, W02, W05, W06): a row any
+            // of them may fire on is left to `validate`, which says which.
+            let made = 'row: {
+                let event_type = closed[1][i];
+                let Day::On(s) = start[i] else {
+                    break 'row None;
+                };
+                let (e, d, b) = (on_day(end[i]), on_day(death[i]), on_day(birth[i]));
+                if !clean[i]
+                    || (nhs.is_none() && la_id.is_none())
+                    || event_type == EMPTY
+                    || event_type == INVALID_CODE
+                    || e.is_some_and(|e| e < s)
+                    || d.is_some_and(|d| d < s)
+                    // Over 120 years cannot be fewer days than this (`values::age_at`).
+                    || b.is_some_and(|b| b > s || s - b >= 120 * 365)
+                    || (event_type == service && closed[3][i] == EMPTY)
+                    || (event_type != service && e.is_some() && closed[2][i] == EMPTY)
+                {
+                    break 'row None;
+                }
+                let (loc, hash) = at(i);
+                Some(Row {
+                    loc,
+                    key: person_key(text(LA_CODE, row).trim(), nhs, la_id),
+                    has_nhs_number: nhs.is_some(),
+                    birth: b,
+                    death: d,
+                    start: Some(s),
+                    end: e,
+                    closed: std::array::from_fn(|c| closed[c][i]),
+                    open: [0; OPEN.len()],
+                    hash,
+                })
+            };
+            let cells = CodedRow(columns, row);
+            match made {
+                Some(made) => {
+                    let period = (on_day(period_start[i]), on_day(period_end[i]));
+                    self.keep(pos, made, period, text(LA_CODE, row).trim(), &cells)
+                }
+                None => self.validate(pos, der, date_format, at(i), &cells),
+            }
+        }
+    }
+}
+
+/// A date field as `Share::validate_coded` reads it: days since 1970-01-01.
+#[derive(Clone, Copy)]
+enum Day {
+    Null,
+    On(i32),
+    Bad,
+}
+
+/// The day, when one is read.
+fn on_day(d: Day) -> Option<i32> {
+    match d {
+        Day::On(d) => Some(d),
+        _ => None,
+    }
+}
+
+/// A column's value on each of rows `rows`, judged (from the code and text) once per code
+/// where `seen` keeps them; a column the file lacks reads as "" on every row.
+fn each_row<T: Copy>(
+    column: Option<&super::coded::Coded>,
+    rows: &std::ops::Range<usize>,
+    seen: &mut Seen<T>,
+    mut judge: impl FnMut(Option<u32>, &str) -> T,
+) -> Vec<T> {
+    match column {
+        Some(c) => c.codes()[rows.clone()]
+            .iter()
+            .map(|&code| seen.get(Some(code), || judge(Some(code), c.value(code))))
+            .collect(),
+        None => vec![judge(None, ""); rows.len()],
+    }
+}
+
+/// W04's test: empty, or a plain finite number.
+fn plain_number(v: &str) -> bool {
+    null(v).is_none_or(|v| v.parse::<f64>().is_ok_and(f64::is_finite) && !v.contains(['e', 'E']))
 }
 
 /// A share's accepted rows, merged but not yet filed: their area and open-list keys are the
@@ -1002,13 +1206,17 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
                     let mut fields = Vec::new();
                     let to = (from + per).min(chunk.len());
                     let hashes = chunk.fingerprints(from..to, field_hash, fold_hash);
+                    let fmt = src.date_format;
+                    if let Some((columns, row)) = chunk.coded(from) {
+                        if birth_form {
+                            let at = |i: usize| (chunk.loc(from + i), hashes[i]);
+                            share.validate_coded(pos, der, fmt, columns, row..row + to - from, at);
+                        }
+                        return share;
+                    }
                     for (i, hash) in (from..to).zip(hashes) {
-                        let (at, fmt) = ((chunk.loc(i), hash), src.date_format);
-                        if let Some((columns, row)) = chunk.coded(i) {
-                            if birth_form {
-                                share.validate(pos, der, fmt, at, &CodedRow(columns, row));
-                            }
-                        } else if chunk.fields(i, &mut fields, &mut share.report) && birth_form {
+                        let at = (chunk.loc(i), hash);
+                        if chunk.fields(i, &mut fields, &mut share.report) && birth_form {
                             share.validate(pos, der, fmt, at, &Texts(&fields));
                         }
                     }
@@ -1545,6 +1753,126 @@ mod tests {
             print(&row),
             print(&["E08000001", "1234567890", "Service", "", "2024-04-01"])
         );
+    }
+
+    /// Rows read as codes are validated a column at a time (`Share::validate_coded`): every
+    /// rule that fires, and every row kept, must be what `validate` gives row by row. One row
+    /// per rule (and its edges), beside clean rows of two areas and both kinds of person.
+    #[test]
+    fn rows_validated_by_column_are_those_validated_by_row() {
+        let base: Vec<&str> = (0..FIELDS)
+            .map(|k| match k {
+                LA_CODE => "E08000033",
+                NHS_NUMBER => "9434765919",
+                LA_ID => "L1",
+                EVENT_START => "2024-05-01",
+                EVENT_END => "2024-06-01",
+                BIRTH_YEAR => "1950",
+                BIRTH_MONTH => "3",
+                UNIT_COST => "12.5",
+                PLANNED_UNITS => "3",
+                PERIOD_START => "2024-04-01",
+                PERIOD_END => "2025-03-31",
+                EVENT_TYPE => "Service",
+                EVENT_OUTCOME => "NFA: Support ended as planned",
+                SERVICE_TYPE => "Long term support: Community",
+                FIRST_OPEN => "Reablement",
+                k if (FIRST_CLOSED..FIRST_OPEN).contains(&k) => {
+                    CLOSED
+                        .iter()
+                        .chain(CHECKED_ONLY)
+                        .nth(k - FIRST_CLOSED)
+                        .unwrap()
+                        .1[0]
+                }
+                _ => "",
+            })
+            .collect();
+        let changed = |changes: &[(usize, &'static str)]| {
+            let mut row = base.clone();
+            for (k, v) in changes {
+                row[*k] = v;
+            }
+            row
+        };
+        let rows = vec![
+            // Before the range validated: its rules must not fire.
+            changed(&[(EVENT_TYPE, "Visit")]),
+            changed(&[(LA_CODE, "E06000001")]),
+            changed(&[]),
+            changed(&[(LA_CODE, "  ")]),                     // E01
+            changed(&[(NHS_NUMBER, ""), (LA_ID, "")]),       // E02
+            changed(&[(NHS_NUMBER, "NULL"), (LA_ID, "L2")]), // known by the council's id
+            changed(&[(EVENT_TYPE, "Visit")]),               // E03
+            changed(&[(EVENT_TYPE, "")]),                    // E03
+            changed(&[
+                (FIRST_CLOSED, "Unpaid carer known by association"),
+                (EVENT_TYPE, ""),
+                (EVENT_START, ""),
+            ]), // kept: known by association
+            changed(&[(EVENT_START, "")]),                   // E04
+            changed(&[(EVENT_START, "2024-02-30")]),         // E04
+            changed(&[(EVENT_START, "1850-01-01")]),         // E07
+            changed(&[(EVENT_END, "2024-13-01")]),           // E05
+            changed(&[(EVENT_END, "2024-04-30")]),           // E06
+            changed(&[(EVENT_END, "")]),                     // open
+            changed(&[(DEATH, "x")]),                        // E09
+            changed(&[(DEATH, "2024-04-30")]),               // E10
+            changed(&[(DEATH, "2024-05-01")]),               // kept, died
+            changed(&[(SERVICE_TYPE, "Long term support: Palace")]), // W01
+            changed(&[(FIRST_CHECKED, "Martian")]),          // W01
+            changed(&[(BIRTH_YEAR, "1890")]),                // W02
+            changed(&[(BIRTH_MONTH, "13")]),                 // W02
+            changed(&[(BIRTH_MONTH, "")]),                   // W02
+            changed(&[(BIRTH_YEAR, ""), (BIRTH_MONTH, "")]), // birth unknown
+            changed(&[(BIRTH_YEAR, "2030")]),                // W02: born after
+            changed(&[(BIRTH_YEAR, "1900")]),                // W02: over 120
+            changed(&[(BIRTH_YEAR, "1904")]),                // 120: kept
+            changed(&[(UNIT_COST, "abc")]),                  // W04
+            changed(&[(PLANNED_UNITS, "1e5")]),              // W04
+            changed(&[(SERVICE_TYPE, "")]),                  // W05
+            changed(&[(EVENT_TYPE, "Review"), (EVENT_OUTCOME, "")]), // W06
+            changed(&[(EVENT_TYPE, "Review"), (EVENT_OUTCOME, ""), (EVENT_END, "")]),
+            changed(&[(FIRST_OPEN, "  reablement ")]),
+            changed(&[(LA_CODE, "E09000001"), (PERIOD_START, "2023-04-01")]),
+            changed(&[(PERIOD_END, "2025-02-30")]),
+            changed(&[]),
+        ];
+        let columns: Vec<super::super::coded::Coded> = (0..FIELDS)
+            .map(|k| {
+                let texts: Vec<&str> = rows.iter().map(|r| r[k]).collect();
+                super::super::coded::Coded::of_texts(&texts)
+            })
+            .collect();
+        let pos: Vec<Option<usize>> = (0..FIELDS).map(Some).collect();
+        let distinct: Vec<Option<usize>> = columns.iter().map(|c| Some(c.distinct())).collect();
+        let fmt = crate::programme::DateFormat::Iso;
+        let at = |i: usize| (Loc::Row(i as u64 + 1), i as u64 * 31);
+        // From the third row: the range's row i is the columns' row i + 2.
+        let share = || Share::new(FileReport::new("events.parquet"), &distinct, &pos, 4);
+        let (mut by_column, mut by_row) = (share(), share());
+        by_column.validate_coded(&pos, true, fmt, &columns, 2..rows.len(), at);
+        for i in 0..rows.len() - 2 {
+            by_row.validate(&pos, true, fmt, at(i), &CodedRow(&columns, i + 2));
+        }
+        assert_eq!(by_column.report.issues, by_row.report.issues);
+        assert_eq!(by_column.rows, by_row.rows);
+        assert_eq!(by_column.periods, by_row.periods);
+        assert_eq!(by_column.areas.values, by_row.areas.values);
+        let dicts = |s: &Share| s.dicts.iter().map(|d| d.values.clone()).collect::<Vec<_>>();
+        assert_eq!(dicts(&by_column), dicts(&by_row));
+        // Every rule above fired, and the clean rows, the edges and both areas were kept.
+        let fired: std::collections::BTreeSet<&str> = by_row
+            .report
+            .issues
+            .iter()
+            .map(|i| i.rule.as_str())
+            .collect();
+        let all = "E01 E02 E03 E04 E05 E06 E07 E09 E10 W01 W02 W04 W05 W06";
+        assert_eq!(fired.into_iter().collect::<Vec<_>>().join(" "), all);
+        // 34 rows in the range, 11 rejected (E01-E10; warnings keep their row).
+        assert_eq!(by_row.rows.len(), 23);
+        assert_eq!(by_row.areas.values, ["E08000033", "E09000001"]);
     }
 
     #[test]
