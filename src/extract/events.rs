@@ -1460,7 +1460,10 @@ impl<'s> Settled<'s> {
                 each().map(|r| seen.insert(r.hash())).collect::<Vec<bool>>()
             },
             || {
-                let mut persons: foldhash::HashMap<u128, u32> = foldhash::HashMap::default();
+                // Room for a person per four rows from the start: growing the map a
+                // doubling at a time moved every key again.
+                let mut persons: foldhash::HashMap<u128, u32> =
+                    foldhash::HashMap::with_capacity_and_hasher(n / 4, Default::default());
                 let mut with_nhs = vec![false];
                 let person: Vec<u32> = each()
                     .map(|r| {

@@ -115,12 +115,13 @@ fn deadline_days(ask: &Ask<'_, '_>) -> Result<i64, String> {
 fn plan_enquiries_within<'a>(ask: &Ask<'_, 'a>) -> Result<Plan<'a>, String> {
     let days = deadline_days(ask)?;
     let other: bool = ask.param("include_other_enquiries", true)?;
-    let f = with_enquiry_deadline(&ask.frame("safeguarding")?, days).map_err(|e| e.to_string())?;
+    let f = with_enquiry_deadline(&ask.frame("safeguarding")?, days, other)
+        .map_err(|e| e.to_string())?;
     Ok(ask.simple(
         "safeguarding",
         f,
         Box::new(move |ws, we| {
-            let (n, d) = enquiries_within(ws, we, other);
+            let (n, d) = enquiries_within(ws, we);
             (n, Some(d))
         }),
     ))
@@ -129,11 +130,12 @@ fn plan_enquiries_within<'a>(ask: &Ask<'_, 'a>) -> Result<Plan<'a>, String> {
 /// Enquiries still open past their deadline at the window end: a count.
 fn plan_enquiries_open_overdue<'a>(ask: &Ask<'_, 'a>) -> Result<Plan<'a>, String> {
     let days = deadline_days(ask)?;
-    let f = with_enquiry_deadline(&ask.frame("safeguarding")?, days).map_err(|e| e.to_string())?;
+    let f = with_enquiry_deadline(&ask.frame("safeguarding")?, days, true)
+        .map_err(|e| e.to_string())?;
     Ok(ask.simple(
         "safeguarding",
         f,
-        Box::new(move |_, we| (enquiries_open_overdue(we, true), None)),
+        Box::new(move |_, we| (enquiries_open_overdue(we), None)),
     ))
 }
 
@@ -168,11 +170,21 @@ pub(crate) fn with_concern_deadline(
     })
 }
 
-/// Adds `enquiry_deadline`: `Decision_Date` + `days`.
-pub(crate) fn with_enquiry_deadline(df: &DataFrame, days: i64) -> PolarsResult<DataFrame> {
-    with_deadline(df, "Decision_Date", "enquiry_deadline", |d| {
+/// Adds `enquiry_deadline`: `Decision_Date` + `days`; and `enquiry`: whether the row is an
+/// enquiry (a Section 42 enquiry, or also another safeguarding enquiry when `include_other`),
+/// judged once per plan: as an expression of every window it compared each row's decision
+/// text again for every window (two a month over three years).
+pub(crate) fn with_enquiry_deadline(
+    df: &DataFrame,
+    days: i64,
+    include_other: bool,
+) -> PolarsResult<DataFrame> {
+    let f = with_deadline(df, "Decision_Date", "enquiry_deadline", |d| {
         (d as i64 + days) as i32
-    })
+    })?;
+    f.lazy()
+        .with_column(is_enquiry(include_other).alias("enquiry"))
+        .collect()
 }
 
 /// The frame with a deadline column `name`, a date made from each row's date in `from` (empty
@@ -227,11 +239,11 @@ fn is_enquiry(include_other: bool) -> Expr {
 /// `safeguarding-enquiries-49d` (metrics.md §12): "deadline = Decision_Date + 49 days.
 /// Cohort = enquiries whose Decision_Date is in [ws, we]. An enquiry still open at we whose
 /// deadline is after we is left out. Denominator = the rest. Numerator = those with
-/// Enquiry_Concluded_Date ≤ deadline and ≤ we." Needs `enquiry_deadline`.
-pub(crate) fn enquiries_within(ws: NaiveDate, we: NaiveDate, include_other: bool) -> (Expr, Expr) {
+/// Enquiry_Concluded_Date ≤ deadline and ≤ we." Needs `enquiry_deadline` and `enquiry`.
+pub(crate) fn enquiries_within(ws: NaiveDate, we: NaiveDate) -> (Expr, Expr) {
     let decided = col("Decision_Date");
     let concluded = col("Enquiry_Concluded_Date");
-    let cohort = is_enquiry(include_other)
+    let cohort = col("enquiry")
         .and(decided.clone().gt_eq(date_lit(ws)))
         .and(decided.lt_eq(date_lit(we)));
     let open = concluded
@@ -254,10 +266,10 @@ pub(crate) fn enquiries_within(ws: NaiveDate, we: NaiveDate, include_other: bool
 
 /// `safeguarding-enquiries-open-overdue` (metrics.md §12): "a count of enquiries decided on
 /// or before we, not concluded by we, with deadline < we. It is a snapshot at we." Needs
-/// `enquiry_deadline`.
-pub(crate) fn enquiries_open_overdue(we: NaiveDate, include_other: bool) -> Expr {
+/// `enquiry_deadline` and `enquiry`.
+pub(crate) fn enquiries_open_overdue(we: NaiveDate) -> Expr {
     let concluded = col("Enquiry_Concluded_Date");
-    is_enquiry(include_other)
+    col("enquiry")
         .and(col("Decision_Date").lt_eq(date_lit(we)))
         .and(concluded.clone().is_null().or(concluded.gt(date_lit(we))))
         .and(col("enquiry_deadline").lt(date_lit(we)))
