@@ -27,6 +27,12 @@ pub(crate) struct Data {
     /// the linkage read `spells`.
     areas: Option<Vec<String>>,
     partition_frames: BTreeMap<String, PartitionFrame>,
+    /// A batch's view of the run's loaded frames, each cut to the batch's areas when a
+    /// metric first asks for it: most batches read none of them (the safeguarding and CHC
+    /// metrics are computed once over every area), and cutting every frame for every
+    /// batch compared each row's area with the batch's again and again (a national run's
+    /// seventy batches each went through all of its safeguarding rows).
+    batch_frames: BTreeMap<String, BatchFrame>,
     spells: std::sync::OnceLock<Result<Arc<Spells>, String>>,
     /// Each family's counts for a list of windows: the requests of a family (its parts,
     /// breakdowns) over the same windows share one pass.
@@ -53,6 +59,29 @@ impl std::ops::DerefMut for Data {
 }
 
 /// A partitioned extract's store, and the frame of a batch's rows once made.
+/// A loaded frame, and its rows of a batch's areas once asked for (`Data::frame`).
+type BatchFrame = (DataFrame, std::sync::OnceLock<Result<DataFrame, String>>);
+
+/// A loaded extract's rows of these areas (in order); the benchmarks' rows, which are other
+/// areas' figures, and a frame without an area column whole.
+fn of_areas(name: &str, df: &DataFrame, areas: &[String]) -> Result<DataFrame, String> {
+    let column = df
+        .column(crate::contract::area_column(name))
+        .and_then(|c| c.str().cloned());
+    match column {
+        Ok(col) if name != "benchmarks" => {
+            let wanted: std::collections::HashSet<&str> =
+                areas.iter().map(String::as_str).collect();
+            let mask: BooleanChunked = col
+                .iter()
+                .map(|a| a.is_some_and(|a| wanted.contains(a)))
+                .collect();
+            df.filter(&mask).map_err(|e| e.to_string())
+        }
+        _ => Ok(df.clone()),
+    }
+}
+
 type PartitionFrame = (
     Arc<dyn crate::extract::AreaRows>,
     std::sync::OnceLock<Result<DataFrame, String>>,
@@ -153,30 +182,17 @@ impl Data {
     /// benchmarks whole: they are other areas by design), the batch's events, and the
     /// run's coverage, to compute with nothing derived yet.
     pub(crate) fn batch(&self, areas: &[String]) -> Result<Data, String> {
-        let wanted: std::collections::HashSet<&str> = areas.iter().map(String::as_str).collect();
-        let mut frames = BTreeMap::new();
-        for (name, df) in &self.frames {
-            let kept = match df
-                .column(crate::contract::area_column(name))
-                .and_then(|c| c.str().cloned())
-            {
-                Ok(col) if name != "benchmarks" => {
-                    let mask: BooleanChunked = col
-                        .iter()
-                        .map(|a| a.is_some_and(|a| wanted.contains(a)))
-                        .collect();
-                    df.filter(&mask).map_err(|e| e.to_string())?
-                }
-                _ => df.clone(),
-            };
-            frames.insert(name.clone(), kept);
-        }
+        let batch_frames = self
+            .frames
+            .iter()
+            .map(|(name, df)| (name.clone(), (df.clone(), Default::default())))
+            .collect();
         let events = match &self.event_store {
             Some(store) => Some(store.events(areas)?),
             None => None,
         };
         let extracts = Extracts {
-            frames,
+            frames: BTreeMap::new(),
             coverage: self.coverage.clone(),
             missing: self.missing.clone(),
             absent: self.absent.clone(),
@@ -197,6 +213,7 @@ impl Data {
             shard: self.shard,
             areas: Some(areas.to_vec()),
             partition_frames,
+            batch_frames,
             ..Data::default()
         })
     }
@@ -207,6 +224,14 @@ impl Data {
     pub(super) fn frame(&self, name: &str) -> Option<Result<&DataFrame, String>> {
         if let Some(df) = self.frames.get(name) {
             return Some(Ok(df));
+        }
+        if let Some((whole, cut)) = self.batch_frames.get(name) {
+            let areas = self.areas.as_deref().unwrap_or_default();
+            return Some(
+                cut.get_or_init(|| of_areas(name, whole, areas))
+                    .as_ref()
+                    .map_err(Clone::clone),
+            );
         }
         let (store, frame) = self.partition_frames.get(name)?;
         let areas = self.areas.as_deref().unwrap_or_default();

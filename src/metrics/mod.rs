@@ -603,7 +603,7 @@ type YearPopulation = (i32, Option<u64>);
 impl<'d> Populations<'d> {
     fn of(data: &'d Data) -> Populations<'d> {
         let mut by = HashMap::new();
-        let Some(df) = data.frames.get("population") else {
+        let Some(Ok(df)) = data.frame("population") else {
             return Populations(by);
         };
         let column = |name: &str| df.column(name).ok();
