@@ -58,7 +58,6 @@ impl std::ops::DerefMut for Data {
     }
 }
 
-/// A partitioned extract's store, and the frame of a batch's rows once made.
 /// A loaded frame, and its rows of a batch's areas once asked for (`Data::frame`).
 type BatchFrame = (DataFrame, std::sync::OnceLock<Result<DataFrame, String>>);
 
@@ -82,6 +81,7 @@ fn of_areas(name: &str, df: &DataFrame, areas: &[String]) -> Result<DataFrame, S
     }
 }
 
+/// A partitioned extract's store, and the frame of a batch's rows once made.
 type PartitionFrame = (
     Arc<dyn crate::extract::AreaRows>,
     std::sync::OnceLock<Result<DataFrame, String>>,
@@ -178,9 +178,9 @@ impl Data {
         even_batches(rows, batch_rows())
     }
 
-    /// The run's data for a batch of areas: each extract's rows of those areas (the
-    /// benchmarks whole: they are other areas by design), the batch's events, and the
-    /// run's coverage, to compute with nothing derived yet.
+    /// The run's data for a batch of areas: each extract's rows of those areas, cut when a
+    /// metric first reads them (the benchmarks whole: they are other areas by design), the
+    /// batch's events, and the run's coverage, to compute with nothing derived yet.
     pub(crate) fn batch(&self, areas: &[String]) -> Result<Data, String> {
         let batch_frames = self
             .frames

@@ -170,7 +170,7 @@ pub(crate) fn with_concern_deadline(
     })
 }
 
-/// Adds `enquiry_deadline`: `Decision_Date` + `days`; and `enquiry`: whether the row is an
+/// Adds `enquiry_deadline`: `Decision_Date` + `days`; and `__enquiry`: whether the row is an
 /// enquiry (a Section 42 enquiry, or also another safeguarding enquiry when `include_other`),
 /// judged once per plan: as an expression of every window it compared each row's decision
 /// text again for every window (two a month over three years).
@@ -183,7 +183,7 @@ pub(crate) fn with_enquiry_deadline(
         (d as i64 + days) as i32
     })?;
     f.lazy()
-        .with_column(is_enquiry(include_other).alias("enquiry"))
+        .with_column(is_enquiry(include_other).alias("__enquiry"))
         .collect()
 }
 
@@ -239,11 +239,11 @@ fn is_enquiry(include_other: bool) -> Expr {
 /// `safeguarding-enquiries-49d` (metrics.md §12): "deadline = Decision_Date + 49 days.
 /// Cohort = enquiries whose Decision_Date is in [ws, we]. An enquiry still open at we whose
 /// deadline is after we is left out. Denominator = the rest. Numerator = those with
-/// Enquiry_Concluded_Date ≤ deadline and ≤ we." Needs `enquiry_deadline` and `enquiry`.
+/// Enquiry_Concluded_Date ≤ deadline and ≤ we." Needs `enquiry_deadline` and `__enquiry`.
 pub(crate) fn enquiries_within(ws: NaiveDate, we: NaiveDate) -> (Expr, Expr) {
     let decided = col("Decision_Date");
     let concluded = col("Enquiry_Concluded_Date");
-    let cohort = col("enquiry")
+    let cohort = col("__enquiry")
         .and(decided.clone().gt_eq(date_lit(ws)))
         .and(decided.lt_eq(date_lit(we)));
     let open = concluded
@@ -266,10 +266,10 @@ pub(crate) fn enquiries_within(ws: NaiveDate, we: NaiveDate) -> (Expr, Expr) {
 
 /// `safeguarding-enquiries-open-overdue` (metrics.md §12): "a count of enquiries decided on
 /// or before we, not concluded by we, with deadline < we. It is a snapshot at we." Needs
-/// `enquiry_deadline` and `enquiry`.
+/// `enquiry_deadline` and `__enquiry`.
 pub(crate) fn enquiries_open_overdue(we: NaiveDate) -> Expr {
     let concluded = col("Enquiry_Concluded_Date");
-    col("enquiry")
+    col("__enquiry")
         .and(col("Decision_Date").lt_eq(date_lit(we)))
         .and(concluded.clone().is_null().or(concluded.gt(date_lit(we))))
         .and(col("enquiry_deadline").lt(date_lit(we)))
