@@ -5,7 +5,7 @@ use super::partition::{
     read_day, read_loc, read_text, take, write_day, write_loc, write_text, Interner, Partitions,
     Record, Stored,
 };
-use super::values::{days, null, whole};
+use super::values::{days, null, whole, BIRTH_MONTHS, BIRTH_YEARS};
 use super::{date_column, read_chunks, refuse, Ledger, Loc, Severity, Source};
 use chrono::NaiveDate;
 use polars::prelude::*;
@@ -348,8 +348,8 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<DischargeStore> 
             let mut whole_at =
                 |slot: usize, k: usize| whole_seen[slot].get(code(k), || whole(get(k)));
             let (birth, age_at_admission) = if has_birth {
-                let year = whole_at(0, BIRTH_YEAR).filter(|y| (1900..=2099).contains(y));
-                let month = whole_at(1, BIRTH_MONTH).filter(|m| (1..=12).contains(m));
+                let year = whole_at(0, BIRTH_YEAR).filter(|y| BIRTH_YEARS.contains(y));
+                let month = whole_at(1, BIRTH_MONTH).filter(|m| BIRTH_MONTHS.contains(m));
                 match (year, month) {
                     (Some(y), Some(m)) => (NaiveDate::from_ymd_opt(y as i32, m as u32, 1), None),
                     _ => {

@@ -11,7 +11,7 @@ use super::partition::{
     day_bytes, read_day, read_loc, read_u128, read_u32, take, write_day, Interner, Partitions,
     Record,
 };
-use super::values::{days, null, whole};
+use super::values::{days, null, whole, BIRTH_MONTHS, BIRTH_YEARS};
 use super::{date_column, read_chunks, refuse, FileReport, Ledger, Loc, Severity, Source};
 use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
@@ -792,18 +792,11 @@ impl Share {
         };
         // Birth: the 1st of the birth month (§1.3); W02 makes it unknown on this row.
         let birth = if der {
-            // Each part: its value when in range, and whether it is null.
-            let mut part = |slot: usize, k: usize, range: std::ops::RangeInclusive<u64>| {
-                let read = || {
-                    (
-                        whole(get(k)).filter(|v| range.contains(v)),
-                        null(get(k)).is_none(),
-                    )
-                };
-                self.birth_seen[slot].get(code(k), read)
+            let mut part = |slot: usize, k: usize, range| {
+                self.birth_seen[slot].get(code(k), || birth_part(get(k), range))
             };
-            let (y, y_null) = part(0, BIRTH_YEAR, 1900..=2099);
-            let (m, m_null) = part(1, BIRTH_MONTH, 1..=12);
+            let (y, y_null) = part(0, BIRTH_YEAR, &BIRTH_YEARS);
+            let (m, m_null) = part(1, BIRTH_MONTH, &BIRTH_MONTHS);
             match (y, m) {
                 (Some(y), Some(m)) => NaiveDate::from_ymd_opt(y as i32, m as u32, 1),
                 _ if y_null && m_null => None,
@@ -960,16 +953,14 @@ impl Share {
         let column = |k: usize| pos[k].and_then(|c| columns.get(c));
         // Whether the row may be made here: false where a rule of one field fires.
         let mut clean = vec![true; n];
-        let mut only_if = |pass: &[bool]| {
-            for (c, p) in clean.iter_mut().zip(pass) {
-                *c &= *p;
-            }
-        };
         // E01.
         let mut area_seen = Seen::new(column(LA_CODE).map(|c| c.distinct()), n);
-        only_if(&each_row(column(LA_CODE), &rows, &mut area_seen, |_, v| {
-            !v.trim().is_empty()
-        }));
+        narrow(
+            &mut clean,
+            each_row(column(LA_CODE), &rows, &mut area_seen, |_, v| {
+                !v.trim().is_empty()
+            }),
+        );
         // W01, and the kept codes.
         let mut closed: [Vec<u8>; CLOSED.len()] = std::array::from_fn(|_| Vec::new());
         let lists = CLOSED.iter().chain(CHECKED_ONLY);
@@ -980,7 +971,7 @@ impl Share {
             let read = each_row(column(FIRST_CLOSED + i), &rows, seen, |_, v| {
                 null(v).map_or((EMPTY, true), |v| memo.read(v, list))
             });
-            only_if(&read.iter().map(|r| r.1).collect::<Vec<bool>>());
+            narrow(&mut clean, read.iter().map(|r| r.1));
             if let Some(c) = closed.get_mut(i) {
                 *c = read.into_iter().map(|r| r.0).collect();
             }
@@ -1008,13 +999,13 @@ impl Share {
         let (period_start, period_end) = (day(PERIOD_START, false), day(PERIOD_END, false));
         // The 1st of the birth month (§1.3); W02 where it does not read.
         let birth: Vec<Day> = if der {
-            let mut part = |slot: usize, k: usize, range: std::ops::RangeInclusive<u64>| {
+            let mut part = |slot: usize, k: usize, range| {
                 each_row(column(k), &rows, &mut self.birth_seen[slot], |_, v| {
-                    (whole(v).filter(|v| range.contains(v)), null(v).is_none())
+                    birth_part(v, range)
                 })
             };
-            let years = part(0, BIRTH_YEAR, 1900..=2099);
-            let months = part(1, BIRTH_MONTH, 1..=12);
+            let years = part(0, BIRTH_YEAR, &BIRTH_YEARS);
+            let months = part(1, BIRTH_MONTH, &BIRTH_MONTHS);
             years
                 .into_iter()
                 .zip(months)
@@ -1029,26 +1020,22 @@ impl Share {
             day(BIRTH_DATE, true)
         };
         for dated in [&start, &end, &death, &birth] {
-            only_if(
-                &dated
-                    .iter()
-                    .map(|d| !matches!(d, Day::Bad))
-                    .collect::<Vec<bool>>(),
-            );
+            narrow(&mut clean, dated.iter().map(|d| !matches!(d, Day::Bad)));
         }
         // W04.
         for (slot, k) in [UNIT_COST, PLANNED_UNITS].into_iter().enumerate() {
-            only_if(&each_row(
-                column(k),
-                &rows,
-                &mut self.numbers_seen[slot],
-                |_, v| plain_number(v),
-            ));
+            narrow(
+                &mut clean,
+                each_row(column(k), &rows, &mut self.numbers_seen[slot], |_, v| {
+                    plain_number(v)
+                }),
+            );
         }
         let service = Events::code("Event_Type", "Service");
         let text = |k: usize, row: usize| column(k).map_or("", |c| c.text(row));
         for (i, row) in rows.clone().enumerate() {
             let (nhs, la_id) = (null(text(NHS_NUMBER, row)), null(text(LA_ID, row)));
+            let area = text(LA_CODE, row).trim();
             // The rules of several fields (E02, E03, E04, E06, E10, W02, W05, W06): a row any
             // of them may fire on is left to `validate`, which says which.
             let made = 'row: {
@@ -1073,7 +1060,7 @@ impl Share {
                 let (loc, hash) = at(i);
                 Some(Row {
                     loc,
-                    key: person_key(text(LA_CODE, row).trim(), nhs, la_id),
+                    key: person_key(area, nhs, la_id),
                     has_nhs_number: nhs.is_some(),
                     birth: b,
                     death: d,
@@ -1088,11 +1075,18 @@ impl Share {
             match made {
                 Some(made) => {
                     let period = (on_day(period_start[i]), on_day(period_end[i]));
-                    self.keep(pos, made, period, text(LA_CODE, row).trim(), &cells)
+                    self.keep(pos, made, period, area, &cells)
                 }
                 None => self.validate(pos, der, date_format, at(i), &cells),
             }
         }
+    }
+}
+
+/// Narrows the rows `Share::validate_coded` may make itself to those `pass` keeps.
+fn narrow(clean: &mut [bool], pass: impl IntoIterator<Item = bool>) {
+    for (c, p) in clean.iter_mut().zip(pass) {
+        *c &= p;
     }
 }
 
@@ -1127,6 +1121,11 @@ fn each_row<T: Copy>(
             .collect(),
         None => vec![judge(None, ""); rows.len()],
     }
+}
+
+/// A birth year or month field: its value when in `range`, and whether it is null.
+fn birth_part(v: &str, range: &std::ops::RangeInclusive<u64>) -> (Option<u64>, bool) {
+    (whole(v).filter(|v| range.contains(v)), null(v).is_none())
 }
 
 /// W04's test: empty, or a plain finite number.

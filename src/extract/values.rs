@@ -159,6 +159,11 @@ pub(crate) fn canonical<'a>(value: &str, list: &[&'a str]) -> Option<&'a str> {
     list.iter().copied().find(|c| c.eq_ignore_ascii_case(&v))
 }
 
+/// The birth years and months a `Der_Birth_Year` / `Der_Birth_Month` pair may give
+/// (data-contract.md §1.3, §3): outside them the birth is unknown on that row.
+pub(crate) const BIRTH_YEARS: std::ops::RangeInclusive<u64> = 1900..=2099;
+pub(crate) const BIRTH_MONTHS: std::ops::RangeInclusive<u64> = 1..=12;
+
 /// A non-negative whole number written in plain digits.
 pub(crate) fn whole(s: &str) -> Option<u64> {
     let t = trimmed(s);
