@@ -945,9 +945,23 @@ impl<'a> Chunk<'a> {
             ChunkRows::Coded { columns, from } => {
                 for c in columns.iter() {
                     let codes = &c.codes()[from + rows.start..from + rows.end];
-                    let mut seen = coded::Seen::new(Some(c.distinct()), rows.len());
+                    if c.distinct() > rows.len() / 4 {
+                        // Identifiers: nearly every value is new.
+                        for (h, &code) in out.iter_mut().zip(codes) {
+                            *h = fold(*h, field(c.value(code)));
+                        }
+                        continue;
+                    }
+                    // Each value hashed once, its hash then read by code (as `coded::Seen`,
+                    // but a plain list: the look-up is most of the work). 0 is "not yet": a
+                    // value that hashes to 0 is only hashed again, to the same.
+                    let mut hashes = vec![0; c.distinct()];
                     for (h, &code) in out.iter_mut().zip(codes) {
-                        *h = fold(*h, seen.get(Some(code), || field(c.value(code))));
+                        let slot = &mut hashes[code as usize];
+                        if *slot == 0 {
+                            *slot = field(c.value(code));
+                        }
+                        *h = fold(*h, *slot);
                     }
                 }
             }

@@ -228,13 +228,19 @@ pub(crate) fn link(people: &People, events: &Events, d: &Spells) -> Result<Linke
     by_person.sort_unstable();
     // Rule 2: reablement episodes, clustered as ascof-2a rule 3; rule 3: links.
     let mut links = Vec::new();
+    // Both lists are in person order: each person's spells are the next run of `later`, not
+    // a search of all the spells (two binary searches a person were a third of the linkage).
+    let mut later = &spells[..];
     for group in by_person.chunk_by(|a, b| a.0 == b.0) {
         let p = group[0].0;
         let candidates = group.iter().map(|(_, n)| *n);
         let person_spells = {
-            let from = spells.partition_point(|s| s.0 < p);
-            let to = spells.partition_point(|s| s.0 <= p);
-            &spells[from..to]
+            let skipped = later.iter().take_while(|s| s.0 < p).count();
+            later = &later[skipped..];
+            let to = later.iter().take_while(|s| s.0 == p).count();
+            let (run, rest) = later.split_at(to);
+            later = rest;
+            run
         };
         let st: Vec<usize> = service_rows(p)
             .filter(|&r| service[r] == st_max && reablement(people.component[r]))

@@ -804,9 +804,6 @@ fn compute_with(
     let mut notes = BTreeSet::new();
     let mut area_lists: HashMap<&str, Vec<String>> = HashMap::new();
     let populations = Populations::of(data);
-    // Student's t by degrees of freedom: counts repeat across areas and months, and each
-    // quantile is an iterative inversion.
-    let mut t95: HashMap<u64, f64> = HashMap::new();
     let plans: Vec<Result<Plan<'_>, String>> = requests
         .iter()
         .map(|req| plan(req, data, programme, rules))
@@ -1094,7 +1091,7 @@ fn compute_with(
                         }
                     }
                 } else if plan.is_mean() {
-                    fill_mean(&mut row, s, n, s2 as f64, &mut t95);
+                    fill_mean(&mut row, s, n, s2 as f64);
                 } else if has_den {
                     fill(&mut row, n, Some(d), zero_value);
                 } else {
@@ -1235,15 +1232,26 @@ fn fill(row: &mut ResultRow, n: u64, d: Option<u64>, zero_value: bool) {
     }
 }
 
-/// An average in days: total days / count, with Student's t limits from the sum of squares
-/// (`t95` holds the quantiles worked out so far, by degrees of freedom).
-fn fill_mean(
-    row: &mut ResultRow,
-    total: u64,
-    count: u64,
-    sum_sq: f64,
-    t95: &mut HashMap<u64, f64>,
-) {
+/// Student's t 97.5% quantiles worked out so far, by degrees of freedom: counts repeat across
+/// areas, months and batches, and each quantile is an iterative inversion (a cache per batch
+/// worked most of them out again in every batch).
+static T95: std::sync::LazyLock<std::sync::Mutex<HashMap<u64, f64>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Student's t 97.5% quantile for `df` degrees of freedom, from `T95` when worked out before.
+fn t95(df: u64) -> f64 {
+    let cache = || T95.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(t) = cache().get(&df).copied() {
+        return t;
+    }
+    // Worked out unlocked: the other batch's thread need not wait for it.
+    let t = ci::t_quantile(0.975, df as f64);
+    cache().insert(df, t);
+    t
+}
+
+/// An average in days: total days / count, with Student's t limits from the sum of squares.
+fn fill_mean(row: &mut ResultRow, total: u64, count: u64, sum_sq: f64) {
     row.numerator = Some(total);
     row.denominator = Some(count);
     if count == 0 {
@@ -1255,9 +1263,7 @@ fn fill_mean(
         let k = count as f64;
         let mean = total as f64 / k;
         let var = ((sum_sq - k * mean * mean) / (k - 1.0)).max(0.0);
-        let t = *t95
-            .entry(count - 1)
-            .or_insert_with(|| ci::t_quantile(0.975, k - 1.0));
+        let t = t95(count - 1);
         let half = t * var.sqrt() / k.sqrt();
         row.lower95 = Some(mean - half);
         row.upper95 = Some(mean + half);
