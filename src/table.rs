@@ -133,7 +133,7 @@ impl<'c> Table<'c> {
     /// cell, or one that does not read as its kind (a disclosure marker), is null.
     pub(crate) fn to_parquet(&self) -> Result<Vec<u8>, String> {
         use rayon::prelude::*;
-        let columns: Vec<PlColumn> = self
+        let values: Vec<Values<'_>> = self
             .columns
             .par_iter()
             .enumerate()
@@ -142,43 +142,67 @@ impl<'c> Table<'c> {
                     .rows
                     .iter()
                     .map(|r| Some(r[i].as_str()).filter(|s| !s.is_empty()));
-                let name = c.name.into();
                 match c.kind {
-                    Kind::Text => PlColumn::new(name, cells.collect::<Vec<_>>()),
-                    Kind::Integer => PlColumn::new(
-                        name,
-                        cells
-                            .map(|s| s.and_then(|s| s.parse::<i64>().ok()))
-                            .collect::<Vec<_>>(),
-                    ),
-                    Kind::Float => PlColumn::new(
-                        name,
-                        cells
-                            .map(|s| s.and_then(|s| s.parse::<f64>().ok()))
-                            .collect::<Vec<_>>(),
-                    ),
-                    Kind::Date => {
-                        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("date");
-                        let days: Vec<Option<i32>> = cells
-                            .map(|s| {
-                                s.and_then(|s| s.parse::<chrono::NaiveDate>().ok())
-                                    .map(|d| (d - epoch).num_days() as i32)
-                            })
-                            .collect();
-                        PlColumn::new(name, days)
-                            .cast(&DataType::Date)
-                            .expect("i32 to date")
+                    Kind::Text => Values::Text(cells.collect()),
+                    Kind::Integer => {
+                        Values::Integer(cells.map(|s| s.and_then(|s| s.parse().ok())).collect())
                     }
+                    Kind::Float => {
+                        Values::Float(cells.map(|s| s.and_then(|s| s.parse().ok())).collect())
+                    }
+                    Kind::Date => Values::Date(
+                        cells
+                            .map(|s| s.and_then(|s| s.parse().ok()).map(days_since_epoch))
+                            .collect(),
+                    ),
                 }
             })
             .collect();
-        let mut df = DataFrame::new_infer_height(columns).map_err(|e| e.to_string())?;
-        let mut buf = Vec::new();
-        ParquetWriter::new(&mut buf)
-            .finish(&mut df)
-            .map_err(|e| e.to_string())?;
-        Ok(buf)
+        parquet(self.columns, values)
     }
+}
+
+/// One column's values for `parquet`, typed as its `Kind` says (`None`: no value).
+pub(crate) enum Values<'v> {
+    Text(Vec<Option<&'v str>>),
+    Integer(Vec<Option<i64>>),
+    Float(Vec<Option<f64>>),
+    /// Days since 1970-01-01.
+    Date(Vec<Option<i32>>),
+}
+
+/// A date as days since 1970-01-01, as a Parquet date column holds it.
+pub(crate) fn days_since_epoch(d: chrono::NaiveDate) -> i32 {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("date");
+    (d - epoch).num_days() as i32
+}
+
+/// A Parquet file of `columns` holding `values`, one per column in order: the one Parquet
+/// writer of every table (`Table::to_parquet`, and compute's results made straight from
+/// their rows).
+pub(crate) fn parquet(columns: &[Column], values: Vec<Values<'_>>) -> Result<Vec<u8>, String> {
+    use rayon::prelude::*;
+    let columns: Vec<PlColumn> = columns
+        .par_iter()
+        .zip(values)
+        .map(|(c, v)| {
+            let name = c.name.into();
+            match v {
+                Values::Text(v) => PlColumn::new(name, v),
+                Values::Integer(v) => PlColumn::new(name, v),
+                Values::Float(v) => PlColumn::new(name, v),
+                Values::Date(v) => PlColumn::new(name, v)
+                    .cast(&DataType::Date)
+                    .expect("i32 to date"),
+            }
+        })
+        .collect();
+    let mut df = DataFrame::new_infer_height(columns).map_err(|e| e.to_string())?;
+    let mut buf = Vec::new();
+    ParquetWriter::new(&mut buf)
+        .finish(&mut df)
+        .map_err(|e| e.to_string())?;
+    Ok(buf)
 }
 
 /// Reads back a CSV this module wrote: its header and its rows of cells exactly as `push`

@@ -26,13 +26,15 @@ pub(crate) struct Args<'a> {
 
 fn render(rows: &[ResultRow], ext: &str) -> Result<Vec<u8>, String> {
     use rayon::prelude::*;
+    if ext == "parquet" {
+        return crate::metrics::to_parquet(rows);
+    }
     let mut table = Table::new(COLUMNS);
     for cells in rows.par_iter().map(ResultRow::cells).collect::<Vec<_>>() {
         table.push(cells);
     }
     match ext {
         "json" => table.to_json(),
-        "parquet" => table.to_parquet(),
         _ => Ok(table.to_csv().into_bytes()),
     }
 }

@@ -18,7 +18,7 @@ use crate::extract::all::absent_reason;
 use data::covered;
 pub(crate) use data::{months_in, Data};
 pub(crate) use gap::{explain, gap_columns, GapRow};
-pub(crate) use results::{Request, ResultRow, ResultStatus, RowCells, COLUMNS};
+pub(crate) use results::{to_parquet, Request, ResultRow, ResultStatus, RowCells, COLUMNS};
 
 use crate::catalogue::{MetricDef, Unit};
 use crate::extract::values::days;
