@@ -1298,12 +1298,16 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
     // order, then every W07; a location sorts by file, then place).
     // Each area's settled rows go to partitions of their own as the engine reads them
     // (`Kept`), so a batch does not settle them again; the accepted rows are then dropped.
+    // Each area's accepted rows are freed once it is settled (`Taken`), so the settled
+    // records reuse their memory instead of adding to it.
     let settled = std::sync::Mutex::new((Partitions::new(), Partitions::new()));
+    let rows = partitions.rows().to_vec();
+    let taken = partitions.into_taken();
     let warned: Result<Vec<(AreaWarnings, u32)>, String> = (0..areas.values.len())
         .into_par_iter()
         .map(|a| {
-            let stored = partitions.bytes(a)?;
-            let s = Settled::of(&stored, partitions.rows()[a]);
+            let stored = taken.take(a)?;
+            let s = Settled::of(&stored, rows[a]);
             let warnings = (s.repeated().collect(), s.disagreeing());
             let (kept, nhs) = s.records();
             let mut store = settled.lock().map_err(|e| e.to_string())?;
@@ -1312,8 +1316,7 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
             Ok((warnings, s.persons.len() as u32))
         })
         .collect();
-    let rows = partitions.rows().to_vec();
-    drop(partitions);
+    drop(taken);
     let (mut repeated, mut disagreeing, persons) = match warned {
         Ok(w) => {
             let (w, persons): (Vec<AreaWarnings>, Vec<u32>) = w.into_iter().unzip();

@@ -318,18 +318,23 @@ impl Partitions {
         Ok(())
     }
 
+    /// An area's rows written out, read back.
+    fn read_back(dir: &tempfile::TempDir, area: usize) -> Result<Vec<u8>, String> {
+        let why = |e: std::io::Error| format!("cannot read the partitioned rows back: {e}");
+        let mut file = std::fs::File::open(Self::file(dir, area)).map_err(why)?;
+        let len = file.metadata().map_err(why)?.len() as usize;
+        let mut bytes = Vec::with_capacity(len);
+        file.read_to_end(&mut bytes).map_err(why)?;
+        Ok(bytes)
+    }
+
     /// The stored bytes of an area's rows, in file order: the file read back when some
     /// were written out, then the blocks held since, borrowed.
     pub(crate) fn bytes(&self, area: usize) -> Result<Stored<'_>, String> {
         let mut runs: Vec<std::borrow::Cow<'_, [u8]>> = Vec::new();
         let on_disk = self.on_disk.get(area).copied().unwrap_or(false);
         if let Some(dir) = self.spilled.as_ref().filter(|_| on_disk) {
-            let why = |e: std::io::Error| format!("cannot read the partitioned rows back: {e}");
-            let mut file = std::fs::File::open(Self::file(dir, area)).map_err(why)?;
-            let len = file.metadata().map_err(why)?.len() as usize;
-            let mut bytes = Vec::with_capacity(len);
-            file.read_to_end(&mut bytes).map_err(why)?;
-            runs.push(std::borrow::Cow::Owned(bytes));
+            runs.push(std::borrow::Cow::Owned(Self::read_back(dir, area)?));
         }
         let held = self.held.get(area).map_or(&[][..], Vec::as_slice);
         runs.extend(
@@ -338,6 +343,23 @@ impl Partitions {
                 .map(|b| std::borrow::Cow::Borrowed(b.as_slice())),
         );
         Ok(Stored(runs))
+    }
+
+    /// The partitions to be read once, area by area (`Taken::take`): each area's held rows
+    /// are freed as soon as its reader is done with them, not when the last area is.
+    pub(crate) fn into_taken(mut self) -> Taken {
+        // Every held byte counted in the run's count, to be taken out area by area.
+        HELD.fetch_add(self.unreported, std::sync::atomic::Ordering::Relaxed);
+        self.unreported = 0;
+        self.held_bytes = 0;
+        Taken {
+            held: std::mem::take(&mut self.held)
+                .into_iter()
+                .map(std::sync::Mutex::new)
+                .collect(),
+            spilled: self.spilled.take(),
+            on_disk: std::mem::take(&mut self.on_disk),
+        }
     }
 
     /// Every row of an area, in file order.
@@ -351,6 +373,54 @@ impl Partitions {
     #[cfg(test)]
     fn spilled(&self) -> bool {
         self.spilled.is_some()
+    }
+}
+
+/// Partitions read once, area by area (`Partitions::into_taken`).
+pub(crate) struct Taken {
+    held: Vec<std::sync::Mutex<Vec<Vec<u8>>>>,
+    /// The spilled rows' folder, removed when these are dropped.
+    spilled: Option<tempfile::TempDir>,
+    on_disk: Vec<bool>,
+}
+
+impl Taken {
+    /// An area's stored rows, as `Partitions::bytes` gives them, owned: the run's count of
+    /// held bytes lets them go now, and their memory goes when the caller drops them. An
+    /// area taken again has none.
+    pub(crate) fn take(&self, area: usize) -> Result<Stored<'static>, String> {
+        let mut runs: Vec<std::borrow::Cow<'static, [u8]>> = Vec::new();
+        let on_disk = self.on_disk.get(area).copied().unwrap_or(false);
+        if let Some(dir) = self.spilled.as_ref().filter(|_| on_disk) {
+            runs.push(std::borrow::Cow::Owned(Partitions::read_back(dir, area)?));
+        }
+        let blocks = match self.held.get(area) {
+            Some(held) => std::mem::take(&mut *held.lock().map_err(|e| e.to_string())?),
+            None => Vec::new(),
+        };
+        let bytes: usize = blocks.iter().map(Vec::len).sum();
+        HELD.fetch_sub(bytes, std::sync::atomic::Ordering::Relaxed);
+        runs.extend(
+            blocks
+                .into_iter()
+                .filter(|b| !b.is_empty())
+                .map(std::borrow::Cow::Owned),
+        );
+        Ok(Stored(runs))
+    }
+}
+
+impl Drop for Taken {
+    /// What was never taken is no longer held.
+    fn drop(&mut self) {
+        let left: usize = self
+            .held
+            .iter_mut()
+            .filter_map(|h| h.get_mut().ok())
+            .flatten()
+            .map(|b| b.len())
+            .sum();
+        HELD.fetch_sub(left, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
