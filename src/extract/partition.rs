@@ -358,7 +358,10 @@ impl Partitions {
                 .map(std::sync::Mutex::new)
                 .collect(),
             spilled: self.spilled.take(),
-            on_disk: std::mem::take(&mut self.on_disk),
+            on_disk: std::mem::take(&mut self.on_disk)
+                .into_iter()
+                .map(std::sync::atomic::AtomicBool::new)
+                .collect(),
         }
     }
 
@@ -381,7 +384,8 @@ pub(crate) struct Taken {
     held: Vec<std::sync::Mutex<Vec<Vec<u8>>>>,
     /// The spilled rows' folder, removed when these are dropped.
     spilled: Option<tempfile::TempDir>,
-    on_disk: Vec<bool>,
+    /// Whether an area has a file not yet taken.
+    on_disk: Vec<std::sync::atomic::AtomicBool>,
 }
 
 impl Taken {
@@ -390,9 +394,15 @@ impl Taken {
     /// area taken again has none.
     pub(crate) fn take(&self, area: usize) -> Result<Stored<'static>, String> {
         let mut runs: Vec<std::borrow::Cow<'static, [u8]>> = Vec::new();
-        let on_disk = self.on_disk.get(area).copied().unwrap_or(false);
+        let on_disk = self
+            .on_disk
+            .get(area)
+            .is_some_and(|d| d.swap(false, std::sync::atomic::Ordering::Relaxed));
         if let Some(dir) = self.spilled.as_ref().filter(|_| on_disk) {
             runs.push(std::borrow::Cow::Owned(Partitions::read_back(dir, area)?));
+            // Its disk space goes now, not at the end of the run (the folder is removed
+            // then in any case, so a file that cannot be removed now is left to it).
+            let _ = std::fs::remove_file(Partitions::file(dir, area));
         }
         let blocks = match self.held.get(area) {
             Some(held) => std::mem::take(&mut *held.lock().map_err(|e| e.to_string())?),
@@ -515,5 +525,29 @@ mod tests {
                 .map(String::len),
             Some(100_000)
         );
+    }
+
+    /// Partitions taken area by area give each area's rows as they were stored (the rows
+    /// spilled, then those held since), once: an area taken again, or never filled, has none.
+    #[test]
+    fn partitions_taken_give_each_area_once() {
+        let mut bytes = Vec::new();
+        spell(5).write(&mut bytes);
+        let mut p = Partitions::new();
+        p.budget = 3 * bytes.len();
+        for n in 0..10 {
+            p.push((n % 2) as usize, &spell(n)).expect("pushed");
+        }
+        assert!(p.spilled());
+        let taken = p.into_taken();
+        for area in 0..2 {
+            let want: Vec<Spell> = (0..10).filter(|n| n % 2 == area).map(spell).collect();
+            let stored = taken.take(area as usize).expect("taken");
+            assert_eq!(stored.read::<Spell>().collect::<Vec<_>>(), want);
+        }
+        for area in [0, 7] {
+            let rows = taken.take(area).expect("taken again");
+            assert_eq!(rows.read::<Spell>().count(), 0);
+        }
     }
 }
