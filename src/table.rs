@@ -152,7 +152,10 @@ impl<'c> Table<'c> {
                     }
                     Kind::Date => Values::Date(
                         cells
-                            .map(|s| s.and_then(|s| s.parse().ok()).map(days_since_epoch))
+                            .map(|s| {
+                                s.and_then(|s| s.parse().ok())
+                                    .map(crate::extract::values::days)
+                            })
                             .collect(),
                     ),
                 }
@@ -169,12 +172,6 @@ pub(crate) enum Values<'v> {
     Float(Vec<Option<f64>>),
     /// Days since 1970-01-01.
     Date(Vec<Option<i32>>),
-}
-
-/// A date as days since 1970-01-01, as a Parquet date column holds it.
-pub(crate) fn days_since_epoch(d: chrono::NaiveDate) -> i32 {
-    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("date");
-    (d - epoch).num_days() as i32
 }
 
 /// A Parquet file of `columns` holding `values`, one per column in order: the one Parquet

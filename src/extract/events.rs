@@ -1297,9 +1297,9 @@ pub(crate) fn load(src: &Source, ledger: &mut Ledger) -> Option<EventStore> {
     // warnings are listed as one pass over the file would list them (every W03 in file
     // order, then every W07; a location sorts by file, then place).
     // Each area's settled rows go to partitions of their own as the engine reads them
-    // (`Kept`), so a batch does not settle them again; the accepted rows are then dropped.
-    // Each area's accepted rows are freed once it is settled (`Taken`), so the settled
-    // records reuse their memory instead of adding to it.
+    // (`Kept`), so a batch does not settle them again; each area's accepted rows are freed
+    // once it is settled (`Taken`), so the settled records reuse their memory instead of
+    // adding to it.
     let settled = std::sync::Mutex::new((Partitions::new(), Partitions::new()));
     let rows = partitions.rows().to_vec();
     let taken = partitions.into_taken();

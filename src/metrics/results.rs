@@ -152,7 +152,8 @@ impl ResultRow {
 /// makes of their cells (`ResultRow::cells`), value for value, without rendering thirteen
 /// strings a row and reading them back (the single-core tail of a many-area run).
 pub(crate) fn to_parquet(rows: &[ResultRow]) -> Result<Vec<u8>, String> {
-    use crate::table::{days_since_epoch, Values};
+    use crate::extract::values::days;
+    use crate::table::Values;
     // A cell with no text is no value, as in `Table::to_parquet`.
     let text = |f: fn(&ResultRow) -> &str| {
         Values::Text(
@@ -162,7 +163,7 @@ pub(crate) fn to_parquet(rows: &[ResultRow]) -> Result<Vec<u8>, String> {
         )
     };
     let day = |f: fn(&ResultRow) -> NaiveDate| {
-        Values::Date(rows.iter().map(|r| Some(days_since_epoch(f(r)))).collect())
+        Values::Date(rows.iter().map(|r| Some(days(f(r)))).collect())
     };
     let count = |f: fn(&ResultRow) -> Option<u64>| {
         Values::Integer(
