@@ -275,7 +275,9 @@ mod at {
     pub(super) const BIRTH: usize = NHS + 1;
     /// The row's death, start and end, closed codes and open keys: as `Kept` ends.
     pub(super) const DEATH: usize = BIRTH + 4;
-    pub(super) const HASH: usize = DEATH + 3 * 4 + CLOSED.len() + 4 * OPEN.len();
+    /// The open keys, four bytes each (keyed first by a share, then over the file).
+    pub(super) const OPEN_KEYS: usize = DEATH + 3 * 4 + CLOSED.len();
+    pub(super) const HASH: usize = OPEN_KEYS + 4 * OPEN.len();
     pub(super) const SIZE: usize = HASH + 8;
 }
 
@@ -593,8 +595,10 @@ struct Share {
     dicts: Vec<Interner>,
     /// Reporting period per area (by the share's area key).
     periods: Vec<(Option<i32>, Option<i32>)>,
-    /// Accepted rows, with the share's area key.
-    rows: Vec<(u32, Row)>,
+    /// Accepted rows by the share's area key (from 1, here at key - 1): the rows as stored
+    /// (`Row::write`, the open keys the share's own) and how many. Written here, on the
+    /// cores that validate, the filing only renumbers the open keys and hands the bytes over.
+    rows: Vec<(Vec<u8>, usize)>,
     report: FileReport,
 }
 
@@ -625,8 +629,7 @@ impl Share {
             areas: Interner::new(),
             dicts: OPEN.iter().map(|_| Interner::new()).collect(),
             periods: Vec::new(),
-            // Room for every row of the share: growing it copied the rows again and again.
-            rows: Vec::with_capacity(rows),
+            rows: Vec::new(),
             report,
         }
     }
@@ -921,6 +924,7 @@ impl Share {
         let area_key = self.area_seen.get(code(LA_CODE), || areas.key(Some(area))) as usize;
         if self.periods.len() < area_key {
             self.periods.resize(area_key, (None, None));
+            self.rows.resize_with(area_key, Default::default);
         }
         widen(&mut self.periods[area_key - 1], period);
         for (i, (dict, key)) in self.dicts.iter_mut().zip(&mut row.open).enumerate() {
@@ -929,7 +933,9 @@ impl Share {
                 dict.key(v.as_deref())
             });
         }
-        self.rows.push((area_key as u32, row));
+        let (bytes, n) = &mut self.rows[area_key - 1];
+        row.write(bytes);
+        *n += 1;
     }
 
     /// Validates rows `rows` of columns read as codes (`validate`'s rules, the same result),
@@ -1140,22 +1146,28 @@ struct Unfiled {
     area_keys: Vec<u32>,
     /// Per open-list column, the file's key of each of the share's (by the share's key).
     dict_keys: Vec<Vec<u32>>,
-    rows: Vec<(u32, Row)>,
+    rows: Vec<(Vec<u8>, usize)>,
 }
 
-/// Files merged rows into their areas' partitions, keyed as over the file, in order; the
-/// first failure to write them out is kept, and nothing more is filed after it.
+/// Files merged rows into their areas' partitions, keyed as over the file, in order (each
+/// share's rows of an area, as written, become a block of the area's partition); the first
+/// failure to write them out is kept, and nothing more is filed after it.
 fn file_rows(unfiled: Vec<Unfiled>, partitions: &mut Partitions, failed: &mut Option<String>) {
     for u in unfiled {
-        for (area, mut row) in u.rows {
-            for (k, keys) in row.open.iter_mut().zip(&u.dict_keys) {
-                *k = keys[*k as usize];
+        for (local, (mut bytes, n)) in u.rows.into_iter().enumerate() {
+            if failed.is_some() {
+                return;
             }
-            if failed.is_none() {
-                *failed = partitions
-                    .push(u.area_keys[area as usize - 1] as usize - 1, &row)
-                    .err();
+            for record in bytes.chunks_exact_mut(at::SIZE) {
+                let open = &mut record[at::OPEN_KEYS..at::HASH];
+                for (key, keys) in open.chunks_exact_mut(4).zip(&u.dict_keys) {
+                    let share_key = u32::from_le_bytes(key.try_into().expect("4 bytes"));
+                    key.copy_from_slice(&keys[share_key as usize].to_le_bytes());
+                }
             }
+            *failed = partitions
+                .extend(u.area_keys[local] as usize - 1, &bytes, n)
+                .err();
         }
     }
 }
@@ -1876,7 +1888,7 @@ mod tests {
         let all = "E01 E02 E03 E04 E05 E06 E07 E09 E10 W01 W02 W04 W05 W06";
         assert_eq!(fired.into_iter().collect::<Vec<_>>().join(" "), all);
         // 34 rows in the range, 11 rejected (E01-E10; warnings keep their row).
-        assert_eq!(by_row.rows.len(), 23);
+        assert_eq!(by_row.rows.iter().map(|(_, n)| n).sum::<usize>(), 23);
         assert_eq!(by_row.areas.values, ["E08000033", "E09000001"]);
     }
 

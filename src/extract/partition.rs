@@ -213,6 +213,32 @@ impl Partitions {
         self.added(area, 1, grew)
     }
 
+    /// Adds `rows` whole records already written (`Record::write`) to an area's partition
+    /// as `push` adds them one by one: copied into the area's blocks.
+    pub(crate) fn extend(
+        &mut self,
+        area: usize,
+        records: &[u8],
+        rows: usize,
+    ) -> Result<(), String> {
+        let blocks = self.held_for(area);
+        let full = blocks
+            .last()
+            .is_none_or(|b| b.capacity() - b.len() < records.len());
+        if full {
+            let size = blocks
+                .last()
+                .map_or(4 * RECORD_ROOM, |b| (2 * b.capacity()).min(BLOCK))
+                .max(records.len());
+            blocks.push(Vec::with_capacity(size));
+        }
+        blocks
+            .last_mut()
+            .expect("made above")
+            .extend_from_slice(records);
+        self.added(area, rows, records.len())
+    }
+
     /// Adds `rows` records already written (`Record::write`) to an area's partition, as
     /// `push` adds one: the bytes become a block of their own, not copied.
     pub(crate) fn append(
