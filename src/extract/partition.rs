@@ -196,17 +196,7 @@ impl Partitions {
     /// Adds a row to an area's partition, writing every area's held rows out when the
     /// budget is passed.
     pub(crate) fn push<'r>(&mut self, area: usize, row: &impl Record<'r>) -> Result<(), String> {
-        let blocks = self.held_for(area);
-        let full = blocks
-            .last()
-            .is_none_or(|b| b.capacity() - b.len() < RECORD_ROOM);
-        if full {
-            let size = blocks
-                .last()
-                .map_or(4 * RECORD_ROOM, |b| (2 * b.capacity()).min(BLOCK));
-            blocks.push(Vec::with_capacity(size));
-        }
-        let block = blocks.last_mut().expect("made above");
+        let block = self.block_with_room(area, RECORD_ROOM);
         let before = block.len();
         row.write(block);
         let grew = block.len() - before;
@@ -221,22 +211,23 @@ impl Partitions {
         records: &[u8],
         rows: usize,
     ) -> Result<(), String> {
+        self.block_with_room(area, records.len())
+            .extend_from_slice(records);
+        self.added(area, rows, records.len())
+    }
+
+    /// An area's last block, or a new one when it has less than `room` bytes left: each new
+    /// block twice the one before, up to `BLOCK`, and never less than `room`.
+    fn block_with_room(&mut self, area: usize, room: usize) -> &mut Vec<u8> {
         let blocks = self.held_for(area);
-        let full = blocks
-            .last()
-            .is_none_or(|b| b.capacity() - b.len() < records.len());
-        if full {
+        if blocks.last().is_none_or(|b| b.capacity() - b.len() < room) {
             let size = blocks
                 .last()
                 .map_or(4 * RECORD_ROOM, |b| (2 * b.capacity()).min(BLOCK))
-                .max(records.len());
+                .max(room);
             blocks.push(Vec::with_capacity(size));
         }
-        blocks
-            .last_mut()
-            .expect("made above")
-            .extend_from_slice(records);
-        self.added(area, rows, records.len())
+        blocks.last_mut().expect("made above")
     }
 
     /// Adds `rows` records already written (`Record::write`) to an area's partition, as
