@@ -597,7 +597,7 @@ struct Share {
     periods: Vec<(Option<i32>, Option<i32>)>,
     /// Accepted rows by the share's area key (from 1, here at key - 1): the rows as stored
     /// (`Row::write`, the open keys the share's own) and how many. Written here, on the
-    /// cores that validate, the filing only renumbers the open keys and hands the bytes over.
+    /// cores that validate, the filing only renumbers the open keys and copies the bytes.
     rows: Vec<(Vec<u8>, usize)>,
     report: FileReport,
 }
@@ -1150,7 +1150,7 @@ struct Unfiled {
 }
 
 /// Files merged rows into their areas' partitions, keyed as over the file, in order (each
-/// share's rows of an area, as written, become a block of the area's partition); the first
+/// share's rows of an area, as written, copied into the area's blocks at once); the first
 /// failure to write them out is kept, and nothing more is filed after it.
 fn file_rows(unfiled: Vec<Unfiled>, partitions: &mut Partitions, failed: &mut Option<String>) {
     for u in unfiled {
