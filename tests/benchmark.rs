@@ -7,7 +7,8 @@
 //! ASCOF methods (`--method dhsc` within 1.2× of `bcfmon`), and `--explain-method` once. Then the board pack: `report` on
 //! the shipped example (render time = report − compute, target under 2 s) and on a generated
 //! programme of 40 schemes × 8 KPIs (target under 10 s). Between them, many areas: 4.1M
-//! events over 40 areas, compute --all against a bare polars read of the same file; and the
+//! events over 40 areas, compute --all against a bare polars read of the same file (and, to
+//! show where the time goes, a bare read of every input file and `check`); and the
 //! national case, 50M events over 150 areas (`BCFMON_BENCH_NATIONAL_ROWS=0` skips it).
 
 use polars::prelude::SerReader;
@@ -235,6 +236,10 @@ fn national_benchmark(largest: Option<(usize, f64)>) {
 /// `BCFMON_BENCH_AREAS` areas (default 40), generated with `synth --areas`; times a bare
 /// polars read of every column of the events file and `compute --all` on the same set, each
 /// run paired with a read, and prints the median of the pairs' ratios (target at most 5×).
+/// Beside it, where the run's time goes, each also paired with a read of the events: a bare
+/// read of every column of every input file (the events and the other extracts compute
+/// reads), and `check`, which reads, validates and settles every extract and computes
+/// nothing.
 fn areas_benchmark(repeats: usize) {
     let (target_rows, areas) = (
         env_usize("BCFMON_BENCH_AREA_ROWS", 4_100_000),
@@ -251,14 +256,40 @@ fn areas_benchmark(repeats: usize) {
         v[v.len() / 2]
     };
     let events = root.join("data/events.parquet");
+    let read = |path: &Path| {
+        let file = std::fs::File::open(path).expect("an input file");
+        polars::prelude::ParquetReader::new(file)
+            .finish()
+            .expect("a Parquet file")
+            .height()
+    };
     let bare_read = || {
         let t = Instant::now();
-        let file = std::fs::File::open(&events).expect("events file");
-        let df = polars::prelude::ParquetReader::new(file)
-            .finish()
-            .expect("a Parquet file");
-        assert_eq!(df.height(), rows);
+        assert_eq!(read(&events), rows);
         t.elapsed().as_secs_f64()
+    };
+    let mut inputs: Vec<std::path::PathBuf> = std::fs::read_dir(root.join("data"))
+        .expect("the data folder")
+        .map(|e| e.expect("a data file").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .collect();
+    inputs.sort();
+    let read_inputs = || {
+        let t = Instant::now();
+        let held: usize = inputs.iter().map(|p| read(p)).sum();
+        assert!(held > rows);
+        t.elapsed().as_secs_f64()
+    };
+    let check = || {
+        let (elapsed, _, ok) = run_measured(
+            Command::new(BIN)
+                .args(["check", "--root"])
+                .arg(root)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null()),
+        );
+        assert!(ok, "check failed");
+        elapsed.as_secs_f64()
     };
     // Each compute run right after a bare read, so both are timed in the same minute: this
     // machine's speed varies by half within the hour, and a ratio of times taken apart
@@ -271,12 +302,27 @@ fn areas_benchmark(repeats: usize) {
         peak_kb = peak_kb.max(peak);
     }
     let ratios: Vec<f64> = runs.iter().zip(&reads).map(|(c, b)| c / b).collect();
-    let (bare, compute) = (median(reads), median(runs));
+    // Where the time goes, each part paired with a read of the events of its own.
+    let (mut all_reads, mut checks) = (Vec::new(), Vec::new());
+    for _ in 0..repeats {
+        let b = bare_read();
+        all_reads.push(read_inputs() / b);
+        checks.push(check() / b);
+    }
+    let (bare, compute, ratio) = (median(reads), median(runs), median(ratios));
+    let check_ratio = median(checks);
     println!(
         "{rows} events over {areas} areas (synth {synth_s:.1} s): bare polars read of every column {bare:.2} s; compute --all {compute:.1} s, peak {:.0} MB, {:.0} rows/s: {:.1}× the bare read (median of the paired runs' ratios; target at most 5×)",
         peak_kb as f64 / 1024.0,
         rows as f64 / compute,
-        median(ratios)
+        ratio
+    );
+    println!(
+        "  where it goes, as multiples of the events' bare read: a bare read of all {} input files {:.1}×; check (read, validate and settle every extract, no metric) {:.1}×; so the metrics and outputs about {:.1}×",
+        inputs.len(),
+        median(all_reads),
+        check_ratio,
+        ratio - check_ratio
     );
 }
 
