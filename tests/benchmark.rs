@@ -291,16 +291,17 @@ fn areas_benchmark(repeats: usize) {
         assert!(ok, "check failed");
         elapsed.as_secs_f64()
     };
-    // Each compute run right after a bare read, so both are timed in the same minute: this
-    // machine's speed varies by half within the hour, and a ratio of times taken apart
-    // measured the hour as much as the engine.
     // The first reads in this process are slow and the later ones steady (measured 6
-    // December 2026: 0.72, 0.62, 0.34 s, then 0.23 s every time): its first use of that
-    // much memory, and the file just written. Until then a median of three pairs took a
-    // cold read as the limit and gave half the multiple; the limit is the steady read.
+    // December 2026: 0.72, 0.62, 0.34 s, then 0.23 s every time; the cause not found, the
+    // process's first use of that much memory or the file just written). Until then a
+    // median of three pairs took a cold read as the limit and gave half the multiple; the
+    // limit is the steady read.
     for _ in 0..3 {
         bare_read();
     }
+    // Each compute run right after a bare read, so both are timed in the same minute: this
+    // machine's speed varies by half within the hour, and a ratio of times taken apart
+    // measured the hour as much as the engine.
     let (mut reads, mut runs, mut peak_kb) = (Vec::new(), Vec::new(), 0);
     for _ in 0..repeats {
         reads.push(bare_read());
@@ -334,14 +335,14 @@ fn areas_benchmark(repeats: usize) {
         rows as f64 / compute,
         ratio
     );
-    let check = median(check_s);
+    let check_median = median(check_s);
     println!(
-        "  where it goes: a bare read of all {} input files {:.1}× the events' read; check (read, validate and settle every extract, no metric) {check:.1} s, {:.1}× the events' read and {:.1}× the read of every input file (each paired), and {:.0}% of compute's time",
+        "  where it goes: a bare read of all {} input files {:.1}× the events' read; check (read, validate and settle every extract, no metric) {check_median:.1} s, {:.1}× the events' read and {:.1}× the read of every input file (each paired), and {:.0}% of compute's time",
         inputs.len(),
         median(all_reads),
         median(checks),
         median(checks_of_all),
-        100.0 * check / compute
+        100.0 * check_median / compute
     );
 }
 
