@@ -9,7 +9,7 @@
 //! before, slice by slice; both give each row the same texts.
 
 use polars_buffer::Buffer;
-use polars_parquet::parquet::encoding::hybrid_rle::HybridRleDecoder;
+use polars_parquet::parquet::encoding::hybrid_rle::{HybridRleChunk, HybridRleDecoder};
 use polars_parquet::parquet::encoding::Encoding;
 use polars_parquet::parquet::metadata::{ColumnChunkMetadata, FileMetadata};
 use polars_parquet::parquet::page::{split_buffer, DataPageHeader};
@@ -256,7 +256,7 @@ fn read_chunk(
         None => 0,
     };
     let start = out.ids.len();
-    let mut codes: Vec<u32> = Vec::new();
+    let mut valid: Vec<u32> = Vec::new();
     while let Some(item) = pages.next() {
         let page = item.ok()?.decompress(&mut pages).ok()?;
         let n = page.num_values();
@@ -271,22 +271,32 @@ fn read_chunk(
             }
         }
         let split = split_buffer(&page).ok()?;
-        let valid = if optional {
-            let levels = HybridRleDecoder::new(split.def, 1, n).collect().ok()?;
-            (levels.len() == n).then_some(levels)?
+        let present = if optional {
+            valid = HybridRleDecoder::new(split.def, 1, n).collect().ok()?;
+            if valid.len() != n {
+                return None;
+            }
+            valid.iter().filter(|v| **v == 1).count()
         } else {
-            vec![1; n]
+            n
         };
-        let present = valid.iter().filter(|v| **v == 1).count();
-        codes.clear();
+        // The page's values go straight onto the column's codes (the present ones first,
+        // then spread to their rows below): a page was decoded into a buffer of its own and
+        // copied on, a cell at a time, which was a tenth of reading the events.
+        let at = out.ids.len();
         match page.encoding() {
             Encoding::PlainDictionary | Encoding::RleDictionary => {
                 let (&width, indices) = split.values.split_first()?;
-                codes.extend(
-                    HybridRleDecoder::new(indices, u32::from(width), present)
-                        .collect()
-                        .ok()?,
-                );
+                let mut decoder = HybridRleDecoder::new(indices, u32::from(width), present);
+                while let Some(chunk) = decoder.next_chunk().ok()? {
+                    match chunk {
+                        HybridRleChunk::Rle(code, length) => {
+                            out.ids.resize(out.ids.len() + length, code)
+                        }
+                        HybridRleChunk::Bitpacked(codes) => codes.collect_into(&mut out.ids),
+                    }
+                }
+                let codes = &mut out.ids[at..];
                 if codes.len() != present || codes.iter().any(|c| *c >= size) {
                     return None;
                 }
@@ -295,14 +305,25 @@ fn read_chunk(
             Encoding::Plain => {
                 let mut values = split.values;
                 for _ in 0..present {
-                    codes.push(out.push(plain_value(&mut values)?)?);
+                    let code = out.push(plain_value(&mut values)?)?;
+                    out.ids.push(code);
                 }
             }
             _ => return None,
         }
-        let mut next = codes.iter();
-        for v in &valid {
-            out.ids.push(if *v == 1 { *next.next()? } else { 0 });
+        if present < n {
+            // Each present value moved to its row, from the last back (a row is never
+            // before its value, so nothing is overwritten before it is moved); a null is 0.
+            out.ids.resize(at + n, 0);
+            let mut next = at + present;
+            for (row, v) in valid.iter().enumerate().rev() {
+                out.ids[at + row] = if *v == 1 {
+                    next -= 1;
+                    out.ids[next]
+                } else {
+                    0
+                };
+            }
         }
         pages.reuse_page_buffer(page);
     }
