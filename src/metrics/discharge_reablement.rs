@@ -7,7 +7,7 @@ use super::people::{self, People, Slot, Span, Tally};
 use super::reablement;
 use super::{Ask, Plan};
 use crate::catalogue::{MetricDef, Polarity, Unit};
-use crate::extract::discharges::Spells;
+use crate::extract::discharges::{Code, Spells};
 use crate::extract::events::Events;
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -165,15 +165,12 @@ pub(crate) fn link(people: &People, events: &Events, d: &Spells) -> Result<Linke
         let Some(age) = d.age_at(i, Some(x)) else {
             continue;
         };
-        let bad = |v: Option<&str>, list: &[&str]| v.is_none_or(|v| list.contains(&v));
+        let bad = |v: Code, list: &[&str]| v.is_empty() || v.is_in(list);
         if a >= x
             || age < 65
-            || bad(adm_m[i].as_str(), &["31", "32", "82", "83"])
-            || bad(dis_m[i].as_str(), &["4", "5"])
-            || bad(
-                dest[i].as_str(),
-                &["49", "50", "51", "52", "79", "87", "88"],
-            )
+            || bad(adm_m[i], &["31", "32", "82", "83"])
+            || bad(dis_m[i], &["4", "5"])
+            || bad(dest[i], &["49", "50", "51", "52", "79", "87", "88"])
         {
             continue;
         }
@@ -213,9 +210,7 @@ pub(crate) fn link(people: &People, events: &Events, d: &Spells) -> Result<Linke
     // eligible spell), each sorted by person so a person's spells are one run.
     let mut spells: Vec<(u32, i32, bool, Option<i32>)> = (0..d.len())
         .filter_map(|i| {
-            let emergency = adm_m[i]
-                .as_str()
-                .is_some_and(|m| super::hospital::EMERGENCY.contains(&m));
+            let emergency = adm_m[i].is_in(super::hospital::EMERGENCY);
             Some((keys[i]?, admitted[i]?, emergency, spell_death[i]))
         })
         .collect();

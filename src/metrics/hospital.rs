@@ -145,10 +145,7 @@ pub(crate) const EMERGENCY: &[&str] = &["21", "22", "23", "24", "25", "2A", "2B"
 /// not people. Spells still in progress count." The denominator is population 65+. Dated by
 /// `Admission_Date`; an unknown age is not 65+.
 fn emergency_admission_65(s: &Spells, i: usize) -> bool {
-    s.admission_method[i]
-        .as_str()
-        .is_some_and(|m| EMERGENCY.contains(&m))
-        && s.age_at(i, s.admitted[i]).is_some_and(|a| a >= 65)
+    s.admission_method[i].is_in(EMERGENCY) && s.age_at(i, s.admitted[i]).is_some_and(|a| a >= 65)
 }
 
 /// `bcf-discharge-usual-residence` (metrics.md §8), as (numerator, denominator):
@@ -157,13 +154,13 @@ fn emergency_admission_65(s: &Spells, i: usize) -> bool {
 /// Discharge_Destination = 19." Spells whose method or destination is empty or failed its
 /// pattern (D05) are left out. Dated by `Discharge_Date`.
 fn discharge_usual_residence(s: &Spells, i: usize) -> (bool, bool) {
-    let destination = s.destination[i].as_str();
+    let (method, destination) = (s.discharge_method[i], s.destination[i]);
     let denominator = s.age_at(i, s.discharged[i]).is_some_and(|a| a >= 18)
-        && s.discharge_method[i]
-            .as_str()
-            .is_some_and(|m| m != "4" && m != "5")
-        && destination.is_some_and(|d| d != "79");
-    (denominator && destination == Some("19"), denominator)
+        && !method.is_empty()
+        && !method.is_in(&["4", "5"])
+        && !destination.is_empty()
+        && !destination.is_in(&["79"]);
+    (denominator && destination.is_in(&["19"]), denominator)
 }
 
 /// Eligible spells for the discharge delay (metrics.md §9): "Discharge_Date in [ws, we],
