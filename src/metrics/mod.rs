@@ -34,6 +34,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+/// A request's tally (none for a row-counting plan), and where each of its windows is in it
+/// (none for a window no area can report).
+type TallyAt = (Option<Result<Arc<Tally>, String>>, Vec<Option<usize>>);
+
 /// A family's pass: its tally for the windows given.
 type MakeTally<'a> = Box<dyn Fn(&[Span]) -> Result<Tally, String> + 'a>;
 
@@ -808,9 +812,22 @@ fn compute_with(
         .iter()
         .map(|req| plan(req, data, programme, rules))
         .collect();
-    let family_windows = family_windows(requests, &plans, months);
+    // The areas each plan's rows are listed for, an extract's areas found once (by the
+    // first plan that reads it, as the rows are listed in request order).
+    let area_lists_of: Vec<Vec<String>> = plans
+        .iter()
+        .map(|plan| match (plan, areas) {
+            (Err(_), _) => Vec::new(),
+            (Ok(_), Some(a)) => a.to_vec(),
+            (Ok(plan), None) => area_lists
+                .entry(plan.source)
+                .or_insert_with(|| present_areas(plan, data))
+                .clone(),
+        })
+        .collect();
+    let family_windows = family_windows(requests, &plans, months, &area_lists_of, data);
     count_together(data, &plans, &family_windows);
-    for (req, plan) in requests.iter().zip(plans) {
+    for (ri, (req, plan)) in requests.iter().zip(plans).enumerate() {
         bar.set_message(req.metric.clone());
         bar.inc(months.len().max(1) as u64);
         let unit_of = || {
@@ -858,80 +875,37 @@ fn compute_with(
         };
         // D8 (metrics.md §16): DHSC's output tables give 0 for a zero denominator.
         let zero_value = plan.tallied.as_ref().is_some_and(|t| t.rules.has(Rule::D8));
-        let area_list: Vec<String> = match areas {
-            Some(a) => a.to_vec(),
-            // Every area of the extract, listed once per extract.
-            None => area_lists
-                .entry(plan.source)
-                .or_insert_with(|| {
-                    let present: BTreeSet<&str> = match (&plan.tallied, &data.events, &plan.dated) {
-                        // The events' areas run together, each once.
-                        (Some(_), Some(ev), _) => {
-                            ev.columns.areas.iter().map(|(a, _)| a.as_str()).collect()
-                        }
-                        (_, _, Some(Dated::Spells { areas, .. })) => {
-                            areas.iter().copied().collect()
-                        }
-                        _ => plan
-                            .frame
-                            .column(plan.area)
-                            .ok()
-                            .and_then(|c| {
-                                // An area's rows run together: only a change of area is looked
-                                // up.
-                                c.str().ok().map(|s| {
-                                    let mut set = BTreeSet::new();
-                                    let mut last = None;
-                                    for a in s.iter().flatten() {
-                                        if last != Some(a) {
-                                            set.insert(a);
-                                            last = Some(a);
-                                        }
-                                    }
-                                    set
-                                })
-                            })
-                            .unwrap_or_default(),
-                    };
-                    present
-                        .into_iter()
-                        .filter(|a| data.shard.is_none_or(|s| s.holds(a)))
-                        .map(str::to_string)
-                        .collect()
-                })
-                .clone(),
-        };
+        let area_list = area_lists_of[ri].as_slice();
         // Row-counting plans: every window of the request in one pass over the frame (one
         // group-by with a numerator and denominator per window), not one query per window.
         let spans = spans(&plan, req, months);
         // A family's tally holds the windows of all its requests: `window_at` says where
         // each of this request's windows is in it (a dated plan's tally is its own).
-        let (tally, window_at): (Option<Result<Arc<Tally>, String>>, Vec<usize>) =
-            match (&plan.tallied, &plan.dated) {
-                (Some(t), _) => {
-                    let all = &family_windows[&(t.family, t.rules)];
-                    let at = spans
-                        .iter()
-                        .map(|s| {
-                            all.iter()
-                                .position(|w| w == s)
-                                .expect("a window of the family")
-                        })
-                        .collect();
-                    (
-                        Some(data.tally(t.family, t.rules, all.clone(), &t.make)),
-                        at,
-                    )
-                }
-                (None, Some(dt)) => (
-                    Some(
-                        data.dated_rows(req, || dated_rows(&plan, dt))
-                            .map(|rows| Arc::new(count_dated(&rows, &spans))),
-                    ),
-                    (0..spans.len()).collect(),
+        let (tally, window_at): TallyAt = match (&plan.tallied, &plan.dated) {
+            (Some(t), _) => {
+                let all = &family_windows[&(t.family, t.rules)];
+                // A window no area can report is not in the family's tally (and is
+                // never read: its rows are insufficient-coverage).
+                let at = spans
+                    .iter()
+                    .map(|s| all.iter().position(|w| w == s))
+                    .collect();
+                let tally = if all.is_empty() {
+                    Ok(Arc::new(Tally::new(Vec::new(), 0, 0)))
+                } else {
+                    data.tally(t.family, t.rules, all.clone(), &t.make)
+                };
+                (Some(tally), at)
+            }
+            (None, Some(dt)) => (
+                Some(
+                    data.dated_rows(req, || dated_rows(&plan, dt))
+                        .map(|rows| Arc::new(count_dated(&rows, &spans))),
                 ),
-                (None, None) => (None, Vec::new()),
-            };
+                (0..spans.len()).map(Some).collect(),
+            ),
+            (None, None) => (None, Vec::new()),
+        };
         let batched: Option<Result<DataFrame, String>> = tally.is_none().then(|| {
             let mut aggs = Vec::new();
             for (i, m) in months.iter().enumerate() {
@@ -954,19 +928,9 @@ fn compute_with(
             let Some((ws, we)) = window_bounds(req.window, *m) else {
                 continue;
             };
-            let (ws_eff, we_eff) = if plan.snapshot { (we, we) } else { (ws, we) };
-            let look_from = ws_eff - chrono::Duration::days(plan.lookback);
-            let look_to = we_eff + chrono::Duration::days(plan.lookahead);
-            let is_covered = |a: &str| {
-                std::iter::once(plan.source)
-                    .chain(plan.also_covered_by)
-                    .all(|s| {
-                        data.coverage_for(s, a)
-                            .is_some_and(|c| covered(c, look_from, look_to))
-                    })
-            };
+            let is_covered = |a: &str| window_covered(data, &plan, (ws, we), a);
             if !area_list.iter().any(|a| is_covered(a)) {
-                for a in &area_list {
+                for a in area_list {
                     rows.push(empty_row(
                         a,
                         req,
@@ -1011,7 +975,7 @@ fn compute_with(
                         req.metric,
                         e.to_string().lines().next().unwrap_or("")
                     ));
-                    for a in &area_list {
+                    for a in area_list {
                         rows.push(empty_row(
                             a,
                             req,
@@ -1041,17 +1005,20 @@ fn compute_with(
                 .column(plan.area)
                 .ok()
                 .and_then(|c| c.str().ok().cloned());
-            for a in &area_list {
+            for a in area_list {
                 let idx = area_col
                     .as_ref()
                     .and_then(|c| c.iter().position(|x| x == Some(a.as_str())));
                 let (n, d, s, s2) = match (&plan.tallied, &tally) {
-                    (Some(t), Some(Ok(tally))) => (
-                        tally.get(window_at[mi], a, t.n),
-                        t.d.map_or(0, |d| tally.get(window_at[mi], a, d)),
-                        0,
-                        0,
-                    ),
+                    (Some(t), Some(Ok(tally))) => {
+                        let w = window_at[mi].expect("a window some area can report is counted");
+                        (
+                            tally.get(w, a, t.n),
+                            t.d.map_or(0, |d| tally.get(w, a, d)),
+                            0,
+                            0,
+                        )
+                    }
                     (None, Some(Ok(tally))) => (
                         tally.get(mi, a, DATED_NUMERATOR),
                         tally.get(mi, a, DATED_DENOMINATOR),
@@ -1105,28 +1072,89 @@ fn compute_with(
     (rows, notes.into_iter().collect())
 }
 
+/// Every area of a plan's extract (in this batch, of this shard), each once: the areas a
+/// plan's rows are listed for when no areas are asked for.
+fn present_areas(plan: &Plan<'_>, data: &Data) -> Vec<String> {
+    let present: BTreeSet<&str> = match (&plan.tallied, &data.events, &plan.dated) {
+        // The events' areas run together, each once.
+        (Some(_), Some(ev), _) => ev.columns.areas.iter().map(|(a, _)| a.as_str()).collect(),
+        (_, _, Some(Dated::Spells { areas, .. })) => areas.iter().copied().collect(),
+        _ => plan
+            .frame
+            .column(plan.area)
+            .ok()
+            .and_then(|c| {
+                // An area's rows run together: only a change of area is looked up.
+                c.str().ok().map(|s| {
+                    let mut set = BTreeSet::new();
+                    let mut last = None;
+                    for a in s.iter().flatten() {
+                        if last != Some(a) {
+                            set.insert(a);
+                            last = Some(a);
+                        }
+                    }
+                    set
+                })
+            })
+            .unwrap_or_default(),
+    };
+    present
+        .into_iter()
+        .filter(|a| data.shard.is_none_or(|s| s.holds(a)))
+        .map(str::to_string)
+        .collect()
+}
+
 /// Every window the requests of each family count (by family and rules, each window once, in
 /// order of first asking), so that a family makes one pass over the people for all of them:
-/// its month and rolling 12-month windows, a snapshot's days. A pass costs mostly what each
+/// its month and rolling 12-month windows, a snapshot's days, each where some area of the
+/// request's can report it (`window_covered`; the others' rows are insufficient-coverage). A pass costs mostly what each
 /// person's rows cost to gather and rank, whatever the windows (measured on 4.1M events:
 /// a family's pass over no window took three quarters of the time of one over 37).
 fn family_windows(
     requests: &[Request],
     plans: &[Result<Plan<'_>, String>],
     months: &[Month],
+    area_lists: &[Vec<String>],
+    data: &Data,
 ) -> HashMap<(&'static str, Rules), Vec<Span>> {
     let mut out: HashMap<(&'static str, Rules), Vec<Span>> = HashMap::new();
-    for (req, plan) in requests.iter().zip(plans) {
+    for ((req, plan), area_list) in requests.iter().zip(plans).zip(area_lists) {
         let Ok(plan) = plan else { continue };
         let Some(t) = &plan.tallied else { continue };
         let all = out.entry((t.family, t.rules)).or_default();
-        for s in spans(plan, req, months) {
-            if !all.contains(&s) {
+        for (m, s) in months.iter().zip(spans(plan, req, months)) {
+            // Only a window some area can report: on 4.1M events over 40 areas a third of
+            // the rolling 12-month windows lack the year before them in every area.
+            let reported = window_bounds(req.window, *m)
+                .is_some_and(|w| area_list.iter().any(|a| window_covered(data, plan, w, a)));
+            if reported && !all.contains(&s) {
                 all.push(s);
             }
         }
     }
     out
+}
+
+/// Whether `area` holds the coverage a plan's window (ws, we) needs (metrics.md §0.4): its
+/// extract, and the second one it reads if any, cover the window with the look-back before
+/// it and the look-ahead after (a snapshot's window is its last day).
+fn window_covered(
+    data: &Data,
+    plan: &Plan<'_>,
+    (ws, we): (NaiveDate, NaiveDate),
+    area: &str,
+) -> bool {
+    let (ws, we) = if plan.snapshot { (we, we) } else { (ws, we) };
+    let look_from = ws - chrono::Duration::days(plan.lookback);
+    let look_to = we + chrono::Duration::days(plan.lookahead);
+    std::iter::once(plan.source)
+        .chain(plan.also_covered_by)
+        .all(|s| {
+            data.coverage_for(s, area)
+                .is_some_and(|c| covered(c, look_from, look_to))
+        })
 }
 
 /// The families of a batch that count the same people person by person, counted in one
@@ -1140,11 +1168,12 @@ fn count_together(
     for plan in plans.iter().flatten() {
         let Some(t) = &plan.tallied else { continue };
         let Some(b) = &t.by_person else { continue };
-        let key = (
-            t.family,
-            t.rules,
-            family_windows[&(t.family, t.rules)].clone(),
-        );
+        let windows = &family_windows[&(t.family, t.rules)];
+        // A family no area can report in any window is not counted (nor read).
+        if windows.is_empty() {
+            continue;
+        }
+        let key = (t.family, t.rules, windows.clone());
         let i = match by_people
             .iter()
             .position(|(p, _)| std::ptr::eq(*p, b.people))
