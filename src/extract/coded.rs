@@ -272,7 +272,16 @@ fn read_chunk(
         }
         let split = split_buffer(&page).ok()?;
         let present = if optional {
-            valid = HybridRleDecoder::new(split.def, 1, n).collect().ok()?;
+            // The definition levels into the buffer of the page before (as `collect`
+            // decodes them, without a Vec per page).
+            valid.clear();
+            let mut levels = HybridRleDecoder::new(split.def, 1, n);
+            while let Some(chunk) = levels.next_chunk().ok()? {
+                match chunk {
+                    HybridRleChunk::Rle(level, length) => valid.resize(valid.len() + length, level),
+                    HybridRleChunk::Bitpacked(levels) => levels.collect_into(&mut valid),
+                }
+            }
             if valid.len() != n {
                 return None;
             }

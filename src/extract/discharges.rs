@@ -114,7 +114,7 @@ impl Code {
     }
 
     /// Whether the code is one of `list` (an empty field is none of them). Compared as
-    /// bytes: the hospital metrics ask this of every spell for every window's plan, and
+    /// bytes: the hospital metrics and the ascof-2d linkage ask this of every spell, and
     /// making each code's text first (`as_str`, a UTF-8 check) was a sixtieth of a run.
     pub(crate) fn is_in(&self, list: &[&str]) -> bool {
         let v = &self.bytes[..self.len as usize];

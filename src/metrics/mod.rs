@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// A request's tally (none for a row-counting plan), and where each of its windows is in it
-/// (none for a window no area can report).
+/// (none for a window not in the family's tally: no area of the request can report it).
 type TallyAt = (Option<Result<Arc<Tally>, String>>, Vec<Option<usize>>);
 
 /// A family's pass: its tally for the windows given.
@@ -817,6 +817,7 @@ fn compute_with(
     let area_lists_of: Vec<Vec<String>> = plans
         .iter()
         .map(|plan| match (plan, areas) {
+            // A plan that failed lists its rows for areas of its own (below).
             (Err(_), _) => Vec::new(),
             (Ok(_), Some(a)) => a.to_vec(),
             (Ok(plan), None) => area_lists
@@ -879,13 +880,15 @@ fn compute_with(
         // Row-counting plans: every window of the request in one pass over the frame (one
         // group-by with a numerator and denominator per window), not one query per window.
         let spans = spans(&plan, req, months);
-        // A family's tally holds the windows of all its requests: `window_at` says where
-        // each of this request's windows is in it (a dated plan's tally is its own).
+        // A family's tally holds the windows its requests can report (`family_windows`):
+        // `window_at` says where each of this request's windows is in it (a dated plan's
+        // tally is its own).
         let (tally, window_at): TallyAt = match (&plan.tallied, &plan.dated) {
             (Some(t), _) => {
                 let all = &family_windows[&(t.family, t.rules)];
-                // A window no area can report is not in the family's tally (and is
-                // never read: its rows are insufficient-coverage).
+                // A window none of the request's areas can report may not be in the
+                // family's tally; it is never read (its rows are insufficient-coverage, found
+                // by the same test, `window_covered`, below).
                 let at = spans
                     .iter()
                     .map(|s| all.iter().position(|w| w == s))
@@ -1108,10 +1111,11 @@ fn present_areas(plan: &Plan<'_>, data: &Data) -> Vec<String> {
 
 /// Every window the requests of each family count (by family and rules, each window once, in
 /// order of first asking), so that a family makes one pass over the people for all of them:
-/// its month and rolling 12-month windows, a snapshot's days, each where some area of the
-/// request's can report it (`window_covered`; the others' rows are insufficient-coverage). A pass costs mostly what each
-/// person's rows cost to gather and rank, whatever the windows (measured on 4.1M events:
-/// a family's pass over no window took three quarters of the time of one over 37).
+/// its month and rolling 12-month windows, a snapshot's days, each only where one of the
+/// request's areas can report it (`window_covered`; elsewhere its rows are
+/// insufficient-coverage). A pass costs mostly what each person's rows cost to gather and
+/// rank, whatever the windows (measured on 4.1M events: a family's pass over no window took
+/// three quarters of the time of one over 37).
 fn family_windows(
     requests: &[Request],
     plans: &[Result<Plan<'_>, String>],
@@ -1125,8 +1129,8 @@ fn family_windows(
         let Some(t) = &plan.tallied else { continue };
         let all = out.entry((t.family, t.rules)).or_default();
         for (m, s) in months.iter().zip(spans(plan, req, months)) {
-            // Only a window some area can report: on 4.1M events over 40 areas a third of
-            // the rolling 12-month windows lack the year before them in every area.
+            // Only a window some area can report: on 4.1M events over 40 areas, 12 of
+            // ascof-2e's 37 rolling 12-month windows lack the year before them in every area.
             let reported = window_bounds(req.window, *m)
                 .is_some_and(|w| area_list.iter().any(|a| window_covered(data, plan, w, a)));
             if reported && !all.contains(&s) {
