@@ -272,16 +272,9 @@ fn read_chunk(
         }
         let split = split_buffer(&page).ok()?;
         let present = if optional {
-            // The definition levels into the buffer of the page before (as `collect`
-            // decodes them, without a Vec per page).
+            // The definition levels into the buffer of the page before.
             valid.clear();
-            let mut levels = HybridRleDecoder::new(split.def, 1, n);
-            while let Some(chunk) = levels.next_chunk().ok()? {
-                match chunk {
-                    HybridRleChunk::Rle(level, length) => valid.resize(valid.len() + length, level),
-                    HybridRleChunk::Bitpacked(levels) => levels.collect_into(&mut valid),
-                }
-            }
+            decode_onto(HybridRleDecoder::new(split.def, 1, n), &mut valid)?;
             if valid.len() != n {
                 return None;
             }
@@ -296,15 +289,8 @@ fn read_chunk(
         match page.encoding() {
             Encoding::PlainDictionary | Encoding::RleDictionary => {
                 let (&width, indices) = split.values.split_first()?;
-                let mut decoder = HybridRleDecoder::new(indices, u32::from(width), present);
-                while let Some(chunk) = decoder.next_chunk().ok()? {
-                    match chunk {
-                        HybridRleChunk::Rle(code, length) => {
-                            out.ids.resize(out.ids.len() + length, code)
-                        }
-                        HybridRleChunk::Bitpacked(codes) => codes.collect_into(&mut out.ids),
-                    }
-                }
+                let indices = HybridRleDecoder::new(indices, u32::from(width), present);
+                decode_onto(indices, &mut out.ids)?;
                 let codes = &mut out.ids[at..];
                 if codes.len() != present || codes.iter().any(|c| *c >= size) {
                     return None;
@@ -337,6 +323,19 @@ fn read_chunk(
         pages.reuse_page_buffer(page);
     }
     (out.ids.len() - start == rows).then_some(())
+}
+
+/// Appends what `decoder` holds to `out`, run by run, as polars' `collect` decodes it but
+/// onto a Vec already there (a page's codes onto their column, its levels into the buffer
+/// of the page before) instead of a new one per page; `None` where the data is damaged.
+fn decode_onto(mut decoder: HybridRleDecoder<'_>, out: &mut Vec<u32>) -> Option<()> {
+    while let Some(chunk) = decoder.next_chunk().ok()? {
+        match chunk {
+            HybridRleChunk::Rle(value, length) => out.resize(out.len() + length, value),
+            HybridRleChunk::Bitpacked(values) => values.collect_into(out),
+        }
+    }
+    Some(())
 }
 
 /// The next plain-encoded byte array: a 4-byte little-endian length, then the bytes.
