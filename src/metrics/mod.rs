@@ -826,7 +826,24 @@ fn compute_with(
                 .clone(),
         })
         .collect();
-    let family_windows = family_windows(requests, &plans, months, &area_lists_of, data);
+    // Which of each request's windows some area of its list can report (`window_covered`):
+    // the others' rows are insufficient-coverage, and no family counts them.
+    let reported: Vec<Vec<bool>> = requests
+        .iter()
+        .zip(&plans)
+        .zip(&area_lists_of)
+        .map(|((req, plan), list)| match plan {
+            Err(_) => Vec::new(),
+            Ok(plan) => months
+                .iter()
+                .map(|m| {
+                    window_bounds(req.window, *m)
+                        .is_some_and(|w| list.iter().any(|a| window_covered(data, plan, w, a)))
+                })
+                .collect(),
+        })
+        .collect();
+    let family_windows = family_windows(requests, &plans, months, &reported);
     count_together(data, &plans, &family_windows);
     for (ri, (req, plan)) in requests.iter().zip(plans).enumerate() {
         bar.set_message(req.metric.clone());
@@ -887,8 +904,8 @@ fn compute_with(
             (Some(t), _) => {
                 let all = &family_windows[&(t.family, t.rules)];
                 // A window none of the request's areas can report may not be in the
-                // family's tally; it is never read (its rows are insufficient-coverage, found
-                // by the same test, `window_covered`, below).
+                // family's tally; it is never read (`reported`: its rows are
+                // insufficient-coverage).
                 let at = spans
                     .iter()
                     .map(|s| all.iter().position(|w| w == s))
@@ -932,7 +949,7 @@ fn compute_with(
                 continue;
             };
             let is_covered = |a: &str| window_covered(data, &plan, (ws, we), a);
-            if !area_list.iter().any(|a| is_covered(a)) {
+            if !reported[ri][mi] {
                 for a in area_list {
                     rows.push(empty_row(
                         a,
@@ -1120,20 +1137,17 @@ fn family_windows(
     requests: &[Request],
     plans: &[Result<Plan<'_>, String>],
     months: &[Month],
-    area_lists: &[Vec<String>],
-    data: &Data,
+    reported: &[Vec<bool>],
 ) -> HashMap<(&'static str, Rules), Vec<Span>> {
     let mut out: HashMap<(&'static str, Rules), Vec<Span>> = HashMap::new();
-    for ((req, plan), area_list) in requests.iter().zip(plans).zip(area_lists) {
+    for ((req, plan), reported) in requests.iter().zip(plans).zip(reported) {
         let Ok(plan) = plan else { continue };
         let Some(t) = &plan.tallied else { continue };
         let all = out.entry((t.family, t.rules)).or_default();
-        for (m, s) in months.iter().zip(spans(plan, req, months)) {
+        for (s, reported) in spans(plan, req, months).into_iter().zip(reported) {
             // Only a window some area can report: on 4.1M events over 40 areas, 12 of
             // ascof-2e's 37 rolling 12-month windows lack the year before them in every area.
-            let reported = window_bounds(req.window, *m)
-                .is_some_and(|w| area_list.iter().any(|a| window_covered(data, plan, w, a)));
-            if reported && !all.contains(&s) {
+            if *reported && !all.contains(&s) {
                 all.push(s);
             }
         }
