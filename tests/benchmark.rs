@@ -8,7 +8,8 @@
 //! the shipped example (render time = report − compute, target under 2 s) and on a generated
 //! programme of 40 schemes × 8 KPIs (target under 10 s). Between them, many areas: 4.1M
 //! events over 40 areas, compute --all against a bare polars read of the same file (and, to
-//! show where the time goes, a bare read of every input file and `check`); and the
+//! show where the time goes, a bare read of every input file, `check`, and polars itself
+//! applying the two settling rules that need a whole area's rows); and the
 //! national case, 50M events over 150 areas (`BCFMON_BENCH_NATIONAL_ROWS=0` skips it).
 
 use polars::prelude::SerReader;
@@ -280,6 +281,31 @@ fn areas_benchmark(repeats: usize) {
         assert!(held > rows);
         t.elapsed().as_secs_f64()
     };
+    // What polars itself takes for the two rules that need all of an area's rows at once
+    // (data-contract.md §1.2), each after its own read: exact repeats dropped (W03), and
+    // each person's earliest birth year and latest death gathered (W07). No validation, no
+    // metric: a floor under what an engine that settles the events with polars would take.
+    let polars_rule = |repeats: bool| {
+        use polars::prelude::*;
+        let t = Instant::now();
+        let file = std::fs::File::open(&events).expect("the events file");
+        let frame = ParquetReader::new(file).finish().expect("a Parquet file");
+        let left = if repeats {
+            frame.lazy().unique(None, UniqueKeepStrategy::First)
+        } else {
+            frame
+                .lazy()
+                .group_by([
+                    col("LA_Code"),
+                    col("NHS_Number"),
+                    col("LA_Person_Unique_Identifier"),
+                ])
+                .agg([col("Der_Birth_Year").min(), col("Date_of_Death").max()])
+        };
+        let left = left.collect().expect("polars' settling").height();
+        assert!(left > 0 && left <= rows);
+        t.elapsed().as_secs_f64()
+    };
     let check = || {
         let (elapsed, _, ok) = run_measured(
             Command::new(BIN)
@@ -312,14 +338,16 @@ fn areas_benchmark(repeats: usize) {
     let ratios: Vec<f64> = runs.iter().zip(&reads).map(|(c, b)| c / b).collect();
     // Where the time goes, each part paired with a read of the events of its own; check
     // also with the read of every input file it makes, as validation's own multiple.
-    let (mut all_reads, mut checks, mut checks_of_all, mut check_s) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut all_reads, mut checks, mut checks_of_all, mut check_s, mut rules) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..repeats {
         let (b, all, c) = (bare_read(), read_inputs(), check());
         all_reads.push(all / b);
         checks.push(c / b);
         checks_of_all.push(c / all);
         check_s.push(c);
+        let (b, w03, w07) = (bare_read(), polars_rule(true), polars_rule(false));
+        rules.push((w03 / b, w07 / b));
     }
     let spread = |v: &[f64]| {
         let (lo, hi) = v
@@ -343,6 +371,11 @@ fn areas_benchmark(repeats: usize) {
         median(checks),
         median(checks_of_all),
         100.0 * check_median / compute
+    );
+    println!(
+        "  polars itself, each after its own read of the events: exact repeats dropped (W03) {:.1}× the events' read, each person's birth and death gathered (W07) {:.1}× (each paired)",
+        median(rules.iter().map(|p| p.0).collect()),
+        median(rules.iter().map(|p| p.1).collect())
     );
 }
 
