@@ -217,6 +217,49 @@ fn batches_of_areas_and_spilled_rows_equal_the_whole_run() {
     assert!(ledger.contains(",W03,"), "{ledger}");
 }
 
+/// A run whose partitioned rows went to temporary files removes them, whichever command ran
+/// and however it ended: `compute` left its run to the process's exit (sessions 30-32) and
+/// with it the folders, 2.4 GB a national run, until the disk was full.
+#[test]
+fn spilled_rows_leave_no_temporary_folder_behind() {
+    let dir = synthetic_areas(1200, 9, 3, "csv");
+    let root = dir.path();
+    let tmp = tempfile::tempdir().expect("a temporary folder");
+    let runs: [(&[&str], i32); 6] = [
+        (&["compute", "--all", "--out", "all.csv"], 0),
+        (
+            &["compute", "--all", "--explain-method", "--out", "gap.csv"],
+            0,
+        ),
+        (&["compute", "--judge", "--out", "judged.csv"], 0),
+        // synth writes a few bad rows of each kind: --strict fails the run, after the
+        // results are made.
+        (&["compute", "--all", "--strict", "--out", "strict.csv"], 1),
+        (&["check"], 0),
+        (&["report", "--period", "2024-09"], 0),
+    ];
+    for (args, code) in runs {
+        let o = super::bcfmon()
+            .current_dir(root)
+            .args(args)
+            .env("TMPDIR", tmp.path())
+            .env("BCFMON_SPILL_BYTES", "1")
+            .output()
+            .expect("bcfmon runs");
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let left: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(left.is_empty(), "{args:?} left {left:?}");
+    }
+}
+
 /// A synthetic set of `people` over `areas` areas from 2023-04 to 2025-03 in `format`, in a
 /// copy of the base fixture.
 fn synthetic_areas(people: usize, seed: u64, areas: usize, format: &str) -> tempfile::TempDir {

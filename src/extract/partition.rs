@@ -389,6 +389,11 @@ impl Partitions {
         Ok(stored.read().collect())
     }
 
+    /// The temporary folder its rows went to, once the budget was passed.
+    pub(crate) fn spill_folder(&self) -> Option<&std::path::Path> {
+        self.spilled.as_ref().map(|d| d.path())
+    }
+
     /// Whether rows went to files (the budget was passed).
     #[cfg(test)]
     fn spilled(&self) -> bool {
