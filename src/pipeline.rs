@@ -265,8 +265,8 @@ impl Run {
     /// it first was a tenth of a second on one core at the end of a 40-area run (measured with
     /// strace: 600 calls returning pages after the outputs were written). The temporary
     /// folders of its spilled rows the system would not take back: they are removed first
-    /// (from session 30, `c0cd06e`, to 33 they were left behind: 2.4 GB each national run). Gives
-    /// a message for each folder that cannot be removed.
+    /// (from `c0cd06e`, session 30, until session 33 they were left behind: 2.4 GB each
+    /// national run). Gives a message for each folder that cannot be removed.
     pub(crate) fn leave_to_exit(self) -> Vec<String> {
         let left = self
             .data

@@ -1,5 +1,5 @@
 //! The engine benchmark (not a test): generates 1M and 5M event rows (with proportionate
-//! other extracts) as Parquet with `bcfmon synth`, then times `bcfmon compute --all` over two
+//! other extracts) as Parquet with `bcfmon synth`, then times `bcfmon compute --all` over three
 //! financial years of monthly and rolling 12-month windows (the median of 3 runs, or
 //! `BCFMON_BENCH_RUNS`), printing rows/s, wall seconds and peak memory. Run it with
 //! `cargo bench --bench engine` (release build); figures go in the README. Targets: 5M events
@@ -8,8 +8,9 @@
 //! the shipped example (render time = report − compute, target under 2 s) and on a generated
 //! programme of 40 schemes × 8 KPIs (target under 10 s). Between them, many areas: 4.1M
 //! events over 40 areas, compute --all against a bare polars read of the same file in a
-//! process of its own, as compute runs (the benchmark starts itself to run polars alone;
-//! and, to show where the time goes, a read of every input file, `check`, and polars itself
+//! process of its own, as compute runs (the benchmark starts itself to run polars alone),
+//! and beside it a read into memory the process already holds (and, to show where the time
+//! goes, a read of every input file, `check`, and polars itself
 //! applying the two settling rules that need a whole area's rows); and the
 //! national case, 50M events over 150 areas (`BCFMON_BENCH_NATIONAL_ROWS=0` skips it).
 
@@ -333,13 +334,14 @@ fn polars_process() -> bool {
 /// paired with a read, and prints the median of the pairs' ratios (target at most 5×).
 ///
 /// The read is timed as `compute` is: a process of its own, started on the file (in the
-/// page cache) and timed to its exit. A process's first read is two to three times its
-/// later ones (measured 6 December 2026: 0.62-0.80 s, then 0.20-0.26 s): the first pays
-/// for the 1.4 GB its frame needs (0.8-0.9 s of the kernel faulting pages in), the later
-/// ones reuse memory the allocator already holds. `compute` always starts with none, so a
-/// read into memory already held is not what it is compared with; that steady read is
-/// printed beside, with its multiple. polars here uses bcfmon's allocator, whose first read
-/// is the quicker. Beside them, where the run's time goes, each paired with a read of its
+/// page cache) and timed to its exit (waited for, where `compute` is polled every 20 ms for
+/// its memory, which can only add to its time). A process's first read is about three
+/// times its later ones (measured 6 December 2026: 0.62-0.80 s, then 0.20-0.26 s): the
+/// first pays for the 1.4 GB its frame needs (0.8-0.9 s of system time over both cores, the
+/// kernel faulting pages in), the later ones reuse memory the allocator still holds.
+/// `compute` always starts with none, so a read into memory already held is not what it is
+/// compared with; that steady read is printed beside, with its multiple. polars here uses
+/// bcfmon's allocator, whose first read is quicker than glibc's. Beside them, where the run's time goes, each paired with a read of its
 /// own: a read of every input file, `check` (reads, validates and settles every extract and
 /// computes nothing), and polars itself applying the two settling rules that need all of
 /// an area's rows at once.

@@ -217,13 +217,30 @@ fn batches_of_areas_and_spilled_rows_equal_the_whole_run() {
     assert!(ledger.contains(",W03,"), "{ledger}");
 }
 
-/// A run whose partitioned rows went to temporary files removes them, whichever command ran
-/// and however it ended: `compute` left its run to the process's exit (sessions 30-32) and
-/// with it the folders, 2.4 GB a national run, until the disk was full.
+/// A run whose partitioned rows went to temporary files removes them, whichever command
+/// that reads the extracts ran and however it ended: from `c0cd06e` (session 30) until
+/// `292e2e3` (session 33) `compute` left its run to the process's exit and with it the
+/// folders, 2.4 GB a national run, until the disk was full.
 #[test]
 fn spilled_rows_leave_no_temporary_folder_behind() {
     let dir = synthetic_areas(1200, 9, 3, "csv");
     let root = dir.path();
+    // The budget of one byte sends both partitioned extracts' rows to files: with a
+    // temporary "folder" that is a file, each is refused for it.
+    let not_a_folder = root.join("not-a-folder");
+    fs::write(&not_a_folder, "").unwrap();
+    let o = super::bcfmon()
+        .current_dir(root)
+        .arg("check")
+        .env("TMPDIR", &not_a_folder)
+        .env("BCFMON_SPILL_BYTES", "1")
+        .output()
+        .expect("bcfmon runs");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    for extract in ["events", "discharges"] {
+        let refused = format!("data/{extract}.csv: refused: cannot write the partitioned rows");
+        assert!(stderr.contains(&refused), "{extract}: {stderr}");
+    }
     let tmp = tempfile::tempdir().expect("a temporary folder");
     let runs: [(&[&str], i32); 6] = [
         (&["compute", "--all", "--out", "all.csv"], 0),
