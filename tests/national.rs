@@ -277,48 +277,6 @@ fn spilled_rows_leave_no_temporary_folder_behind() {
     }
 }
 
-/// An interrupted run (Ctrl-C; a cancelled job's SIGTERM) removes its temporary folders too,
-/// and ends as the signal would have ended it (128 + the signal's number).
-#[cfg(unix)]
-#[test]
-fn an_interrupted_run_removes_its_temporary_folders() {
-    use std::time::{Duration, Instant};
-    // Large enough that the run goes on for a second or so after its first folder.
-    let dir = synthetic_areas(4000, 9, 3, "csv");
-    for (signal, code) in [("-INT", 130), ("-TERM", 143)] {
-        let tmp = tempfile::tempdir().expect("a temporary folder");
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bcfmon"))
-            .current_dir(dir.path())
-            .args(["compute", "--all", "--out", "all.csv"])
-            .env("TMPDIR", tmp.path())
-            .env("BCFMON_SPILL_BYTES", "1")
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("bcfmon starts");
-        // Interrupted once it has a folder (the rest of the run takes seconds).
-        let start = Instant::now();
-        while fs::read_dir(tmp.path()).unwrap().next().is_none() {
-            assert!(
-                child.try_wait().unwrap().is_none(),
-                "the run ended before it spilled"
-            );
-            assert!(start.elapsed() < Duration::from_secs(120), "no folder made");
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        let sent = std::process::Command::new("kill")
-            .args([signal, &child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(sent.success());
-        assert_eq!(child.wait().unwrap().code(), Some(code), "{signal}");
-        let left: Vec<_> = fs::read_dir(tmp.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert!(left.is_empty(), "{signal} left {left:?}");
-    }
-}
-
 /// A synthetic set of `people` over `areas` areas from 2023-04 to 2025-03 in `format`, in a
 /// copy of the base fixture.
 fn synthetic_areas(people: usize, seed: u64, areas: usize, format: &str) -> tempfile::TempDir {

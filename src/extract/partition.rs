@@ -6,88 +6,6 @@
 
 use super::Loc;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-
-/// A temporary folder of spilled rows (`bcfmon-rows-…` in `TMPDIR`), removed when dropped
-/// and, on Unix, when the process is interrupted or told to end (SIGINT, SIGTERM, SIGHUP):
-/// ended by a signal, nothing is dropped, and a national run left 2.4 GB behind.
-struct SpillFolder(tempfile::TempDir);
-
-/// The spill folders alive in the process, for the signal watcher (`watch_signals`).
-static LIVE: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
-
-/// Set when a signal ends the run: no folder is made and no rows are written after it, so
-/// that the folders can be removed while the run's other threads are still going.
-static ENDING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// The error of a write refused because the run is ending.
-fn ending() -> std::io::Result<()> {
-    if ENDING.load(std::sync::atomic::Ordering::SeqCst) {
-        Err(std::io::Error::other("the run was interrupted"))
-    } else {
-        Ok(())
-    }
-}
-
-impl SpillFolder {
-    fn new() -> std::io::Result<SpillFolder> {
-        // Watched from the first folder on (before it is made, so that a signal is never
-        // met without the watcher once a folder is there): a run that never spills keeps the
-        // signals' default handling.
-        #[cfg(unix)]
-        {
-            static WATCH: std::sync::Once = std::sync::Once::new();
-            WATCH.call_once(watch_signals);
-        }
-        ending()?;
-        let dir = tempfile::Builder::new().prefix("bcfmon-rows-").tempdir()?;
-        if let Ok(mut live) = LIVE.lock() {
-            live.push(dir.path().to_path_buf());
-        }
-        Ok(SpillFolder(dir))
-    }
-
-    fn path(&self) -> &Path {
-        self.0.path()
-    }
-}
-
-impl Drop for SpillFolder {
-    /// No longer the watcher's to remove (the TempDir removes it next).
-    fn drop(&mut self) {
-        if let Ok(mut live) = LIVE.lock() {
-            live.retain(|p| p != self.0.path());
-        }
-    }
-}
-
-/// On SIGINT, SIGTERM or SIGHUP, removes the live spill folders and ends the process as a
-/// shell reports a death by that signal (128 + its number: 130 for Ctrl-C). Outputs are
-/// written beside their names and renamed into place, so an interrupted run replaces none.
-/// The run's threads go on until the exit: writes stop first (`ENDING`), and a folder a
-/// write was still adding to is removed again (measured: one pass left folders a spill had
-/// filled meanwhile).
-#[cfg(unix)]
-fn watch_signals() {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
-        return;
-    };
-    std::thread::spawn(move || {
-        if let Some(signal) = signals.forever().next() {
-            ENDING.store(true, std::sync::atomic::Ordering::SeqCst);
-            let live = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
-            for _ in 0..50 {
-                let left = live.iter().filter(|f| f.exists());
-                if left.filter(|f| std::fs::remove_dir_all(f).is_err()).count() == 0 {
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            std::process::exit(128 + signal);
-        }
-    });
-}
 
 /// A row as its extract's partitions store it. A record read may borrow its text from the
 /// stored bytes (`'a`), so an area's rows become columns without a string made per field.
@@ -233,7 +151,7 @@ pub(crate) struct Partitions {
     /// The folder of the spilled rows (removed when the partitions are dropped), once the
     /// budget has been passed, and which areas have a file in it. Files are opened for
     /// each spill, not held: an extract may name thousands of areas (mistyped codes too).
-    spilled: Option<SpillFolder>,
+    spilled: Option<tempfile::TempDir>,
     on_disk: Vec<bool>,
     rows: Vec<usize>,
 }
@@ -368,14 +286,18 @@ impl Partitions {
         self.unreported = 0;
     }
 
-    fn file(dir: &SpillFolder, area: usize) -> PathBuf {
+    fn file(dir: &tempfile::TempDir, area: usize) -> std::path::PathBuf {
         dir.path().join(format!("{area}.rows"))
     }
 
     fn spill(&mut self) -> Result<(), String> {
         let why = |e: std::io::Error| format!("cannot write the partitioned rows: {e}");
         if self.spilled.is_none() {
-            self.spilled = Some(SpillFolder::new().map_err(why)?);
+            let dir = tempfile::Builder::new()
+                .prefix("bcfmon-rows-")
+                .tempdir()
+                .map_err(why)?;
+            self.spilled = Some(dir);
         }
         let dir = self.spilled.as_ref().expect("made above");
         self.on_disk.resize(self.held.len(), false);
@@ -383,13 +305,10 @@ impl Partitions {
             if blocks.iter().all(Vec::is_empty) {
                 continue;
             }
-            ending()
-                .and_then(|()| {
-                    std::fs::OpenOptions::new()
-                        .create(true)
-                        .append(true)
-                        .open(Self::file(dir, area))
-                })
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(Self::file(dir, area))
                 .and_then(|mut f| blocks.iter().try_for_each(|b| f.write_all(b)))
                 .map_err(why)?;
             self.on_disk[area] = true;
@@ -417,7 +336,7 @@ impl Partitions {
     }
 
     /// An area's rows written out, read back.
-    fn read_back(dir: &SpillFolder, area: usize) -> Result<Vec<u8>, String> {
+    fn read_back(dir: &tempfile::TempDir, area: usize) -> Result<Vec<u8>, String> {
         let why = |e: std::io::Error| format!("cannot read the partitioned rows back: {e}");
         let mut file = std::fs::File::open(Self::file(dir, area)).map_err(why)?;
         let len = file.metadata().map_err(why)?.len() as usize;
@@ -471,7 +390,7 @@ impl Partitions {
     }
 
     /// The temporary folder its rows went to, once the budget was passed.
-    pub(crate) fn spill_folder(&self) -> Option<&Path> {
+    pub(crate) fn spill_folder(&self) -> Option<&std::path::Path> {
         self.spilled.as_ref().map(|d| d.path())
     }
 
@@ -486,7 +405,7 @@ impl Partitions {
 pub(crate) struct Taken {
     held: Vec<std::sync::Mutex<Vec<Vec<u8>>>>,
     /// The spilled rows' folder, removed when these are dropped.
-    spilled: Option<SpillFolder>,
+    spilled: Option<tempfile::TempDir>,
     /// Whether an area has a file not yet taken.
     on_disk: Vec<std::sync::atomic::AtomicBool>,
 }
