@@ -264,25 +264,20 @@ impl Run {
     /// process exits next: the system takes the memory back at once when it does, and freeing
     /// it first was a tenth of a second on one core at the end of a 40-area run (measured with
     /// strace: 600 calls returning pages after the outputs were written). The temporary
-    /// folders of its spilled rows the system would not take back: they are removed first
-    /// (from `c0cd06e`, session 30, until session 33 they were left behind: 2.4 GB each
+    /// folders of spilled rows the system would not take back: every one alive in the
+    /// process is removed (`partition::remove_spill_folders`; from `c0cd06e`, session 30, until session 33 they were left behind: 2.4 GB each
     /// national run). Gives a message for each folder that cannot be removed.
     pub(crate) fn leave_to_exit(self) -> Vec<String> {
-        let left = self
-            .data
-            .spill_folders()
-            .into_iter()
-            .filter_map(|folder| {
-                std::fs::remove_dir_all(&folder).err().map(|e| {
-                    format!(
-                        "cannot remove the temporary folder {}: {e}; remove it yourself",
-                        folder.display()
-                    )
-                })
-            })
-            .collect();
         std::mem::forget(self);
-        left
+        crate::extract::partition::remove_spill_folders()
+            .into_iter()
+            .map(|(folder, e)| {
+                format!(
+                    "cannot remove the temporary folder {}: {e}; remove it yourself",
+                    folder.display()
+                )
+            })
+            .collect()
     }
 
     /// The gap between the ASCOF methods (`compute --explain-method`): every ASCOF metric

@@ -225,17 +225,21 @@ fn batches_of_areas_and_spilled_rows_equal_the_whole_run() {
 fn spilled_rows_leave_no_temporary_folder_behind() {
     let dir = synthetic_areas(1200, 9, 3, "csv");
     let root = dir.path();
-    // The budget of one byte sends both partitioned extracts' rows to files: with a
-    // temporary "folder" that is a file, each is refused for it.
+    // Every row spilled (a budget of one byte), the temporary folders made in `tmpdir`.
+    let spilled = |args: &[&str], tmpdir: &std::path::Path| {
+        super::bcfmon()
+            .current_dir(root)
+            .args(args)
+            .env("TMPDIR", tmpdir)
+            .env("BCFMON_SPILL_BYTES", "1")
+            .output()
+            .expect("bcfmon runs")
+    };
+    // Both partitioned extracts' rows do go to files: with a temporary "folder" that is a
+    // file, each is refused for it.
     let not_a_folder = root.join("not-a-folder");
     fs::write(&not_a_folder, "").unwrap();
-    let o = super::bcfmon()
-        .current_dir(root)
-        .arg("check")
-        .env("TMPDIR", &not_a_folder)
-        .env("BCFMON_SPILL_BYTES", "1")
-        .output()
-        .expect("bcfmon runs");
+    let o = spilled(&["check"], &not_a_folder);
     let stderr = String::from_utf8_lossy(&o.stderr);
     for extract in ["events", "discharges"] {
         let refused = format!("data/{extract}.csv: refused: cannot write the partitioned rows");
@@ -256,13 +260,7 @@ fn spilled_rows_leave_no_temporary_folder_behind() {
         (&["report", "--period", "2024-09"], 0),
     ];
     for (args, code) in runs {
-        let o = super::bcfmon()
-            .current_dir(root)
-            .args(args)
-            .env("TMPDIR", tmp.path())
-            .env("BCFMON_SPILL_BYTES", "1")
-            .output()
-            .expect("bcfmon runs");
+        let o = spilled(args, tmp.path());
         assert_eq!(
             o.status.code(),
             Some(code),

@@ -32,16 +32,6 @@ pub(crate) struct Extracts {
     pub finance: Option<super::finance::Actuals>,
 }
 
-impl Extracts {
-    /// The temporary folders the partitioned extracts' rows went to (a national run's), each
-    /// removed when its partitions are dropped, and so never if the run is not dropped.
-    pub(crate) fn spill_folders(&self) -> Vec<std::path::PathBuf> {
-        let events = self.event_store.iter().flat_map(|e| e.spill_folders());
-        let discharges = self.discharges.iter().filter_map(|d| d.spill_folder());
-        events.chain(discharges).map(|p| p.to_path_buf()).collect()
-    }
-}
-
 fn date_range(df: &DataFrame, cols: &[&str]) -> Option<(NaiveDate, NaiveDate)> {
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
     let to_date = |d: i32| epoch + chrono::Duration::days(d as i64);

@@ -557,11 +557,6 @@ fn id_fingerprint(id: &str) -> u128 {
 }
 
 impl DischargeStore {
-    /// The temporary folder its rows went to, if they passed the budget.
-    pub(crate) fn spill_folder(&self) -> Option<&std::path::Path> {
-        self.partitions.spill_folder()
-    }
-
     /// Whether a row is kept: not rejected by its own rules or by D01.
     fn kept(&self, r: &Row) -> bool {
         !r.rejected && !self.unidentified.contains(&r.loc)

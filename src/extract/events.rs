@@ -1572,13 +1572,6 @@ impl<'s> Settled<'s> {
 }
 
 impl EventStore {
-    /// The temporary folders its settled rows went to, if they passed the budget.
-    pub(crate) fn spill_folders(&self) -> impl Iterator<Item = &std::path::Path> {
-        [&self.kept, &self.nhs_persons]
-            .into_iter()
-            .filter_map(|p| p.spill_folder())
-    }
-
     /// Every area of the events, with its count of accepted rows.
     pub(crate) fn areas(&self) -> impl Iterator<Item = (&str, usize)> + '_ {
         self.areas

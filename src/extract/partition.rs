@@ -6,6 +6,49 @@
 
 use super::Loc;
 use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+/// A temporary folder of spilled rows (`bcfmon-rows-…` in `TMPDIR`), removed when dropped,
+/// and known to the process while it lives (`remove_spill_folders`): a command that leaves
+/// its run to the process's exit drops nothing, and the system would not remove them.
+struct SpillFolder(tempfile::TempDir);
+
+/// The spill folders alive in the process, whatever holds them.
+static LIVE: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+impl SpillFolder {
+    fn new() -> std::io::Result<SpillFolder> {
+        let dir = tempfile::Builder::new().prefix("bcfmon-rows-").tempdir()?;
+        live().push(dir.path().to_path_buf());
+        Ok(SpillFolder(dir))
+    }
+
+    fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl Drop for SpillFolder {
+    /// No longer alive (the TempDir removes it next).
+    fn drop(&mut self) {
+        live().retain(|p| p != self.0.path());
+    }
+}
+
+/// The live list (nothing panics while holding it, so a poisoned one is still whole).
+fn live() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    LIVE.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Removes every spill folder alive in the process, for a command about to exit without
+/// dropping what holds them; gives each folder that could not be removed, with why.
+pub(crate) fn remove_spill_folders() -> Vec<(PathBuf, std::io::Error)> {
+    live()
+        .drain(..)
+        .filter_map(|folder| std::fs::remove_dir_all(&folder).err().map(|e| (folder, e)))
+        .collect()
+}
 
 /// A row as its extract's partitions store it. A record read may borrow its text from the
 /// stored bytes (`'a`), so an area's rows become columns without a string made per field.
@@ -151,7 +194,7 @@ pub(crate) struct Partitions {
     /// The folder of the spilled rows (removed when the partitions are dropped), once the
     /// budget has been passed, and which areas have a file in it. Files are opened for
     /// each spill, not held: an extract may name thousands of areas (mistyped codes too).
-    spilled: Option<tempfile::TempDir>,
+    spilled: Option<SpillFolder>,
     on_disk: Vec<bool>,
     rows: Vec<usize>,
 }
@@ -286,18 +329,14 @@ impl Partitions {
         self.unreported = 0;
     }
 
-    fn file(dir: &tempfile::TempDir, area: usize) -> std::path::PathBuf {
+    fn file(dir: &SpillFolder, area: usize) -> PathBuf {
         dir.path().join(format!("{area}.rows"))
     }
 
     fn spill(&mut self) -> Result<(), String> {
         let why = |e: std::io::Error| format!("cannot write the partitioned rows: {e}");
         if self.spilled.is_none() {
-            let dir = tempfile::Builder::new()
-                .prefix("bcfmon-rows-")
-                .tempdir()
-                .map_err(why)?;
-            self.spilled = Some(dir);
+            self.spilled = Some(SpillFolder::new().map_err(why)?);
         }
         let dir = self.spilled.as_ref().expect("made above");
         self.on_disk.resize(self.held.len(), false);
@@ -336,7 +375,7 @@ impl Partitions {
     }
 
     /// An area's rows written out, read back.
-    fn read_back(dir: &tempfile::TempDir, area: usize) -> Result<Vec<u8>, String> {
+    fn read_back(dir: &SpillFolder, area: usize) -> Result<Vec<u8>, String> {
         let why = |e: std::io::Error| format!("cannot read the partitioned rows back: {e}");
         let mut file = std::fs::File::open(Self::file(dir, area)).map_err(why)?;
         let len = file.metadata().map_err(why)?.len() as usize;
@@ -389,11 +428,6 @@ impl Partitions {
         Ok(stored.read().collect())
     }
 
-    /// The temporary folder its rows went to, once the budget was passed.
-    pub(crate) fn spill_folder(&self) -> Option<&std::path::Path> {
-        self.spilled.as_ref().map(|d| d.path())
-    }
-
     /// Whether rows went to files (the budget was passed).
     #[cfg(test)]
     fn spilled(&self) -> bool {
@@ -405,7 +439,7 @@ impl Partitions {
 pub(crate) struct Taken {
     held: Vec<std::sync::Mutex<Vec<Vec<u8>>>>,
     /// The spilled rows' folder, removed when these are dropped.
-    spilled: Option<tempfile::TempDir>,
+    spilled: Option<SpillFolder>,
     /// Whether an area has a file not yet taken.
     on_disk: Vec<std::sync::atomic::AtomicBool>,
 }
