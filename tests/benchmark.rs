@@ -295,19 +295,20 @@ impl Polars {
     }
 
     /// Runs it in a process of its own, as `compute` runs, and gives the process's wall
-    /// time (waited for, not polled: a read takes a fraction of a second).
-    fn in_process_of_its_own(self, files: &[std::path::PathBuf]) -> f64 {
+    /// time (waited for, not polled: a read takes a fraction of a second) and the rows it
+    /// read or left (the process prints them).
+    fn in_process_of_its_own(self, files: &[std::path::PathBuf]) -> (f64, usize) {
         let joined = std::env::join_paths(files).expect("paths without a separator");
         let t = Instant::now();
-        let ok = Command::new(std::env::current_exe().expect("the benchmark's own path"))
+        let out = Command::new(std::env::current_exe().expect("the benchmark's own path"))
             .env("BCFMON_BENCH_POLARS", self.name())
             .env("BCFMON_BENCH_POLARS_FILES", joined)
-            .status()
-            .expect("the benchmark starts itself")
-            .success();
+            .output()
+            .expect("the benchmark starts itself");
         let elapsed = t.elapsed().as_secs_f64();
-        assert!(ok, "polars {} failed", self.name());
-        elapsed
+        assert!(out.status.success(), "polars {} failed", self.name());
+        let rows = String::from_utf8_lossy(&out.stdout).trim().parse();
+        (elapsed, rows.expect("the rows the polars process printed"))
     }
 }
 
@@ -324,7 +325,7 @@ fn polars_process() -> bool {
     let files: Vec<std::path::PathBuf> =
         std::env::split_paths(&std::env::var_os("BCFMON_BENCH_POLARS_FILES").expect("files"))
             .collect();
-    assert!(op.run(&files) > 0, "polars {name} gave no rows");
+    println!("{}", op.run(&files));
     true
 }
 
@@ -341,10 +342,10 @@ fn polars_process() -> bool {
 /// kernel faulting pages in), the later ones reuse memory the allocator still holds.
 /// `compute` always starts with none, so a read into memory already held is not what it is
 /// compared with; that steady read is printed beside, with its multiple. polars here uses
-/// bcfmon's allocator, whose first read is quicker than glibc's. Beside them, where the run's time goes, each paired with a read of its
-/// own: a read of every input file, `check` (reads, validates and settles every extract and
-/// computes nothing), and polars itself applying the two settling rules that need all of
-/// an area's rows at once.
+/// bcfmon's allocator, whose first read is quicker than glibc's. Beside them, where the
+/// run's time goes, each paired with a read of its own: a read of every input file, `check`
+/// (reads, validates and settles every extract and computes nothing), and polars itself
+/// applying the two settling rules that need all of an area's rows at once.
 fn areas_benchmark(repeats: usize) {
     let (target_rows, areas) = (
         env_usize("BCFMON_BENCH_AREA_ROWS", 4_100_000),
@@ -361,7 +362,11 @@ fn areas_benchmark(repeats: usize) {
         v[v.len() / 2]
     };
     let events = vec![root.join("data/events.parquet")];
-    let fresh_read = || Polars::Read.in_process_of_its_own(&events);
+    let fresh_read = || {
+        let (elapsed, read) = Polars::Read.in_process_of_its_own(&events);
+        assert_eq!(read, rows);
+        elapsed
+    };
     // The steady read: in this process, right after a read (not timed) whose freed memory
     // the allocator still holds. With time between them it gives that memory back, and a
     // read is as slow as a first one again (measured: 0.84-0.96 s here, between runs).
@@ -408,18 +413,20 @@ fn areas_benchmark(repeats: usize) {
     let (mut all_reads, mut checks, mut checks_of_all, mut check_s, mut rules) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..repeats {
-        let (b, all, c) = (
+        let (b, (all, held), c) = (
             fresh_read(),
             Polars::Read.in_process_of_its_own(&inputs),
             check(),
         );
+        assert!(held > rows);
         all_reads.push(all / b);
         checks.push(c / b);
         checks_of_all.push(c / all);
         check_s.push(c);
         let b = fresh_read();
-        let w03 = Polars::Repeats.in_process_of_its_own(&events);
-        let w07 = Polars::Persons.in_process_of_its_own(&events);
+        let (w03, kept) = Polars::Repeats.in_process_of_its_own(&events);
+        let (w07, persons) = Polars::Persons.in_process_of_its_own(&events);
+        assert!(kept > 0 && kept <= rows && persons > 0 && persons <= rows);
         rules.push((w03 / b, w07 / b));
     }
     let spread = |v: &[f64]| {
